@@ -1,0 +1,106 @@
+package core_test
+
+import (
+	"testing"
+
+	"cloudcredits/core"
+
+	"github.com/shopspring/decimal"
+)
+
+func TestParseDecimal(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		want  string // "" when an error is wanted
+		scale int32
+	}{
+		{"12", "12", 6},
+		{"12.5", "12.5", 6},
+		{"0.000001", "0.000001", 6},
+		{"1.50000000", "1.5", 6}, // trailing zeros carry no precision
+		{"-3", "-3", 6},
+		{"0.0000001", "", 6},
+		{"1e3", "", 6},
+		{"+1", "", 6},
+		{" 1", "", 6},
+		{"1.", "", 6},
+		{".5", "", 6},
+		{"0x10", "", 6},
+		{"NaN", "", 6},
+		{"", "", 6},
+		{"12345678901234567890123456789012345678901234567890123456789012345", "", 6},
+	} {
+		got, err := core.ParseDecimal("f", tc.in, tc.scale)
+		switch {
+		case tc.want == "" && err == nil:
+			t.Errorf("ParseDecimal(%q) = %s, want an error", tc.in, got)
+		case tc.want == "" && core.ErrorCode(err) != core.CodeInvalidRequest:
+			t.Errorf("ParseDecimal(%q) error code = %s, want invalid_request", tc.in, core.ErrorCode(err))
+		case tc.want != "" && err != nil:
+			t.Errorf("ParseDecimal(%q) error %v, want %s", tc.in, err, tc.want)
+		case tc.want != "" && !got.Equal(decimal.RequireFromString(tc.want)):
+			t.Errorf("ParseDecimal(%q) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestParseCreditsLimits(t *testing.T) {
+	for _, in := range []string{"0", "-1", "1000000000001", "0.0000001"} {
+		if _, err := core.ParseCredits("credits", in); err == nil {
+			t.Errorf("ParseCredits(%q) accepted, want invalid_request", in)
+		}
+	}
+	if got, err := core.ParseCredits("credits", "1000000000000"); err != nil || got.String() != "1000000000000" {
+		t.Errorf("ParseCredits(max) = %s, %v", got, err)
+	}
+}
+
+func TestRoundMoneyHalfUp(t *testing.T) {
+	for in, want := range map[string]string{
+		"1.005": "1.01", "1.004": "1.00", "6250": "6250.00", "0.125": "0.13", "2.675": "2.68", "-1.005": "-1.01",
+	} {
+		if got := core.FormatMoney(decimal.RequireFromString(in)); got != want {
+			t.Errorf("FormatMoney(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func TestProblemsCollectsEveryField(t *testing.T) {
+	var p core.Problems
+	p.Add("b", "bad %d", 2)
+	p.Add("a", "bad %d", 1)
+	p.Add("a", "ignored: the first problem of a field wins")
+	err := p.Err()
+	e, ok := core.AsError(err)
+	if !ok || e.Code != core.CodeInvalidRequest {
+		t.Fatalf("Err() = %v, want invalid_request", err)
+	}
+	fields := e.Details["fields"].(map[string]string)
+	if len(fields) != 2 || fields["a"] != "bad 1" || fields["b"] != "bad 2" {
+		t.Errorf("fields = %v", fields)
+	}
+	if e.Message != "a: bad 1; b: bad 2" {
+		t.Errorf("message = %q", e.Message)
+	}
+	var none core.Problems
+	if none.Err() != nil {
+		t.Error("empty Problems returned an error")
+	}
+}
+
+func TestCurrencies(t *testing.T) {
+	for _, c := range core.Currencies() {
+		got, ok := core.ParseCurrency(string(c))
+		if !ok || got != c {
+			t.Errorf("ParseCurrency(%s) = %s, %v", c, got, ok)
+		}
+	}
+	for _, bad := range []string{"", "CLOUD", "usd", "cloud "} {
+		if _, ok := core.ParseCurrency(bad); ok {
+			t.Errorf("ParseCurrency(%q) accepted", bad)
+		}
+	}
+	if core.Forma.Name() != "forma credits" {
+		t.Errorf("Forma.Name() = %q", core.Forma.Name())
+	}
+}

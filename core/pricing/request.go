@@ -1,0 +1,272 @@
+package pricing
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+
+	"cloudcredits/core"
+
+	"github.com/shopspring/decimal"
+)
+
+// Limits on a price request.
+const (
+	// RequestBytesMax is the largest request body ParseRequest reads, the
+	// API's body limit.
+	RequestBytesMax = 64 << 10
+	// PacksMax is the most packs a request may name; the credits they make
+	// are checked against core.CreditsMax once the book's pack size is known.
+	PacksMax = core.CreditsMax
+	// unknownFieldsReportedMax is how many unknown fields are named one by
+	// one before the rest are only counted.
+	unknownFieldsReportedMax = 5
+)
+
+// Request asks what credits cost: the body of POST /v1/prices, and what
+// checkout and quotes price with.
+type Request struct {
+	Currency core.Currency
+	// Credits is the quantity wanted; it is rounded up to whole packs. Zero
+	// when the order is given in Packs. Exactly one of the two is set.
+	Credits decimal.Decimal
+	// Packs is a whole number of packs; zero when the order is in Credits.
+	Packs decimal.Decimal
+	// Channel is the sales channel; empty means list.
+	Channel Channel
+	// PurchasedThisYear is what the buyer has already bought in the contract
+	// year; it counts toward the tier the order reaches. Zero by default.
+	PurchasedThisYear decimal.Decimal
+}
+
+var requestFields = []string{"currency", "credits", "packs", "channel", "purchased_this_year"}
+
+// ParseRequest reads the JSON body of POST /v1/prices:
+//
+//	{"currency": "cloud", "credits": "5000", "channel": "list", "purchased_this_year": "0"}
+//
+// credits (or packs, a whole number; exactly one of the two) and
+// purchased_this_year are decimal strings: a JSON number is refused, so no
+// client's float ever reaches a price. channel defaults to list and
+// purchased_this_year to 0. The body is read strictly: unknown or repeated
+// fields, trailing data and wrong types are refused, and every problem is
+// reported at once in one invalid_request error naming each field. A body
+// over RequestBytesMax is too_large.
+func ParseRequest(body []byte) (Request, error) {
+	if len(body) > RequestBytesMax {
+		return Request{}, core.Errorf(core.CodeTooLarge, "a request body may be at most %d bytes; this one is %d", RequestBytesMax, len(body))
+	}
+	var p core.Problems
+	raw, err := readObject(&p, body)
+	if err != nil {
+		return Request{}, err
+	}
+	req := Request{Channel: ChannelList}
+	if s, ok := stringField(&p, raw, "currency", "cloud"); ok {
+		if c, known := core.ParseCurrency(s); known {
+			req.Currency = c
+		} else {
+			p.Add("currency", "must be one of cloud, forma, flex, got %s", echo(s))
+		}
+	} else if _, given := raw["currency"]; !given {
+		p.Add("currency", "is required")
+	}
+	_, creditsGiven := raw["credits"]
+	_, packsGiven := raw["packs"]
+	switch {
+	case creditsGiven && packsGiven:
+		p.Add("packs", "send either credits or packs, not both")
+	case !creditsGiven && !packsGiven:
+		p.Add("credits", "is required (or send packs, a whole number of packs)")
+	}
+	if s, ok := stringField(&p, raw, "credits", "5000"); ok {
+		d, err := core.ParseCredits("credits", s)
+		p.Merge("", err)
+		req.Credits = d
+	}
+	if s, ok := stringField(&p, raw, "packs", "50"); ok {
+		req.Packs = parsePacks(&p, s)
+	}
+	if s, ok := stringField(&p, raw, "channel", "list"); ok {
+		if c, known := ParseChannel(s); known {
+			req.Channel = c
+		} else {
+			p.Add("channel", "must be one of %s, got %s", channelNames(), echo(s))
+		}
+	}
+	if s, ok := stringField(&p, raw, "purchased_this_year", "0"); ok {
+		d, err := core.ParseDecimal("purchased_this_year", s, core.CreditsScaleMax)
+		if err != nil {
+			p.Merge("", err)
+		} else {
+			checkPurchased(&p, d)
+			req.PurchasedThisYear = d
+		}
+	}
+	if err := p.Err(); err != nil {
+		return Request{}, err
+	}
+	return req, nil
+}
+
+// Validate checks a request built in code the way ParseRequest checks a
+// body, reporting every problem at once.
+func (r Request) Validate() error {
+	var p core.Problems
+	if _, ok := core.ParseCurrency(string(r.Currency)); !ok {
+		if r.Currency == "" {
+			p.Add("currency", "is required")
+		} else {
+			p.Add("currency", "must be one of cloud, forma, flex, got %s", echo(string(r.Currency)))
+		}
+	}
+	creditsGiven, packsGiven := !r.Credits.IsZero(), !r.Packs.IsZero()
+	switch {
+	case creditsGiven && packsGiven:
+		p.Add("packs", "send either credits or packs, not both")
+	case !creditsGiven && !packsGiven:
+		p.Add("credits", "is required (or send packs, a whole number of packs)")
+	case creditsGiven:
+		p.Merge("", core.CheckCredits("credits", r.Credits))
+	case packsGiven:
+		checkPacks(&p, r.Packs)
+	}
+	if r.Channel != "" {
+		if _, ok := ParseChannel(string(r.Channel)); !ok {
+			p.Add("channel", "must be one of %s, got %s", channelNames(), echo(string(r.Channel)))
+		}
+	}
+	checkPurchased(&p, r.PurchasedThisYear)
+	return p.Err()
+}
+
+func parsePacks(p *core.Problems, s string) decimal.Decimal {
+	if s == "" || strings.Trim(s, "0123456789") != "" {
+		p.Add("packs", "must be a whole number of packs such as \"50\", got %s", echo(s))
+		return decimal.Zero
+	}
+	if len(strings.TrimLeft(s, "0")) > len("1000000000000") {
+		p.Add("packs", "must be at most %d", PacksMax)
+		return decimal.Zero
+	}
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		p.Add("packs", "must be a whole number of packs such as \"50\", got %s", echo(s))
+		return decimal.Zero
+	}
+	checkPacks(p, d)
+	return d
+}
+
+func checkPacks(p *core.Problems, d decimal.Decimal) {
+	switch {
+	case d.Sign() <= 0:
+		p.Add("packs", "must be greater than zero")
+	case !isWhole(d):
+		p.Add("packs", "must be a whole number of packs")
+	case d.GreaterThan(decimal.NewFromInt(PacksMax)):
+		p.Add("packs", "must be at most %d", PacksMax)
+	}
+}
+
+func checkPurchased(p *core.Problems, d decimal.Decimal) {
+	switch {
+	case d.Sign() < 0:
+		p.Add("purchased_this_year", "must not be negative")
+	case d.GreaterThan(decimal.NewFromInt(core.CreditsMax)):
+		p.Add("purchased_this_year", "must be at most %d", core.CreditsMax)
+	case !d.Equal(d.Truncate(core.CreditsScaleMax)):
+		p.Add("purchased_this_year", "has more than %d decimal places", core.CreditsScaleMax)
+	}
+}
+
+// readObject reads a body that must be one JSON object of known fields and
+// returns each field's raw value. Unknown and repeated fields are recorded
+// in p; a body that is not one well-formed object is returned as an error.
+func readObject(p *core.Problems, body []byte) (map[string]json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, jsonProblem(err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, core.Invalid("body", "must be a JSON object such as {\"currency\": \"cloud\", \"credits\": \"5000\"}")
+	}
+	// Past the opening brace, running out of input means a cut-off object.
+	midObject := func(err error) error {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return jsonProblem(err)
+	}
+	out := make(map[string]json.RawMessage, len(requestFields))
+	unknown := 0
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, midObject(err)
+		}
+		key, _ := tok.(string) // inside an object the decoder yields only string keys
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, midObject(err)
+		}
+		switch {
+		case !isRequestField(key):
+			unknown++
+			if unknown <= unknownFieldsReportedMax {
+				p.Add(fieldKey(key), "is not a field of this request; the fields are %s", strings.Join(requestFields, ", "))
+			}
+		case out[key] != nil:
+			p.Add(key, "appears more than once")
+		default:
+			out[key] = v
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, midObject(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, core.Invalid("body", "has data after the JSON object")
+	}
+	if unknown > unknownFieldsReportedMax {
+		p.Add("body", "has %d more unknown fields", unknown-unknownFieldsReportedMax)
+	}
+	return out, nil
+}
+
+func isRequestField(k string) bool {
+	for _, f := range requestFields {
+		if k == f {
+			return true
+		}
+	}
+	return false
+}
+
+// stringField returns field's value when it is present and a JSON string.
+// Any other JSON type is recorded as a problem; a number gets a message
+// saying to send it as a string.
+func stringField(p *core.Problems, raw map[string]json.RawMessage, field, example string) (string, bool) {
+	v, ok := raw[field]
+	if !ok {
+		return "", false
+	}
+	if len(v) > 0 && v[0] == '"' {
+		var s string
+		if err := json.Unmarshal(v, &s); err == nil {
+			return s, true
+		}
+	}
+	switch {
+	case len(v) > 0 && (v[0] == '-' || '0' <= v[0] && v[0] <= '9'):
+		p.Add(field, "must be a string such as %q, not a JSON number: send decimals as strings so no digit is lost", example)
+	case string(v) == "null":
+		p.Add(field, "must be a string such as %q, not null (leave an optional field out instead)", example)
+	default:
+		p.Add(field, "must be a string such as %q", example)
+	}
+	return "", false
+}

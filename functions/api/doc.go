@@ -1,0 +1,11 @@
+// Package api is the public HTTP contract of API.md as one http.Handler. The
+// local server mounts all of it; each Lambda function mounts the routes of its
+// concern. Handlers parse and authorise, call core (prices, estimates) or the
+// ledger service, and encode; they never compute money themselves.
+//
+// Conventions kept here, in one place each: JSON in and out with decimals as
+// strings; bodies over 64 KiB answer 413 too_large; errors are
+// {"error": {"code", "message", "details"}} with the status from one table
+// (statusOf); every response carries an X-Request-Id, and the JSON access log
+// names the request, never a token or a key.
+package api

@@ -1,0 +1,96 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"cloudcredits/core"
+)
+
+// statusOf is the one table from domain codes to HTTP statuses (API.md).
+var statusOf = map[core.Code]int{
+	core.CodeInvalidRequest:        http.StatusBadRequest,
+	core.CodeIdempotencyKeyMissing: http.StatusBadRequest,
+	core.CodeUnauthenticated:       http.StatusUnauthorized,
+	core.CodeForbidden:             http.StatusForbidden,
+	core.CodeNotFound:              http.StatusNotFound,
+	core.CodeIdempotencyKeyReused:  http.StatusConflict,
+	core.CodeConflict:              http.StatusConflict,
+	core.CodeQuoteAlreadyAccepted:  http.StatusConflict,
+	core.CodeTooLarge:              http.StatusRequestEntityTooLarge,
+	core.CodeInsufficientCredits:   http.StatusUnprocessableEntity,
+	core.CodeBudgetExceeded:        http.StatusUnprocessableEntity,
+	core.CodeCurrencyMismatch:      http.StatusUnprocessableEntity,
+	core.CodeNotEligible:           http.StatusUnprocessableEntity,
+	core.CodeQuoteExpired:          http.StatusUnprocessableEntity,
+	core.CodeQuoteInvalid:          http.StatusUnprocessableEntity,
+	core.CodeSalesClosed:           http.StatusUnprocessableEntity,
+	core.CodeHoldExpired:           http.StatusUnprocessableEntity,
+	core.CodeInternal:              http.StatusInternalServerError,
+}
+
+// StatusOf returns the HTTP status of a domain code.
+func StatusOf(code core.Code) int {
+	if s, ok := statusOf[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+type errorBody struct {
+	Error errorJSON `json:"error"`
+}
+
+type errorJSON struct {
+	Code    core.Code      `json:"code"`
+	Message string         `json:"message"`
+	Details map[string]any `json:"details,omitempty"`
+}
+
+// writeError answers with the error shape of API.md. An error that is not a
+// *core.Error is an internal failure: it is logged with the request id and
+// answered with a message that reveals nothing of the internals.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	e, ok := core.AsError(err)
+	if !ok || e.Code == core.CodeInternal {
+		slog.ErrorContext(r.Context(), "internal error", "request_id", requestID(r.Context()), "error", err.Error())
+		e = core.Errorf(core.CodeInternal, "something went wrong on our side; the request id is %s", requestID(r.Context()))
+	}
+	writeJSON(w, StatusOf(e.Code), errorBody{Error: errorJSON{Code: e.Code, Message: e.Message, Details: e.Details}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"error":{"code":"internal","message":"could not encode the response"}}`)
+	}
+	writeRaw(w, status, b)
+}
+
+func writeRaw(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+	_, _ = w.Write([]byte("\n"))
+}
+
+// BodyMax is the largest request body accepted (API.md: over 64 KiB is 413).
+const BodyMax = 64 << 10
+
+// readBody reads a request body of at most BodyMax bytes.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	r.Body = http.MaxBytesReader(w, r.Body, BodyMax)
+	b, err := readAll(r)
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, core.Errorf(core.CodeTooLarge, "the request body is larger than %d bytes", BodyMax)
+	}
+	if err != nil {
+		return nil, core.Errorf(core.CodeInvalidRequest, "the request body could not be read")
+	}
+	return b, nil
+}

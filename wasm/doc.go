@@ -1,0 +1,10 @@
+// Command wasm is the core compiled to WebAssembly for the browser. It
+// exposes to JavaScript exactly the answers of the public routes
+// POST /v1/estimates and POST /v1/prices, computed by the same core code, so
+// an estimate shown in the browser is byte for byte the one the server gives.
+// It starts with the embedded sample rate card and price books and can be
+// handed the server's current card; once loaded it needs no network.
+//
+// It may import core and the embedded sample data only: no network, no
+// storage, no server code.
+package main

@@ -17,16 +17,21 @@ help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-10s %s\n", $$1, $$2}'
 
 .PHONY: run
-run: ## start the whole local system on 127.0.0.1:$(PORT) (SQLite in $(DATA)/)
+run: site-wasm ## start the whole local system on 127.0.0.1:$(PORT) (SQLite in $(DATA)/)
 	$(GO) run ./functions/cmd/local --addr 127.0.0.1:$(PORT) --data $(DATA)
 
+.PHONY: token
+token: ## print a token the local server accepts: make token ROLE=… CONTRACT=… SUB=… [ENTITY=…] [RESELLER=…]
+	@$(GO) run ./functions/cmd/local token --data $(DATA) --role "$(ROLE)" --contract "$(CONTRACT)" --sub "$(SUB)" --entity "$(ENTITY)" --reseller "$(RESELLER)"
+
 .PHONY: test
-test: tools vet test-go test-wasm ## run every test (installs what it needs into .tools/)
+test: tools vet test-go test-wasm test-site lint-infra ## run every test (installs what it needs into .tools/)
 	@echo "make test: all suites passed"
 
 .PHONY: tools
-tools: ## install the test tools into .tools/ (DynamoDB Local)
+tools: ## install the test tools into .tools/ (DynamoDB Local, stripe-mock)
 	@scripts/ddb-local.sh install >/dev/null
+	@test -x .tools/bin/stripe-mock || GOBIN=$(CURDIR)/.tools/bin $(GO) install github.com/stripe/stripe-mock@v0.203.0
 
 .PHONY: vet
 vet: ## gofmt, go vet and the js/wasm build of core
@@ -34,6 +39,10 @@ vet: ## gofmt, go vet and the js/wasm build of core
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) build ./core/...
+
+.PHONY: lint-infra
+lint-infra: ## lint the deploy template (cfn-lint with the SAM translator; says so when absent)
+	@bash infra/lint.sh
 
 .PHONY: test-go
 test-go: ## unit, golden, fuzz-seed and conformance tests (SQLite and DynamoDB Local)
@@ -43,16 +52,47 @@ test-go: ## unit, golden, fuzz-seed and conformance tests (SQLite and DynamoDB L
 test-wasm: ## the core's tests compiled to js/wasm, run under Node
 	PATH="$(WASM_EXEC):$$PATH" GOOS=js GOARCH=wasm $(GO) test -count=1 ./core/... ./wasm/
 
-.PHONY: bench
-bench: tools ## run the benchmarks and print a table
+SITE_TESTS := site/tests
+
+.PHONY: site-wasm
+site-wasm: ## the site's WebAssembly: site/wasm/ (wasm, .gz, .br, wasm_exec.js, loader.js, ratecard.json)
 	@mkdir -p $(ARTIFACTS)
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./core/... ./functions/... | tee $(ARTIFACTS)/bench.txt
-	@$(GO) run ./scripts/benchtable < $(ARTIFACTS)/bench.txt
+	$(GO) run ./scripts/site -site site -o $(ARTIFACTS)/site-wasm-sizes.txt
+
+.PHONY: site-tools
+site-tools: ## Chromium (Debian package) and playwright-core (npm ci into site/tests/node_modules)
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium) || { echo "install Chromium: apt-get install -y chromium"; exit 1; }
+	@test -d $(SITE_TESTS)/node_modules/playwright-core || npm ci --prefix $(SITE_TESTS) --no-audit --no-fund
+
+.PHONY: test-site
+test-site: site-tools site-wasm ## the site in headless Chromium (screenshots in .artifacts/screenshots/)
+	node --test $(SITE_TESTS)/
+
+.PHONY: bench-site
+bench-site: site-tools site-wasm ## WASM sizes, time to first estimate, the cost of estimates in the page
+	node $(SITE_TESTS)/bench.mjs
+
+.PHONY: bench
+bench: tools build-lambda bench-site ## run the benchmarks and print them as a table, with the Lambda sizes
+	@mkdir -p $(ARTIFACTS)
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./core/... ./functions/... | tee $(ARTIFACTS)/bench.txt
+	@$(GO) run ./scripts/benchtable < $(ARTIFACTS)/bench.txt | tee $(ARTIFACTS)/bench-table.txt
+	@echo; echo "Lambda bootstrap sizes (linux/arm64):"; cat $(ARTIFACTS)/lambda-sizes.txt
+
+LAMBDAS := purchases admin spending reads sweeper
 
 .PHONY: build
-build: ## build every artefact into build/ (the local server binary)
-	@mkdir -p build
+build: build-lambda site-wasm ## build every artefact: the Lambda zips and the local server into build/, the site's WASM into site/wasm/
 	CGO_ENABLED=0 $(GO) build -trimpath -o build/cloudcredits-local ./functions/cmd/local
+
+.PHONY: build-lambda
+build-lambda: ## the Lambda functions: build/lambda/<name>/bootstrap and build/lambda/<name>.zip (linux/arm64)
+	@mkdir -p build/lambda $(ARTIFACTS)
+	@: > $(ARTIFACTS)/lambda-sizes.txt
+	@for f in $(LAMBDAS); do \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w" -o build/lambda/$$f/bootstrap ./functions/lambda/$$f; \
+	  $(GO) run ./scripts/lambdazip build/lambda/$$f/bootstrap build/lambda/$$f.zip | tee -a $(ARTIFACTS)/lambda-sizes.txt; \
+	done
 
 .PHONY: clean
 clean: ## remove build outputs and local data (keeps .tools/)

@@ -22,7 +22,7 @@ import (
 // root is the module root, where the golden cases name their files from.
 const root = "../.."
 
-func newHandler(t *testing.T, rc *rates.Catalog, pc *pricing.Catalog, at time.Time) http.Handler {
+func newHandler(t testing.TB, rc *rates.Catalog, pc *pricing.Catalog, at time.Time) http.Handler {
 	t.Helper()
 	if rc == nil || pc == nil {
 		r, p, err := sampledata.Catalogs("")
@@ -44,7 +44,7 @@ func newHandler(t *testing.T, rc *rates.Catalog, pc *pricing.Catalog, at time.Ti
 	return h
 }
 
-func do(t *testing.T, h http.Handler, method, path string, body []byte) *httptest.ResponseRecorder {
+func do(t testing.TB, h http.Handler, method, path string, body []byte) *httptest.ResponseRecorder {
 	t.Helper()
 	req := httptest.NewRequest(method, path, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")

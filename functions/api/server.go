@@ -8,28 +8,85 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"cloudcredits/core"
 	"cloudcredits/core/pricing"
 	"cloudcredits/core/rates"
+	"cloudcredits/functions/auth"
+	"cloudcredits/functions/credits"
+	"cloudcredits/functions/payments"
 )
 
 // Config is what the handler is built from.
 type Config struct {
 	Rates  *rates.Catalog
 	Prices *pricing.Catalog
+	// Ledger runs the ledger; nil serves the public routes only.
+	Ledger *credits.Service
+	// Keys verify bearer tokens; required with Ledger.
+	Keys *auth.Keys
+	// Payments opens hosted checkouts for card orders (payments/stripe, or
+	// payments/testpay locally); nil refuses card orders.
+	Payments payments.Provider
+	// WebhookSecret verifies POST /v1/webhooks/stripe (Stripe's endpoint
+	// signing secret, whsec_…); empty refuses every delivery.
+	WebhookSecret string
+	// PublicURL is where the site is served (scheme and host, no trailing
+	// slash needed): a checkout returns the buyer to
+	// PublicURL/checkout.html?order=…. Required for card orders.
+	PublicURL string
+	// Groups limits the handler to the routes of these groups (a Lambda
+	// function's share); empty means every route.
+	Groups []Group
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives the JSON access log; nil means slog.Default().
 	Logger *slog.Logger
 }
 
+// Group names the concern a route belongs to. Each Lambda function serves
+// the routes of its groups only, so its IAM role allows only what they need.
+type Group string
+
+const (
+	GroupPublic    Group = "public"    // healthz, rate card, estimates, prices
+	GroupPurchases Group = "purchases" // orders, checkout, payment webhooks, quotes
+	GroupAdmin     Group = "admin"     // contracts, users, budgets, lots
+	GroupSpending  Group = "spending"  // consume, hold, settle, release, refund
+	GroupReads     Group = "reads"     // balances, usage, governance reports
+)
+
+// Groups lists every group.
+func Groups() []Group {
+	return []Group{GroupPublic, GroupPurchases, GroupAdmin, GroupSpending, GroupReads}
+}
+
+// Route is one served route.
+type Route struct {
+	Group   Group
+	Pattern string // "METHOD /path/{param}"
+}
+
 // Handler serves the API.
 type Handler struct {
-	cfg Config
-	mux *http.ServeMux
+	cfg    Config
+	mux    *http.ServeMux
+	routes []Route
 }
+
+// handle registers a route unless the handler is limited to other groups.
+func (h *Handler) handle(g Group, pattern string, fn http.HandlerFunc) {
+	if len(h.cfg.Groups) > 0 && !slices.Contains(h.cfg.Groups, g) {
+		return
+	}
+	h.routes = append(h.routes, Route{Group: g, Pattern: pattern})
+	h.mux.HandleFunc(pattern, fn)
+}
+
+// Routes lists the routes this handler serves.
+func (h *Handler) Routes() []Route { return slices.Clone(h.routes) }
 
 // New returns the handler for every route of the API.
 func New(cfg Config) (*Handler, error) {
@@ -43,16 +100,20 @@ func New(cfg Config) (*Handler, error) {
 		cfg.Logger = slog.Default()
 	}
 	h := &Handler{cfg: cfg, mux: http.NewServeMux()}
-	h.routes()
+	h.register()
 	return h, nil
 }
 
-func (h *Handler) routes() {
-	h.mux.HandleFunc("GET /healthz", h.healthz)
-	h.mux.HandleFunc("GET /v1/ratecard", h.ratecard)
-	h.mux.HandleFunc("POST /v1/estimates", h.estimates)
-	h.mux.HandleFunc("POST /v1/prices", h.prices)
-	h.mux.HandleFunc("/v1/", h.unknownRoute)
+func (h *Handler) register() {
+	h.handle(GroupPublic, "GET /healthz", h.healthz)
+	h.handle(GroupPublic, "GET /v1/ratecard", h.ratecard)
+	h.handle(GroupPublic, "POST /v1/estimates", h.estimates)
+	h.handle(GroupPublic, "POST /v1/prices", h.prices)
+	h.handle(GroupPublic, "GET /v1/openapi.yaml", h.openAPI)
+	if h.cfg.Ledger != nil {
+		h.ledgerRoutes()
+	}
+	h.mux.HandleFunc("/", h.unknownRoute)
 }
 
 // ServeHTTP gives every request an id, recovers from panics as internal

@@ -1,6 +1,8 @@
 // Command local runs the whole Cloud Credits system as one process on this
-// machine: the API and the site, on 127.0.0.1, with the embedded sample rate
-// card and price books. `make run` starts it.
+// machine: the API and the site on 127.0.0.1, the ledger in SQLite in a local
+// data folder (or on DynamoDB with --store dynamodb), the sample rate card and
+// price books, and on first start a demo contract. `make run` starts it;
+// `local token …` (`make token`) prints a token the running server accepts.
 package main
 
 import (
@@ -18,59 +20,77 @@ import (
 	"time"
 
 	"cloudcredits/functions/api"
+	"cloudcredits/functions/auth"
+	"cloudcredits/functions/credits"
+	"cloudcredits/functions/internal/ddblocal"
+	"cloudcredits/functions/payments"
+	"cloudcredits/functions/payments/testpay"
 	"cloudcredits/functions/sampledata"
+	"cloudcredits/functions/store"
+	"cloudcredits/functions/store/dynamo"
+	"cloudcredits/functions/store/sqlite"
+)
+
+// Token issuer and audience of the local server.
+const (
+	Issuer   = "cloudcredits-local"
+	Audience = "cloudcredits-api"
+	tokenTTL = 30 * 24 * time.Hour
 )
 
 func main() {
-	if err := run(); err != nil {
+	var err error
+	if len(os.Args) > 1 && os.Args[1] == "token" {
+		err = tokenCmd(os.Args[2:])
+	} else {
+		err = serve(os.Args[1:])
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "cloudcredits:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
-	data := flag.String("data", ".data", "folder for local data (database, keys); extra rate cards and price books may be dropped into its ratecards/ and pricebooks/")
-	site := flag.String("site", "site", "folder of the static site")
-	flag.Parse()
+func serve(args []string) error {
+	fs := flag.NewFlagSet("local", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	var cfg config
+	fs.StringVar(&cfg.data, "data", ".data", "folder for local data: the SQLite database, the token signing key, the test checkout's webhook secret, tokens.env; extra rate cards and price books may be dropped into its ratecards/ and pricebooks/")
+	fs.StringVar(&cfg.site, "site", "site", "folder of the static site")
+	fs.StringVar(&cfg.storeKind, "store", "sqlite", "ledger store: sqlite or dynamodb")
+	fs.StringVar(&cfg.endpoint, "endpoint", "", "DynamoDB endpoint URL (with --store dynamodb), e.g. DynamoDB Local's")
+	fs.StringVar(&cfg.table, "table", "cloudcredits", "DynamoDB table name (with --store dynamodb)")
+	fs.BoolVar(&cfg.noDemo, "no-demo", false, "do not create the demo contract on first start")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
 
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	slog.SetDefault(logger)
+	cfg.logger, cfg.getenv = logger, os.Getenv
 
-	if err := os.MkdirAll(*data, 0o700); err != nil {
-		return fmt.Errorf("data folder: %w", err)
-	}
-	rc, pc, err := sampledata.Catalogs(*data)
-	if err != nil {
-		return err
-	}
-	h, err := api.New(api.Config{Rates: rc, Prices: pc, Logger: logger})
-	if err != nil {
-		return err
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/v1/", h)
-	mux.Handle("/healthz", h)
-	mux.Handle("/", http.FileServer(http.Dir(*site)))
-
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	// Listen first: the test checkout needs the server's own address.
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
+	cfg.base = "http://" + ln.Addr().String()
+	a, err := newApp(ctx, cfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer a.close()
+	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
+	go sweep(ctx, a.ledger, logger)
 
-	base := "http://" + ln.Addr().String()
-	abs, _ := filepath.Abs(*data)
-	fmt.Printf("\nCloud Credits is running (local data in %s)\n\n", abs)
-	fmt.Printf("  site        %s/\n", base)
-	fmt.Printf("  health      %s/healthz\n", base)
-	fmt.Printf("  rate card   %s/v1/ratecard\n", base)
-	fmt.Printf("  estimate    curl -s %s/v1/estimates -d '{\"service\":\"infraworks-profile-optimization\",\"params\":{\"road_km\":\"12\"}}'\n", base)
-	fmt.Printf("  price       curl -s %s/v1/prices -d '{\"currency\":\"cloud\",\"credits\":\"5000\",\"channel\":\"reseller\"}'\n\n", base)
-	fmt.Println("Press Ctrl-C to stop.")
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	tokens := demoTokens(a.keys, time.Now())
+	if err := writeTokensEnv(cfg.data, cfg.base, tokens); err != nil {
+		return err
+	}
+	printWelcome(cfg.base, a, tokens, cfg.data)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -84,4 +104,183 @@ func run() error {
 	defer cancel()
 	logger.Info("shutting down")
 	return srv.Shutdown(shutdown)
+}
+
+// config is what the local server is built from.
+type config struct {
+	data, site                 string
+	storeKind, endpoint, table string
+	noDemo                     bool
+	base                       string // http://host:port the server answers on
+	getenv                     func(string) string
+	logger                     *slog.Logger
+}
+
+// app is the local server: one handler for the API, the test checkout and
+// the site, on one ledger.
+type app struct {
+	handler  http.Handler
+	ledger   *credits.Service
+	keys     *auth.Keys
+	where    string // the ledger store, for people
+	payments payments.Provider
+	close    func() error
+}
+
+// newApp builds the local server on cfg.base: the catalogs, the token key,
+// the ledger (with the demo contract unless cfg.noDemo), the payment
+// provider (testpay unless Stripe keys are in the environment) and the mux.
+func newApp(ctx context.Context, cfg config) (*app, error) {
+	if err := os.MkdirAll(cfg.data, 0o700); err != nil {
+		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	rc, pc, err := sampledata.Catalogs(cfg.data)
+	if err != nil {
+		return nil, err
+	}
+	key, err := auth.LoadOrCreateKey(cfg.data)
+	if err != nil {
+		return nil, err
+	}
+	keys := auth.NewKeys(Issuer, Audience, key)
+	pay, err := newPayments(cfg.getenv, cfg.data, cfg.base)
+	if err != nil {
+		return nil, err
+	}
+	st, where, err := openStore(ctx, cfg.storeKind, cfg.data, cfg.endpoint, cfg.table)
+	if err != nil {
+		return nil, err
+	}
+	ledger := credits.New(st)
+	if !cfg.noDemo {
+		if err := seedDemo(ctx, ledger, time.Now().UTC()); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("demo data: %w", err)
+		}
+	}
+	h, err := api.New(api.Config{Rates: rc, Prices: pc, Ledger: ledger, Keys: keys, Logger: cfg.logger,
+		Payments: pay.provider, WebhookSecret: pay.webhookSecret, PublicURL: cfg.base})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/v1/", h)
+	mux.Handle("/healthz", h)
+	if pay.pages != nil {
+		mux.Handle(testpay.PathPrefix, pay.pages)
+	}
+	mux.Handle("/", staticSite(cfg.site))
+	return &app{handler: mux, ledger: ledger, keys: keys, where: where, payments: pay.provider, close: st.Close}, nil
+}
+
+func openStore(ctx context.Context, kind, data, endpoint, table string) (store.Store, string, error) {
+	switch kind {
+	case "sqlite":
+		path := filepath.Join(data, "ledger.db")
+		st, err := sqlite.Open(path)
+		if err != nil {
+			return nil, "", err
+		}
+		abs, _ := filepath.Abs(path)
+		return st, "SQLite " + abs, nil
+	case "dynamodb":
+		if endpoint == "" {
+			return nil, "", errors.New("--store dynamodb needs --endpoint (e.g. DynamoDB Local's URL)")
+		}
+		client := ddblocal.Client(endpoint)
+		if err := dynamo.CreateTable(ctx, client, table); err != nil {
+			return nil, "", fmt.Errorf("create table %s: %w", table, err)
+		}
+		return dynamo.New(client, table), "DynamoDB " + endpoint + " table " + table, nil
+	}
+	return nil, "", fmt.Errorf("unknown --store %q: use sqlite or dynamodb", kind)
+}
+
+// sweep runs the ledger's sweeper every minute: it closes ended lots and
+// releases expired holds (in AWS a scheduled Lambda function does this).
+func sweep(ctx context.Context, ledger *credits.Service, logger *slog.Logger) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		if rep, err := ledger.Sweep(ctx); err != nil {
+			logger.Error("sweep", "error", err.Error())
+		} else if rep.LotsClosed+rep.HoldsReleased > 0 {
+			logger.Info("sweep", "lots_closed", rep.LotsClosed, "holds_released", rep.HoldsReleased)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// demoTokens mints the tokens printed at start, by their variable name.
+func demoTokens(keys *auth.Keys, now time.Time) [][2]string {
+	mint := func(p auth.Principal) string {
+		tok, err := keys.Mint(p, now, tokenTTL)
+		if err != nil {
+			return "(" + err.Error() + ")"
+		}
+		return tok
+	}
+	return [][2]string{
+		{"VENDOR", mint(auth.Principal{Subject: "vendor-admin", Role: auth.VendorAdmin})},
+		{"ADMIN", mint(auth.Principal{Subject: "carol-admin", Role: auth.ContractAdmin, Contract: demoContract, Entity: demoEntity})},
+		{"SERVICE", mint(auth.Principal{Subject: "render-service", Role: auth.Service, Contract: demoContract, Entity: demoEntity})},
+		{"ANN", mint(auth.Principal{Subject: "ann", Role: auth.User, Contract: demoContract, Entity: demoEntity})},
+	}
+}
+
+func printWelcome(base string, a *app, tokens [][2]string, data string) {
+	fmt.Printf("\nCloud Credits is running on %s (ledger: %s)\n\n", base, a.where)
+	fmt.Printf("  site        %s/\n", base)
+	fmt.Printf("  rate card   %s/v1/ratecard\n", base)
+	fmt.Printf("  health      %s/healthz\n\n", base)
+	switch {
+	case a.payments.Name() == payments.ProviderTest:
+		fmt.Printf("Checkout runs in TEST MODE: card orders open the local test checkout page\n")
+		fmt.Printf("(%s%s…); no card is asked for and no money moves.\n\n", base, testpay.PathPrefix)
+	case a.payments.TestMode():
+		fmt.Printf("Checkout: Stripe, in test mode (a test key).\n\n")
+	default:
+		fmt.Printf("Checkout: Stripe, LIVE: card orders take real money.\n\n")
+	}
+	fmt.Printf("Tokens for the demo contract %q (valid 30 days; `make token` makes others;\n", demoContract)
+	fmt.Printf("`. %s` sets them in your shell):\n\n", filepath.Join(data, tokensFile))
+	for _, t := range tokens {
+		fmt.Printf("  %s=%s\n\n", t[0], t[1])
+	}
+	fmt.Println("Press Ctrl-C to stop.")
+}
+
+func tokenCmd(args []string) error {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	data := fs.String("data", ".data", "the local server's data folder (holds the signing key)")
+	role := fs.String("role", "", "vendor_admin, contract_admin, user, service or reseller")
+	contract := fs.String("contract", "", "the contract (contract_admin, user, service)")
+	sub := fs.String("sub", "", "the subject: a user id, a service name")
+	entity := fs.String("entity", "", "the caller's entity")
+	reseller := fs.String("reseller", "", "the reseller id (reseller)")
+	ttl := fs.Duration("ttl", tokenTTL, "how long the token is valid")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	r, ok := auth.ParseRole(*role)
+	if !ok {
+		return fmt.Errorf("ROLE must be one of vendor_admin, contract_admin, user, service, reseller (got %q)", *role)
+	}
+	key, err := auth.LoadOrCreateKey(*data)
+	if err != nil {
+		return err
+	}
+	tok, err := auth.NewKeys(Issuer, Audience, key).Mint(auth.Principal{
+		Subject: *sub, Role: r, Contract: *contract, Entity: *entity, Reseller: *reseller,
+	}, time.Now(), *ttl)
+	if err != nil {
+		return err
+	}
+	fmt.Println(tok)
+	return nil
 }

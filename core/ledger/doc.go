@@ -1,0 +1,53 @@
+// Package ledger is the credit ledger's domain: lots, the spend planner,
+// holds, refunds and lot life (grants, withdrawal, termination, expiry).
+//
+// Every function here is pure. A planner is given what the caller read (the
+// contract, the user, the lots, the budget, any prior result for the
+// idempotency key) and the time, and returns a Decision: the result and a Tx,
+// a list of conditional writes that a store applies all together or not at
+// all. The conditions carry the ledger's laws into the write itself, so they
+// hold under any concurrency even when the read that planned the write is
+// stale:
+//
+//   - a debit requires the lot to be live at the request time and to keep
+//     remaining ≥ 0 (never below zero; only live lots);
+//   - the idempotency record requires that no live record exists for the key
+//     (exactly once);
+//   - a project's month counter requires staying under its cap;
+//   - a hold's or consumption's update requires the state that was read.
+//
+// When a condition fails the store applies nothing and the caller reads again
+// and re-plans, a bounded number of times.
+//
+// Rules chosen where PRODUCT.md is silent, written here so they are not only
+// in someone's head:
+//
+//   - A refused request (invalid, insufficient, over budget, not eligible)
+//     stores no idempotency record, so it can be retried with the same key
+//     once the cause is gone. A not_eligible refusal does write one audit
+//     record (an Attempt) and nothing else.
+//   - balance_after is computed from the state the spend was planned on;
+//     concurrent spends on other lots may have lowered the balance further.
+//   - A hold reserves the project's budget when it is taken; settling or
+//     releasing corrects the counter of the month the hold was taken in.
+//   - Settling a hold after a lot it drew on has ended posts the held credits
+//     (they were reserved while the lot was live) and sends the unused part to
+//     expired (or withdrawn), never back to a dead lot's remaining.
+//   - Settling past the hold's expiry fails with hold_expired and changes
+//     nothing; the sweeper (or a release) returns the credits.
+//   - A refund goes first to the debited lots that are still live, last
+//     debited first, so a partial refund loses as little as possible; the
+//     part owed to ended lots is recorded as lost (a refund_lost entry).
+//   - Terminating a contract ends every lot that would outlive it, individual
+//     lots included: their owners stop being current on the contract.
+//   - A spend that would draw on more than LotsPerSpendMax lots is refused
+//     with conflict; there is no overage allowance in this version.
+//   - An order's price never changes after it is made. Fulfilling it creates
+//     one shared lot, "lot_" + the order id, in the same Tx as the order's
+//     update conditioned on the status read: however often the payment event
+//     arrives, one lot. Its entries name the order. A cancelled order is
+//     never fulfilled (a payment that arrives for one must be refunded).
+//   - Volume tiers count the contract year's paid and fulfilled orders of the
+//     same currency (each currency has its own price book); pending,
+//     cancelled and refunded orders count for nothing.
+package ledger

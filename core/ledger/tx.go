@@ -1,0 +1,259 @@
+package ledger
+
+import (
+	"fmt"
+	"time"
+
+	"cloudcredits/core"
+
+	"github.com/shopspring/decimal"
+)
+
+// Tx is what a planner decided: writes that a store applies all together or
+// not at all. Every write carries its own condition, and the store enforces
+// the condition in the write itself (a SQL transaction on SQLite, one
+// TransactWriteItems on DynamoDB), never only in the read that planned it.
+// When any condition fails the store applies nothing and returns a
+// *ConflictError; the caller reads again and re-plans.
+//
+// A Tx writes each item at most once: a planner that touches one lot twice
+// (settling a hold posts part of it and returns the rest; a refund of a
+// settled hold may reach the same lot through two debits) merges the
+// movements into one MoveLot carrying the strictest condition, and a Tx adds
+// to a budget counter or a usage row at most once. An adapter may therefore
+// write each item once per Tx — DynamoDB refuses a transaction that names
+// one item twice.
+type Tx struct {
+	At  time.Time
+	Ops []Op
+}
+
+// Op is one conditional write. The set of ops is closed: adapters switch on
+// the concrete types below.
+type Op interface{ isOp() }
+
+// CreateLot puts a new lot. Condition: no lot with that id exists.
+type CreateLot struct{ Lot Lot }
+
+// MoveLot adds Move to a lot's counters. Conditions: the lot exists in
+// Contract; afterwards Remaining ≥ 0 and Held ≥ 0; and when LiveAt is not
+// zero, the lot is live at LiveAt (effective_from ≤ LiveAt < end).
+type MoveLot struct {
+	Lot      string
+	Contract string
+	Move     Movement
+	LiveAt   time.Time
+}
+
+// EndLot moves a lot's end earlier: it sets ExpiresAt, WithdrawNoticeAt and
+// ClosesAt to the values given. Condition: the lot's current values are the
+// Was values the planner read (optimistic, so two admins can't interleave).
+type EndLot struct {
+	Lot                                    string
+	Contract                               string
+	ExpiresAt, WithdrawNoticeAt, ClosesAt  time.Time
+	WasExpiresAt, WasNoticeAt, WasClosesAt time.Time
+}
+
+// PutEntry appends a ledger entry. Condition: no entry with that id exists.
+type PutEntry struct{ Entry Entry }
+
+// PutIdempotency stores a request's first result. Condition: no record for
+// (contract, key) exists, or the one that exists expired before At.
+type PutIdempotency struct {
+	Record IdempotencyRecord
+	At     time.Time
+}
+
+// PutHold creates a hold. Condition: no hold with that id exists.
+type PutHold struct{ Hold Hold }
+
+// UpdateHold replaces a hold. Condition: its state is still WasState.
+type UpdateHold struct {
+	Hold     Hold
+	WasState HoldState
+}
+
+// PutConsumption creates a consumption. Condition: none with that id exists.
+type PutConsumption struct{ Consumption Consumption }
+
+// UpdateConsumption replaces a consumption after a refund. Condition: its
+// Refunded is still WasRefunded.
+type UpdateConsumption struct {
+	Consumption Consumption
+	WasRefunded decimal.Decimal
+}
+
+// AddBudgetUsage adds Delta to a project's month counter. Condition, when
+// Capped and Delta > 0: the counter after the add is at most Cap.
+type AddBudgetUsage struct {
+	Contract, Project string
+	Currency          core.Currency
+	Month             string
+	Delta             decimal.Decimal
+	Capped            bool
+	Cap               decimal.Decimal
+}
+
+// AddUsage adds to a report roll-up row (creating it at zero). Unconditional.
+type AddUsage struct {
+	Key     UsageKey
+	Credits decimal.Decimal
+	Count   int64
+}
+
+// PutAttempt records a refused spend for the audit. Unconditional.
+type PutAttempt struct{ Attempt Attempt }
+
+// PutContract creates a contract (Version 1). Condition: none with that id.
+type PutContract struct{ Contract Contract }
+
+// UpdateContract replaces a contract. Condition: its version is
+// Contract.Version − 1.
+type UpdateContract struct{ Contract Contract }
+
+// PutUser creates (Version 1) or replaces a contract user. Condition: for
+// Version 1 the user does not exist; otherwise its version is Version − 1.
+type PutUser struct{ User User }
+
+// MarkGrant records that a contract user received the one-time individual
+// grant. Condition: not marked before — this is what makes the grant once
+// per contract and user, however often the association is repeated.
+type MarkGrant struct{ Contract, User string }
+
+// PutBudget creates or replaces a project budget. Unconditional: the last
+// admin write wins, and spends condition on the cap they read.
+type PutBudget struct{ Budget Budget }
+
+func (CreateLot) isOp()         {}
+func (MoveLot) isOp()           {}
+func (EndLot) isOp()            {}
+func (PutEntry) isOp()          {}
+func (PutIdempotency) isOp()    {}
+func (PutHold) isOp()           {}
+func (UpdateHold) isOp()        {}
+func (PutConsumption) isOp()    {}
+func (UpdateConsumption) isOp() {}
+func (AddBudgetUsage) isOp()    {}
+func (AddUsage) isOp()          {}
+func (PutAttempt) isOp()        {}
+func (PutContract) isOp()       {}
+func (UpdateContract) isOp()    {}
+func (PutUser) isOp()           {}
+func (MarkGrant) isOp()         {}
+func (PutBudget) isOp()         {}
+
+// ConflictError is what a store returns when a condition of a Tx failed. It
+// names the op, so the caller can tell a lost race (re-plan) from a replay
+// (the idempotency record now exists) and map the failure to a domain code.
+type ConflictError struct {
+	Op     int    // index in Tx.Ops; -1 when unknown
+	Reason string // the condition that failed, for logs
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("conflict on write %d: %s", e.Op, e.Reason)
+}
+
+// Unwrap lets errors.As find the domain error: a conflict is reported to a
+// client as conflict once re-planning gives up.
+func (e *ConflictError) Unwrap() error {
+	return core.Errorf(core.CodeConflict, "the ledger changed while this request was applied; retry it")
+}
+
+// Check verifies the invariants every Tx must keep before a store sees it:
+// each lot movement conserves credits, each lot, budget counter and usage row
+// is written at most once, and no op is nil. A planner that breaks one is a
+// bug, so Check's failure is a panic in the planners.
+func (tx Tx) Check() error {
+	moved := map[[2]string]int{}
+	counters := map[any]int{}
+	once := func(i int, key any, what string) error {
+		if j, seen := counters[key]; seen {
+			return fmt.Errorf("ops %d and %d both add to %s: a Tx writes each item once", j, i, what)
+		}
+		counters[key] = i
+		return nil
+	}
+	for i, op := range tx.Ops {
+		switch o := op.(type) {
+		case nil:
+			return fmt.Errorf("op %d is nil", i)
+		case AddBudgetUsage:
+			if err := once(i, [5]string{"budget", o.Contract, o.Project, string(o.Currency), o.Month}, "budget counter "+o.Project+" "+o.Month); err != nil {
+				return err
+			}
+		case AddUsage:
+			if err := once(i, o.Key, "usage row "+o.Key.Month); err != nil {
+				return err
+			}
+		case MoveLot:
+			m := o.Move
+			net := m.Remaining.Add(m.Held).Add(m.Spent).Add(m.Expired).Add(m.Withdrawn).Sub(m.Refunded)
+			if !net.IsZero() {
+				return fmt.Errorf("op %d moves lot %s by %s: movements must conserve credits", i, o.Lot, net)
+			}
+			k := [2]string{o.Contract, o.Lot}
+			if j, seen := moved[k]; seen {
+				return fmt.Errorf("ops %d and %d both move lot %s: a Tx moves each lot once", j, i, o.Lot)
+			}
+			moved[k] = i
+		case CreateLot:
+			if !o.Lot.Conserves() {
+				return fmt.Errorf("op %d creates lot %s that does not conserve", i, o.Lot.ID)
+			}
+		}
+	}
+	return nil
+}
+
+// mergeMoves folds every MoveLot of one lot into the first one, summing the
+// movements and keeping the strictest condition (a LiveAt, when any had one).
+// Conditions on the final counters are the same as on each step, because no
+// planner moves a counter down and then up again within one lot.
+func mergeMoves(ops []Op) []Op {
+	first := map[[2]string]int{}
+	out := ops[:0:0]
+	for _, op := range ops {
+		mv, ok := op.(MoveLot)
+		if !ok {
+			out = append(out, op)
+			continue
+		}
+		k := [2]string{mv.Contract, mv.Lot}
+		i, seen := first[k]
+		if !seen {
+			first[k] = len(out)
+			out = append(out, mv)
+			continue
+		}
+		prev := out[i].(MoveLot)
+		prev.Move = addMoves(prev.Move, mv.Move)
+		if prev.LiveAt.IsZero() {
+			prev.LiveAt = mv.LiveAt
+		}
+		out[i] = prev
+	}
+	return out
+}
+
+func addMoves(a, b Movement) Movement {
+	return Movement{
+		Remaining: a.Remaining.Add(b.Remaining),
+		Held:      a.Held.Add(b.Held),
+		Spent:     a.Spent.Add(b.Spent),
+		Expired:   a.Expired.Add(b.Expired),
+		Withdrawn: a.Withdrawn.Add(b.Withdrawn),
+		Refunded:  a.Refunded.Add(b.Refunded),
+	}
+}
+
+// mustCheck merges each lot's movements into one MoveLot and panics when the
+// Tx breaks an invariant.
+func mustCheck(tx Tx) Tx {
+	tx.Ops = mergeMoves(tx.Ops)
+	if err := tx.Check(); err != nil {
+		panic("ledger: planner broke an invariant: " + err.Error())
+	}
+	return tx
+}

@@ -1,0 +1,485 @@
+// Package credits runs the ledger: for each request it reads what the
+// planner needs from a store.Store, asks core/ledger for a decision, and
+// applies the decision's Tx. When a write's condition fails (another request
+// got there first) it reads again and re-plans, at most RetriesMax times,
+// then reports a conflict. It holds no state of its own, so any number of
+// processes (or Lambda instances) may run it against one store.
+//
+// It must never compute money itself: every rule lives in core/ledger.
+package credits
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"cloudcredits/core"
+	"cloudcredits/core/ledger"
+	"cloudcredits/functions/store"
+
+	"github.com/shopspring/decimal"
+)
+
+// RetriesMax bounds how often one request is re-planned after losing a race.
+const RetriesMax = 12
+
+// SweepBatchMax bounds the lots and holds one sweep handles.
+const SweepBatchMax = 500
+
+// Service is the ledger's application service.
+type Service struct {
+	Store store.Store
+	// Now is the clock; tests pass a fixed or stepping one.
+	Now func() time.Time
+	// NewID makes operation ids; nil means random ids.
+	NewID func() string
+}
+
+// New returns a Service on st with the system clock and random ids.
+func New(st store.Store) *Service {
+	return &Service{Store: st, Now: time.Now}
+}
+
+// Outcome is a mutating request's result as stored for replay: the JSON
+// body, byte for byte, and whether this answer is a replay.
+type Outcome struct {
+	Body     []byte
+	Replayed bool
+}
+
+// Decode unmarshals an outcome's body into v.
+func (o Outcome) Decode(v any) error { return json.Unmarshal(o.Body, v) }
+
+func (s *Service) env() ledger.Env {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("credits: no randomness: " + err.Error())
+	}
+	id := fmt.Sprintf("op_%x", b[:8])
+	if s.NewID != nil {
+		id = s.NewID()
+	}
+	return ledger.Env{At: s.Now().UTC(), OpID: id, Rotation: binary.LittleEndian.Uint32(b[8:])}
+}
+
+// run is the read–plan–apply loop every mutation shares. plan reads what it
+// needs (prior is the live idempotency record for the key, if any) and
+// returns the planner's decision.
+func (s *Service) run(ctx context.Context, contract string, idem ledger.Idem, plan func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error)) (Outcome, error) {
+	if idem.Key != "" {
+		if err := ledger.CheckIdem(idem.Key); err != nil {
+			return Outcome{}, err
+		}
+	}
+	var lastConflict error
+	for attempt := 0; attempt <= RetriesMax; attempt++ {
+		if attempt > 0 {
+			if err := backoff(ctx, attempt); err != nil {
+				return Outcome{}, err
+			}
+		}
+		env := s.env()
+		var prior *ledger.IdempotencyRecord
+		if idem.Key != "" {
+			r, ok, err := s.Store.Idempotency(ctx, idem.ScopeOr(contract), idem.Key, env.At)
+			if err != nil {
+				return Outcome{}, fmt.Errorf("read idempotency record: %w", err)
+			}
+			if ok {
+				prior = &r
+			}
+		}
+		d, err := plan(env, prior)
+		if err != nil {
+			if len(d.Tx.Ops) > 0 {
+				// A refusal that leaves a trace (the audit's attempt record).
+				if aerr := s.Store.Apply(ctx, d.Tx); aerr != nil {
+					return Outcome{}, fmt.Errorf("record refused attempt: %w", aerr)
+				}
+			}
+			return Outcome{}, err
+		}
+		if d.Replayed || len(d.Tx.Ops) == 0 {
+			return Outcome{Body: d.Response, Replayed: d.Replayed}, nil
+		}
+		err = s.Store.Apply(ctx, d.Tx)
+		var conflict *ledger.ConflictError
+		if errors.As(err, &conflict) {
+			lastConflict = err
+			continue
+		}
+		if err != nil {
+			return Outcome{}, fmt.Errorf("apply: %w", err)
+		}
+		return Outcome{Body: d.Response}, nil
+	}
+	return Outcome{}, fmt.Errorf("gave up after %d attempts: %w", RetriesMax+1, lastConflict)
+}
+
+func backoff(ctx context.Context, attempt int) error {
+	var b [2]byte
+	_, _ = rand.Read(b[:])
+	base := time.Duration(1<<min(attempt, 6)) * time.Millisecond
+	d := base + time.Duration(binary.LittleEndian.Uint16(b[:]))%base
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// fingerprint sets the fingerprint of a request's body. The body always
+// names its operation first, so one key sent to two operations with the same
+// fields (a consumption and a hold of one SpendRequest) is a reused key, not
+// a replay of the other operation's answer.
+func fingerprint(idem ledger.Idem, req any) ledger.Idem {
+	if idem.Fingerprint == "" {
+		idem.Fingerprint = ledger.Fingerprint(req)
+	}
+	return idem
+}
+
+// spendState reads what a spend needs: the contract, the user, every lot,
+// and the project's budget in the currency with its counter for month.
+func (s *Service) spendState(ctx context.Context, contract, user, project string, cur core.Currency, month string) (ledger.SpendState, error) {
+	var st ledger.SpendState
+	c, err := s.Store.Contract(ctx, contract)
+	if err != nil {
+		return st, err
+	}
+	st.Contract = c
+	u, err := s.Store.User(ctx, contract, user)
+	switch {
+	case err == nil:
+		st.User = &u
+	case core.ErrorCode(err) != core.CodeNotFound:
+		return st, err
+	}
+	if st.Lots, err = s.Store.Lots(ctx, contract); err != nil {
+		return st, err
+	}
+	if project != "" {
+		b, ok, err := s.Store.Budget(ctx, contract, project, cur)
+		if err != nil {
+			return st, err
+		}
+		if ok {
+			st.Budget = &b
+		}
+		if st.BudgetUsed, err = s.Store.BudgetUsed(ctx, contract, project, cur, month); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
+}
+
+// Consume debits credits for a job, in burn order, exactly once per key.
+func (s *Service) Consume(ctx context.Context, req ledger.SpendRequest, idem ledger.Idem) (Outcome, error) {
+	idem = fingerprint(idem, []any{"consume", req})
+	return s.run(ctx, req.Contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
+		st, err := s.spendState(ctx, req.Contract, req.User, req.Project, req.Currency, ledger.Month(env.At))
+		if err != nil {
+			return ledger.Decision{}, err
+		}
+		st.Prior = prior
+		return ledger.PlanConsume(st, req, idem, env)
+	})
+}
+
+// Hold reserves credits for a variable-cost job.
+func (s *Service) Hold(ctx context.Context, req ledger.SpendRequest, idem ledger.Idem) (Outcome, error) {
+	idem = fingerprint(idem, []any{"hold", req})
+	return s.run(ctx, req.Contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
+		st, err := s.spendState(ctx, req.Contract, req.User, req.Project, req.Currency, ledger.Month(env.At))
+		if err != nil {
+			return ledger.Decision{}, err
+		}
+		st.Prior = prior
+		return ledger.PlanHold(st, req, idem, env)
+	})
+}
+
+func (s *Service) holdInput(ctx context.Context, contract, holdID string) (ledger.HoldInput, error) {
+	h, err := s.Store.Hold(ctx, contract, holdID)
+	if err != nil {
+		return ledger.HoldInput{}, err
+	}
+	st, err := s.spendState(ctx, contract, h.User, h.Project, h.Currency, ledger.Month(h.CreatedAt))
+	if err != nil {
+		return ledger.HoldInput{}, err
+	}
+	return ledger.HoldInput{Hold: h, State: st}, nil
+}
+
+// Settle settles a hold with the actual cost.
+func (s *Service) Settle(ctx context.Context, contract, holdID string, actual decimal.Decimal, idem ledger.Idem) (Outcome, error) {
+	idem = fingerprint(idem, []any{"settle", contract, holdID, actual})
+	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
+		in, err := s.holdInput(ctx, contract, holdID)
+		if err != nil {
+			return ledger.Decision{}, err
+		}
+		in.State.Prior = prior
+		return ledger.PlanSettle(in, actual, idem, env)
+	})
+}
+
+// Release returns a hold's credits to its lots.
+func (s *Service) Release(ctx context.Context, contract, holdID string, idem ledger.Idem) (Outcome, error) {
+	idem = fingerprint(idem, []any{"release", contract, holdID})
+	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
+		in, err := s.holdInput(ctx, contract, holdID)
+		if err != nil {
+			return ledger.Decision{}, err
+		}
+		in.State.Prior = prior
+		return ledger.PlanRelease(in, idem, env, false)
+	})
+}
+
+// Refund reverses credits of a consumption; zero credits means all that is
+// left to refund.
+func (s *Service) Refund(ctx context.Context, contract, consumptionID string, credits decimal.Decimal, idem ledger.Idem) (Outcome, error) {
+	idem = fingerprint(idem, []any{"refund", contract, consumptionID, credits})
+	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
+		c, err := s.Store.Consumption(ctx, contract, consumptionID)
+		if err != nil {
+			return ledger.Decision{}, err
+		}
+		lots, err := s.Store.Lots(ctx, contract)
+		if err != nil {
+			return ledger.Decision{}, err
+		}
+		return ledger.PlanRefund(c, ledger.SpendState{Lots: lots, Prior: prior}, credits, idem, env)
+	})
+}
+
+// CreateContract creates a contract.
+func (s *Service) CreateContract(ctx context.Context, c ledger.Contract, idem ledger.Idem) (Outcome, error) {
+	idem = fingerprint(idem, []any{"contract", c})
+	return s.run(ctx, c.ID, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
+		if prior == nil {
+			// A taken id is no race to retry: say so at once.
+			if _, err := s.Store.Contract(ctx, c.ID); err == nil {
+				return ledger.Decision{}, core.Errorf(core.CodeConflict, "contract %s already exists", c.ID)
+			} else if core.ErrorCode(err) != core.CodeNotFound {
+				return ledger.Decision{}, err
+			}
+		}
+		return ledger.PlanCreateContract(c, prior, idem, env)
+	})
+}
+
+// AddUser associates a user with a contract, with the one-time grant.
+func (s *Service) AddUser(ctx context.Context, contract string, req ledger.UserRequest, idem ledger.Idem) (Outcome, error) {
+	idem = fingerprint(idem, []any{"user", contract, req})
+	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
+		c, err := s.Store.Contract(ctx, contract)
+		if err != nil {
+			return ledger.Decision{}, err
+		}
+		var existing *ledger.User
+		u, err := s.Store.User(ctx, contract, req.User)
+		switch {
+		case err == nil:
+			existing = &u
+		case core.ErrorCode(err) != core.CodeNotFound:
+			return ledger.Decision{}, err
+		}
+		granted, err := s.Store.Granted(ctx, contract, req.User)
+		if err != nil {
+			return ledger.Decision{}, err
+		}
+		return ledger.PlanAddUser(c, existing, granted, req, prior, idem, env)
+	})
+}
+
+// RemoveUser ends a user's association; their individual lots end now.
+func (s *Service) RemoveUser(ctx context.Context, contract, user string, idem ledger.Idem) (Outcome, error) {
+	idem = fingerprint(idem, []any{"remove-user", contract, user})
+	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
+		u, err := s.Store.User(ctx, contract, user)
+		if err != nil {
+			return ledger.Decision{}, err
+		}
+		lots, err := s.Store.Lots(ctx, contract)
+		if err != nil {
+			return ledger.Decision{}, err
+		}
+		return ledger.PlanRemoveUser(u, lots, prior, idem, env)
+	})
+}
+
+// SetBudget creates or replaces a project's monthly cap.
+func (s *Service) SetBudget(ctx context.Context, contract, project string, req ledger.BudgetRequest, idem ledger.Idem) (Outcome, error) {
+	idem = fingerprint(idem, []any{"budget", contract, project, req})
+	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
+		if _, err := s.Store.Contract(ctx, contract); err != nil {
+			return ledger.Decision{}, err
+		}
+		return ledger.PlanSetBudget(contract, project, req, prior, idem, env)
+	})
+}
+
+// GrantShared adds a shared lot (or its shards) to a contract.
+func (s *Service) GrantShared(ctx context.Context, contract string, req ledger.GrantRequest, idem ledger.Idem) (Outcome, error) {
+	idem = fingerprint(idem, []any{"grant", contract, req})
+	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
+		c, err := s.Store.Contract(ctx, contract)
+		if err != nil {
+			return ledger.Decision{}, err
+		}
+		if prior == nil {
+			// Lot ids are unique within a contract; a taken one is no race.
+			if _, err := s.Store.Lot(ctx, contract, req.Lot); err == nil {
+				return ledger.Decision{}, core.Errorf(core.CodeConflict, "lot %s already exists", req.Lot)
+			} else if core.ErrorCode(err) != core.CodeNotFound {
+				return ledger.Decision{}, err
+			}
+		}
+		return ledger.PlanGrantShared(c, req, prior, idem, env)
+	})
+}
+
+// WithdrawLot records the vendor's withdrawal notice on an individual lot.
+func (s *Service) WithdrawLot(ctx context.Context, contract, lot string, noticeAt time.Time, idem ledger.Idem) (Outcome, error) {
+	idem = fingerprint(idem, []any{"withdraw", contract, lot, noticeAt})
+	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
+		l, err := s.Store.Lot(ctx, contract, lot)
+		if err != nil {
+			return ledger.Decision{}, err
+		}
+		at := noticeAt
+		if at.IsZero() {
+			at = env.At
+		}
+		return ledger.PlanWithdrawLot(l, at, prior, idem, env)
+	})
+}
+
+// Terminate ends a contract at `at`; zero means now.
+func (s *Service) Terminate(ctx context.Context, contract string, at time.Time, idem ledger.Idem) (Outcome, error) {
+	idem = fingerprint(idem, []any{"terminate", contract, at})
+	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
+		c, err := s.Store.Contract(ctx, contract)
+		if err != nil {
+			return ledger.Decision{}, err
+		}
+		lots, err := s.Store.Lots(ctx, contract)
+		if err != nil {
+			return ledger.Decision{}, err
+		}
+		end := at
+		if end.IsZero() {
+			end = env.At
+		}
+		return ledger.PlanTerminate(c, lots, end, prior, idem, env)
+	})
+}
+
+// SweepReport says what one sweep did.
+type SweepReport struct {
+	LotsClosed    int `json:"lots_closed"`
+	HoldsReleased int `json:"holds_released"`
+}
+
+// Sweep closes out ended lots (remaining → expired or withdrawn) and
+// releases holds past their expiry. Each item is its own conditional write,
+// so two sweepers running at once do every piece of work once.
+func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
+	var rep SweepReport
+	at := s.Now().UTC()
+	holds, err := s.Store.ExpiredHolds(ctx, at, SweepBatchMax)
+	if err != nil {
+		return rep, fmt.Errorf("list expired holds: %w", err)
+	}
+	for _, h := range holds {
+		_, err := s.run(ctx, h.Contract, ledger.Idem{}, func(env ledger.Env, _ *ledger.IdempotencyRecord) (ledger.Decision, error) {
+			in, err := s.holdInput(ctx, h.Contract, h.ID)
+			if err != nil {
+				return ledger.Decision{}, err
+			}
+			return ledger.PlanRelease(in, ledger.Idem{}, env, true)
+		})
+		switch {
+		case err == nil:
+			rep.HoldsReleased++
+		case core.ErrorCode(err) == core.CodeConflict: // settled or released meanwhile
+		default:
+			return rep, fmt.Errorf("release hold %s: %w", h.ID, err)
+		}
+	}
+	lots, err := s.Store.EndedLots(ctx, at, SweepBatchMax)
+	if err != nil {
+		return rep, fmt.Errorf("list ended lots: %w", err)
+	}
+	for _, l := range lots {
+		closed := false
+		_, err := s.run(ctx, l.Contract, ledger.Idem{}, func(env ledger.Env, _ *ledger.IdempotencyRecord) (ledger.Decision, error) {
+			cur, err := s.Store.Lot(ctx, l.Contract, l.ID)
+			if err != nil {
+				return ledger.Decision{}, err
+			}
+			tx := ledger.PlanExpireLot(cur, env)
+			closed = len(tx.Ops) > 0 // another sweeper may have closed it already
+			return ledger.Decision{Tx: tx}, nil
+		})
+		if err != nil {
+			return rep, fmt.Errorf("close lot %s: %w", l.ID, err)
+		}
+		if closed {
+			rep.LotsClosed++
+		}
+	}
+	return rep, nil
+}
+
+// BalanceResult is the balance view of API.md.
+type BalanceResult struct {
+	Balances map[core.Currency]ledger.BalanceView `json:"balances"`
+	Lots     []LotView                            `json:"lots"`
+}
+
+// LotView is one lot in a balance answer.
+type LotView struct {
+	ID        string          `json:"id"`
+	Currency  core.Currency   `json:"currency"`
+	Kind      ledger.Kind     `json:"kind"`
+	Owner     string          `json:"owner,omitempty"`
+	Source    ledger.Source   `json:"source"`
+	Amount    decimal.Decimal `json:"amount"`
+	Remaining decimal.Decimal `json:"remaining"`
+	Held      decimal.Decimal `json:"held"`
+	ExpiresAt *time.Time      `json:"expires_at,omitempty"`
+}
+
+// Balance returns what is spendable now, by currency, and the live lots.
+// With user empty it is the contract's whole balance; with a user, that
+// user's individual lots and the shared pool.
+func (s *Service) Balance(ctx context.Context, contract, user string) (BalanceResult, error) {
+	lots, err := s.Store.Lots(ctx, contract)
+	if err != nil {
+		return BalanceResult{}, err
+	}
+	at := s.Now().UTC()
+	res := BalanceResult{Balances: ledger.Balances(lots, user, at), Lots: []LotView{}}
+	for _, l := range lots {
+		if !l.LiveAt(at) || (user != "" && !l.SpendableBy(user)) {
+			continue
+		}
+		v := LotView{ID: l.ID, Currency: l.Currency, Kind: l.Kind, Owner: l.Owner, Source: l.Source,
+			Amount: l.Amount, Remaining: l.Remaining, Held: l.Held}
+		if end := l.End(); !end.IsZero() {
+			v.ExpiresAt = &end
+		}
+		res.Lots = append(res.Lots, v)
+	}
+	return res, nil
+}

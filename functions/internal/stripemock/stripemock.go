@@ -1,0 +1,326 @@
+package stripemock
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// EnvURL names the environment variable that points tests at a running
+// stripe-mock instead of starting one.
+const EnvURL = "STRIPE_MOCK_URL"
+
+// APIKey is a secret key stripe-mock accepts (any sk_test_… does).
+const APIKey = "sk_test_stripemock"
+
+// Version is the stripe-mock release the Makefile installs.
+const Version = "v0.203.0"
+
+const (
+	startTimeout = 30 * time.Second // from process start until it answers
+	probeTimeout = 3 * time.Second  // one probe request
+	binaryName   = "stripe-mock"
+	installHint  = "run `make test` or `make tools` (they run `GOBIN=$PWD/.tools/bin go install github.com/stripe/stripe-mock@" + Version + "`)"
+)
+
+var (
+	once      sync.Once
+	baseURL   string
+	setupErr  error
+	startedIn time.Duration
+	logged    atomic.Bool
+	stopped   atomic.Bool
+
+	procMu sync.Mutex
+	proc   *process // the stripe-mock this process started, if any
+)
+
+// URL returns the base URL (http://127.0.0.1:port, no /v1) of a stripe-mock
+// that answers, or fails tb.
+//
+// With STRIPE_MOCK_URL set it checks that URL answers as stripe-mock.
+// Otherwise it starts one stripe-mock for the whole test process (on the
+// first call), listening on loopback only. Any failure is fatal for the
+// calling test, with what went wrong and how to fix it.
+func URL(tb testing.TB) string {
+	tb.Helper()
+	if stopped.Load() {
+		tb.Fatalf("stripemock: URL called after Stop: stripe-mock is no longer running")
+	}
+	once.Do(setup)
+	if setupErr != nil {
+		tb.Fatalf("stripemock: %v", setupErr)
+	}
+	if startedIn > 0 && logged.CompareAndSwap(false, true) {
+		tb.Logf("stripemock: stripe-mock started at %s in %s", baseURL, startedIn.Round(time.Millisecond))
+	}
+	return baseURL
+}
+
+// Main runs the tests, stops the stripe-mock this process started (if any)
+// and exits with the tests' code. Call it from TestMain.
+func Main(m *testing.M) {
+	code := m.Run()
+	Stop()
+	os.Exit(code)
+}
+
+// Stop kills the stripe-mock this process started, if any. Main calls it;
+// later calls to URL keep failing rather than starting another.
+func Stop() {
+	stopped.Store(true)
+	procMu.Lock()
+	p := proc
+	proc = nil
+	procMu.Unlock()
+	if p != nil {
+		p.stop()
+	}
+}
+
+func setup() {
+	if u := os.Getenv(EnvURL); u != "" {
+		u = strings.TrimRight(u, "/")
+		if err := probe(context.Background(), u, probeTimeout); err != nil {
+			setupErr = fmt.Errorf("%s=%s does not answer as stripe-mock: %v\n"+
+				"  start stripe-mock there, or unset %s to let the tests start it themselves", EnvURL, u, err, EnvURL)
+			return
+		}
+		baseURL = u
+		return
+	}
+	t0 := time.Now()
+	bin, err := Binary()
+	if err != nil {
+		setupErr = err
+		return
+	}
+	p, err := launch(bin)
+	if err != nil {
+		setupErr = err
+		return
+	}
+	procMu.Lock()
+	proc = p
+	procMu.Unlock()
+	baseURL, startedIn = p.url, time.Since(t0)
+}
+
+// probe makes one authenticated GET and checks that stripe-mock answered
+// it: status 200 and its Stripe-Mock-Version header.
+func probe(ctx context.Context, u string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u+"/v1/balance", nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+APIKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET /v1/balance answered %s", resp.Status)
+	}
+	if resp.Header.Get("Stripe-Mock-Version") == "" {
+		return errors.New("the answer has no Stripe-Mock-Version header: something else listens there")
+	}
+	return nil
+}
+
+// Binary finds stripe-mock: <repo root>/.tools/bin/stripe-mock, the repo
+// root being the nearest folder above the working directory with a go.mod,
+// or else stripe-mock in PATH.
+func Binary() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	var tried []string
+	for dir := wd; ; {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			bin := filepath.Join(dir, ".tools", "bin", binaryName)
+			if st, err := os.Stat(bin); err == nil && !st.IsDir() {
+				return bin, nil
+			}
+			tried = append(tried, bin)
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			tried = append(tried, "(no go.mod in "+wd+" or above it)")
+			break
+		}
+		dir = parent
+	}
+	if bin, err := exec.LookPath(binaryName); err == nil {
+		return bin, nil
+	}
+	tried = append(tried, binaryName+" in PATH")
+	return "", fmt.Errorf("stripe-mock is not installed (looked for %s): %s; or set %s to a running stripe-mock",
+		strings.Join(tried, ", "), installHint, EnvURL)
+}
+
+type process struct {
+	url     string
+	cmd     *exec.Cmd
+	out     *outputWatcher
+	done    chan struct{} // closed when the process has exited
+	waitErr error         // set before done is closed
+}
+
+func (p *process) stop() {
+	_ = p.cmd.Process.Kill() // stateless: nothing to flush
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+	}
+}
+
+func launch(bin string) (*process, error) {
+	p := &process{
+		out:  newOutputWatcher(16 << 10),
+		done: make(chan struct{}),
+	}
+	// Both listeners on loopback, ports chosen by the kernel (so no race for
+	// a free port); the HTTP one is read back from stripe-mock's output.
+	// -https-addr is not optional: with -http-addr alone, v0.203.0 still
+	// opens its default HTTPS listener on :12112 on every interface, and a
+	// second test process (go test runs packages in parallel) then dies with
+	// "address already in use".
+	p.cmd = exec.Command(bin, "-http-addr", "127.0.0.1:0", "-https-addr", "127.0.0.1:0")
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	p.cmd.Env = withoutEnv(os.Environ(), "PORT") // stripe-mock reads PORT
+	setDeathSignal(p.cmd)
+
+	// Pdeathsig fires when the OS thread that started the child exits, not the
+	// process: start it from a locked thread that lives as long as the child.
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := p.cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		p.waitErr = p.cmd.Wait()
+		close(p.done)
+	}()
+	if err := <-started; err != nil {
+		return nil, fmt.Errorf("starting stripe-mock (%s): %v", bin, err)
+	}
+
+	deadline := time.NewTimer(startTimeout)
+	defer deadline.Stop()
+	select {
+	case addr := <-p.out.addr:
+		p.url = "http://" + addr
+	case <-p.done:
+		return nil, fmt.Errorf("stripe-mock (%s) exited before listening (%v); its output:\n%s", bin, p.waitErr, p.out.String())
+	case <-deadline.C:
+		p.stop()
+		return nil, fmt.Errorf("stripe-mock (%s) did not report its HTTP address within %s; its output:\n%s", bin, startTimeout, p.out.String())
+	}
+	var lastErr error
+	for {
+		if lastErr = probe(context.Background(), p.url, time.Second); lastErr == nil {
+			return p, nil
+		}
+		select {
+		case <-p.done:
+			return nil, fmt.Errorf("stripe-mock exited before answering (%v); its output:\n%s", p.waitErr, p.out.String())
+		case <-deadline.C:
+			p.stop()
+			return nil, fmt.Errorf("stripe-mock did not answer at %s within %s (last error: %v); its output:\n%s",
+				p.url, startTimeout, lastErr, p.out.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func withoutEnv(env []string, name string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, name+"=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// httpAddrLine is how stripe-mock v0.203.0 reports its HTTP listener.
+var httpAddrLine = regexp.MustCompile(`(?m)^Listening for HTTP at address: (\S+)\s*$`)
+
+// outputWatcher keeps the last max bytes of the output and sends the HTTP
+// address on addr the first time a line reports it. Safe for concurrent use.
+type outputWatcher struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer // the tail, for error messages
+	line    []byte       // the current unfinished line
+	max     int
+	cut     bool
+	found   bool
+	addr    chan string
+	lineMax int
+}
+
+func newOutputWatcher(max int) *outputWatcher {
+	return &outputWatcher{max: max, addr: make(chan string, 1), lineMax: 4 << 10}
+}
+
+func (w *outputWatcher) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if over := w.buf.Len() - w.max; over > 0 {
+		w.buf.Next(over)
+		w.cut = true
+	}
+	if w.found {
+		return len(p), nil
+	}
+	for _, c := range p {
+		if c != '\n' {
+			if len(w.line) < w.lineMax {
+				w.line = append(w.line, c)
+			}
+			continue
+		}
+		if m := httpAddrLine.FindSubmatch(w.line); m != nil && !w.found {
+			w.found = true
+			w.addr <- string(m[1])
+		}
+		w.line = w.line[:0]
+	}
+	return len(p), nil
+}
+
+func (w *outputWatcher) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := strings.TrimSpace(w.buf.String())
+	if s == "" {
+		s = "(none)"
+	}
+	if w.cut {
+		s = "…" + s
+	}
+	return s
+}

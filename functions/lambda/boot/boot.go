@@ -1,0 +1,353 @@
+package boot
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"cloudcredits/functions/api"
+	"cloudcredits/functions/auth"
+	"cloudcredits/functions/credits"
+	"cloudcredits/functions/payments"
+	stripepay "cloudcredits/functions/payments/stripe"
+	"cloudcredits/functions/sampledata"
+	"cloudcredits/functions/store/dynamo"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+)
+
+// The environment variables the functions read (see the package doc).
+const (
+	EnvTable           = "TABLE_NAME"
+	EnvIssuer          = "TOKEN_ISSUER"
+	EnvAudience        = "TOKEN_AUDIENCE"
+	EnvPublicKeysParam = "TOKEN_PUBLIC_KEYS_PARAM"
+	EnvDynamoEndpoint  = "DYNAMODB_ENDPOINT"
+	EnvRatecardDir     = "RATECARD_DIR"
+	// The purchases function's checkout settings: the site's public URL
+	// (where checkout returns the buyer) and the names of the SSM parameters
+	// holding the Stripe secret key and webhook signing secret.
+	EnvPublicURL          = "PUBLIC_URL"
+	EnvStripeKeyParam     = "STRIPE_SECRET_KEY_PARAM"
+	EnvStripeWebhookParam = "STRIPE_WEBHOOK_SECRET_PARAM"
+)
+
+// coldStartTimeout bounds reading the configuration at cold start (the SSM
+// call), well inside Lambda's 10 s init phase.
+const coldStartTimeout = 8 * time.Second
+
+// Function names one HTTP Lambda function.
+type Function string
+
+// The HTTP functions, one per concern, so each IAM role allows only what its
+// routes need. The sweeper is not among them: it serves no routes.
+const (
+	Purchases Function = "purchases" // orders, checkout, payment webhooks, quotes
+	Admin     Function = "admin"     // contracts, users, budgets, lots
+	Spending  Function = "spending"  // consume, hold, settle, release, refund
+	Reads     Function = "reads"     // balances, reports, and the public routes
+)
+
+// Functions lists the HTTP functions.
+func Functions() []Function { return []Function{Purchases, Admin, Spending, Reads} }
+
+// Groups returns the route groups f serves.
+func (f Function) Groups() []api.Group {
+	switch f {
+	case Purchases:
+		return []api.Group{api.GroupPurchases}
+	case Admin:
+		return []api.Group{api.GroupAdmin}
+	case Spending:
+		return []api.Group{api.GroupSpending}
+	case Reads:
+		return []api.Group{api.GroupReads, api.GroupPublic}
+	}
+	panic(fmt.Sprintf("boot: unknown function %q", string(f)))
+}
+
+// Deps is what a function is built from.
+type Deps struct {
+	// DynamoDB is the client of the ledger's table.
+	DynamoDB *dynamodb.Client
+	Table    string
+	// Issuer, Audience and PublicKeys verify bearer tokens. Public keys
+	// only: a function can verify a token, never mint one.
+	Issuer     string
+	Audience   string
+	PublicKeys []*rsa.PublicKey
+	// RatecardDir adds rate cards and price books to the embedded samples
+	// (see sampledata.Catalogs); empty means the samples only.
+	RatecardDir string
+	// Payments, WebhookSecret and PublicURL serve checkout (the purchases
+	// function only; the others leave them empty).
+	Payments      payments.Provider
+	WebhookSecret string
+	PublicURL     string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger receives the JSON logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Ledger returns the ledger service on deps' table. It needs no keys.
+func Ledger(deps Deps) (*credits.Service, error) {
+	if err := errors.Join(storeProblems(deps)...); err != nil {
+		return nil, fmt.Errorf("boot: %w", err)
+	}
+	l := credits.New(dynamo.New(deps.DynamoDB, deps.Table))
+	if deps.Now != nil {
+		l.Now = deps.Now
+	}
+	return l, nil
+}
+
+func storeProblems(deps Deps) []error {
+	var errs []error
+	if deps.DynamoDB == nil {
+		errs = append(errs, errors.New("a DynamoDB client is required"))
+	}
+	if deps.Table == "" {
+		errs = append(errs, errors.New("a table name is required"))
+	}
+	return errs
+}
+
+// Handler returns the API handler limited to groups, on deps' table, with
+// tokens verified by deps' public keys.
+func Handler(deps Deps, groups ...api.Group) (*api.Handler, error) {
+	var errs []error
+	if deps.Issuer == "" {
+		errs = append(errs, errors.New("a token issuer is required"))
+	}
+	if deps.Audience == "" {
+		errs = append(errs, errors.New("a token audience is required"))
+	}
+	if len(deps.PublicKeys) == 0 {
+		errs = append(errs, errors.New("at least one token public key is required"))
+	}
+	if len(deps.PublicKeys) > PublicKeysMax {
+		errs = append(errs, fmt.Errorf("%d token public keys; at most %d", len(deps.PublicKeys), PublicKeysMax))
+	}
+	for i, k := range deps.PublicKeys {
+		if k == nil || k.N == nil || k.N.BitLen() < keyBitsMin {
+			errs = append(errs, fmt.Errorf("token public key %d: need an RSA key of at least %d bits", i+1, keyBitsMin))
+		}
+	}
+	// An empty list would mean every route: a function names its share.
+	if len(groups) == 0 {
+		errs = append(errs, errors.New("name the route groups this function serves"))
+	}
+	for _, g := range groups {
+		if !slices.Contains(api.Groups(), g) {
+			errs = append(errs, fmt.Errorf("unknown route group %q", g))
+		}
+	}
+	errs = append(errs, storeProblems(deps)...)
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("boot: %w", err)
+	}
+	ledger, err := Ledger(deps)
+	if err != nil {
+		return nil, err
+	}
+	rc, pc, err := sampledata.Catalogs(deps.RatecardDir)
+	if err != nil {
+		return nil, fmt.Errorf("boot: catalogs: %w", err)
+	}
+	return api.New(api.Config{
+		Rates:  rc,
+		Prices: pc,
+		Ledger: ledger,
+		Keys:   auth.NewKeys(deps.Issuer, deps.Audience, nil, deps.PublicKeys...),
+		Groups: slices.Clone(groups),
+		Now:    deps.Now,
+		Logger: deps.Logger,
+
+		Payments:      deps.Payments,
+		WebhookSecret: deps.WebhookSecret,
+		PublicURL:     deps.PublicURL,
+	})
+}
+
+// FromEnv builds the handler for groups from the environment: it is for a
+// function's main, at cold start. It makes a JSON logger on stderr the
+// default.
+func FromEnv(ctx context.Context, groups ...api.Group) (*api.Handler, error) {
+	ctx, cancel := context.WithTimeout(ctx, coldStartTimeout)
+	defer cancel()
+	logger := defaultLogger()
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("boot: AWS configuration: %w", err)
+	}
+	params := ssm.NewFromConfig(cfg)
+	deps, err := depsFromEnv(ctx, os.Getenv, cfg, params, true)
+	if err != nil {
+		return nil, err
+	}
+	if slices.Contains(groups, api.GroupPurchases) {
+		if err := checkoutFromEnv(ctx, os.Getenv, params, &deps); err != nil {
+			return nil, err
+		}
+	}
+	deps.Logger = logger
+	h, err := Handler(deps, groups...)
+	if err != nil {
+		return nil, err
+	}
+	logStart(logger, deps, groups)
+	return h, nil
+}
+
+// LedgerFromEnv builds the ledger service from the environment (TABLE_NAME,
+// DYNAMODB_ENDPOINT): it is for the sweeper's main. It reads no keys.
+func LedgerFromEnv(ctx context.Context) (*credits.Service, error) {
+	ctx, cancel := context.WithTimeout(ctx, coldStartTimeout)
+	defer cancel()
+	logger := defaultLogger()
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("boot: AWS configuration: %w", err)
+	}
+	deps, err := depsFromEnv(ctx, os.Getenv, cfg, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	l, err := Ledger(deps)
+	if err != nil {
+		return nil, err
+	}
+	logStart(logger, deps, nil)
+	return l, nil
+}
+
+// Parameters reads one SSM parameter; *ssm.Client is one.
+type Parameters interface {
+	GetParameter(ctx context.Context, in *ssm.GetParameterInput, opts ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+}
+
+// depsFromEnv reads the dependencies from getenv, reporting every missing
+// variable at once. With keys it also reads the token settings and fetches
+// the public keys from params.
+func depsFromEnv(ctx context.Context, getenv func(string) string, cfg aws.Config, params Parameters, keys bool) (Deps, error) {
+	deps := Deps{Table: getenv(EnvTable), RatecardDir: getenv(EnvRatecardDir)}
+	required := []string{EnvTable}
+	if keys {
+		required = append(required, EnvIssuer, EnvAudience, EnvPublicKeysParam)
+		deps.Issuer, deps.Audience = getenv(EnvIssuer), getenv(EnvAudience)
+	}
+	var errs []error
+	for _, name := range required {
+		if getenv(name) == "" {
+			errs = append(errs, fmt.Errorf("%s is not set", name))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Deps{}, fmt.Errorf("boot: environment: %w", err)
+	}
+	deps.DynamoDB = dynamoClient(cfg, getenv(EnvDynamoEndpoint))
+	if keys {
+		pubs, err := publicKeysFrom(ctx, params, getenv(EnvPublicKeysParam))
+		if err != nil {
+			return Deps{}, fmt.Errorf("boot: %w", err)
+		}
+		deps.PublicKeys = pubs
+	}
+	return deps, nil
+}
+
+// dynamoClient returns a client from cfg, pointed at endpoint when one is
+// given (DynamoDB Local, whose error responses carry no valid checksum).
+func dynamoClient(cfg aws.Config, endpoint string) *dynamodb.Client {
+	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+			o.DisableValidateResponseChecksum = true
+		}
+	})
+}
+
+// checkoutFromEnv reads the purchases function's checkout settings: the
+// public URL and the Stripe secrets (from SSM, by the names in the
+// environment), and makes the Stripe provider.
+func checkoutFromEnv(ctx context.Context, getenv func(string) string, params Parameters, deps *Deps) error {
+	var errs []error
+	for _, name := range []string{EnvPublicURL, EnvStripeKeyParam, EnvStripeWebhookParam} {
+		if getenv(name) == "" {
+			errs = append(errs, fmt.Errorf("%s is not set", name))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("boot: environment: %w", err)
+	}
+	key, err := parameter(ctx, params, getenv(EnvStripeKeyParam))
+	if err != nil {
+		return fmt.Errorf("boot: %w", err)
+	}
+	secret, err := parameter(ctx, params, getenv(EnvStripeWebhookParam))
+	if err != nil {
+		return fmt.Errorf("boot: %w", err)
+	}
+	provider, err := stripepay.New(key)
+	if err != nil {
+		return fmt.Errorf("boot: stripe: %w", err)
+	}
+	deps.Payments, deps.WebhookSecret, deps.PublicURL = provider, secret, strings.TrimRight(getenv(EnvPublicURL), "/")
+	return nil
+}
+
+// parameter reads one SSM parameter's value (decrypting a SecureString).
+// Errors name the parameter, never its value.
+func parameter(ctx context.Context, params Parameters, name string) (string, error) {
+	if params == nil {
+		return "", errors.New("no parameter store client")
+	}
+	out, err := params.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name), WithDecryption: aws.Bool(true)})
+	if err != nil {
+		return "", fmt.Errorf("read parameter %s: %w", name, err)
+	}
+	if out.Parameter == nil || out.Parameter.Value == nil || *out.Parameter.Value == "" {
+		return "", fmt.Errorf("parameter %s has no value", name)
+	}
+	return *out.Parameter.Value, nil
+}
+
+// publicKeysFrom reads the parameter name (decrypting a SecureString) and
+// parses its PEM public keys. Errors name the parameter, never its value.
+func publicKeysFrom(ctx context.Context, params Parameters, name string) ([]*rsa.PublicKey, error) {
+	value, err := parameter(ctx, params, name)
+	if err != nil {
+		return nil, err
+	}
+	pubs, err := ParsePublicKeys([]byte(value))
+	if err != nil {
+		return nil, fmt.Errorf("parameter %s: %w", name, err)
+	}
+	return pubs, nil
+}
+
+func defaultLogger() *slog.Logger {
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	slog.SetDefault(logger)
+	return logger
+}
+
+// logStart logs what the instance runs with: key ids (hashes), never keys.
+func logStart(logger *slog.Logger, deps Deps, groups []api.Group) {
+	ids := make([]string, 0, len(deps.PublicKeys))
+	for _, k := range deps.PublicKeys {
+		ids = append(ids, auth.KeyID(k))
+	}
+	logger.Info("cold start", "groups", groups, "table", deps.Table, "token_key_ids", ids,
+		"dynamodb_endpoint", os.Getenv(EnvDynamoEndpoint), "ratecard_dir", deps.RatecardDir)
+}

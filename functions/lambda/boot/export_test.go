@@ -1,0 +1,4 @@
+package boot
+
+// DepsFromEnv exposes depsFromEnv to the external tests.
+var DepsFromEnv = depsFromEnv

@@ -1,0 +1,13 @@
+// Command reads is the read-only Lambda function: balances and reports
+// (api.GroupReads) and the public routes: health, rate card, estimates and
+// prices (api.GroupPublic). Every other route answers 404.
+//
+// Runs on provided.al2023 behind API Gateway (HTTP API, payload 2.0).
+// Environment: TABLE_NAME, TOKEN_ISSUER, TOKEN_AUDIENCE,
+// TOKEN_PUBLIC_KEYS_PARAM; optionally DYNAMODB_ENDPOINT, RATECARD_DIR (see
+// functions/lambda/boot).
+//
+// It must never write to the ledger, never read the token signing key (it
+// verifies with public keys only), never log a token, and never serve a
+// route of another group.
+package main

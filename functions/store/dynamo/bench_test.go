@@ -1,0 +1,216 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"cloudcredits/core"
+	"cloudcredits/core/ledger"
+	"cloudcredits/functions/credits"
+	"cloudcredits/functions/store/storetest"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/shopspring/decimal"
+)
+
+// The benchmarks run the service against DynamoDB Local and report, besides
+// time, per operation:
+//
+//   - WCU/op and RCU/op: the capacity DynamoDB reported (ReturnConsumedCapacity
+//     TOTAL) for the operation's one TransactWriteItems and for the reads that
+//     planned it. Against real DynamoDB (DYNAMODB_ENDPOINT) this is the bill;
+//     DynamoDB Local reports figures that don't follow the pricing rules.
+//   - WCU-model/op: what DynamoDB's pricing rules charge for the same
+//     transaction: 2 units per started KB of each item written (Put sizes
+//     exact; updated and checked items assumed under 1 KB, which lots,
+//     counters and roll-ups are), plus 1 unit per sweep-index entry written or
+//     deleted.
+//
+// The spends carry a project with a budget, so they write the budget counter
+// as production spends do.
+
+// metered counts the modelled write units of every successful Apply.
+type metered struct {
+	*Store
+	mu    sync.Mutex
+	model float64
+}
+
+func (m *metered) Apply(ctx context.Context, tx ledger.Tx) error {
+	if err := m.Store.Apply(ctx, tx); err != nil {
+		return err
+	}
+	writes, err := m.Store.plan(tx, 0)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.model += modelWriteUnits(tx, writes)
+	m.mu.Unlock()
+	return nil
+}
+
+func (m *metered) take() float64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u := m.model
+	m.model = 0
+	return u
+}
+
+func modelWriteUnits(tx ledger.Tx, writes []write) float64 {
+	var u float64
+	for _, w := range writes {
+		switch {
+		case w.item.Put != nil:
+			u += 2 * float64((itemSize(w.item.Put.Item)+1023)/1024)
+			if _, indexed := w.item.Put.Item[AttrGSI1PK]; indexed {
+				u++
+			}
+		default:
+			u += 2
+		}
+		switch o := tx.Ops[w.op].(type) {
+		case ledger.UpdateHold:
+			if o.WasState == ledger.HoldOpen && o.Hold.State != ledger.HoldOpen {
+				u++ // the hold leaves the sweep index
+			}
+		case ledger.EndLot:
+			u += 2 // the lot's index entry moves: a delete and a put
+		}
+	}
+	return u
+}
+
+// itemSize is an item's size by DynamoDB's rules: names plus values; a
+// number takes one byte per two significant digits plus one; a list or map
+// 3 bytes plus 1 per element.
+func itemSize(it map[string]types.AttributeValue) int {
+	n := 0
+	for name, av := range it {
+		n += len(name) + valueSize(av)
+	}
+	return n
+}
+
+func valueSize(av types.AttributeValue) int {
+	switch v := av.(type) {
+	case *types.AttributeValueMemberS:
+		return len(v.Value)
+	case *types.AttributeValueMemberN:
+		digits := strings.Trim(strings.NewReplacer("-", "", ".", "").Replace(v.Value), "0")
+		return (len(digits)+1)/2 + 1
+	case *types.AttributeValueMemberB:
+		return len(v.Value)
+	case *types.AttributeValueMemberL:
+		n := 3
+		for _, e := range v.Value {
+			n += 1 + valueSize(e)
+		}
+		return n
+	case *types.AttributeValueMemberM:
+		return 3 + len(v.Value) + itemSize(v.Value)
+	}
+	return 1
+}
+
+func benchService(b *testing.B) (*Store, *metered, *credits.Service) {
+	b.Helper()
+	st := newStore(b)
+	m := &metered{Store: st}
+	svc := credits.New(m)
+	setup(b, svc, "1000000000")
+	_, err := svc.SetBudget(context.Background(), "c1", "p1",
+		ledger.BudgetRequest{Currency: core.Cloud, MonthlyCap: decimal.NewFromInt(core.CreditsMax)}, ledger.Idem{Key: "setup-budget"})
+	if err != nil {
+		b.Fatalf("SetBudget: %v", err)
+	}
+	m.take()
+	return st, m, svc
+}
+
+func benchSpend(credits int64) ledger.SpendRequest {
+	return ledger.SpendRequest{Contract: "c1", User: "u1", Entity: "e1", Project: "p1", Service: "render",
+		Currency: core.Cloud, Credits: decimal.NewFromInt(credits)}
+}
+
+func report(b *testing.B, c Capacity, model float64, n int) {
+	b.ReportMetric(c.WriteUnits/float64(n), "WCU/op")
+	b.ReportMetric(model/float64(n), "WCU-model/op")
+	b.ReportMetric(c.ReadUnits/float64(n), "RCU/op")
+}
+
+func BenchmarkConsume(b *testing.B) {
+	st, m, svc := benchService(b)
+	ctx := context.Background()
+	st.ResetConsumed()
+	n := 0
+	for b.Loop() {
+		if _, err := svc.Consume(ctx, benchSpend(1), ledger.Idem{Key: fmt.Sprintf("c-%d", n)}); err != nil {
+			b.Fatalf("Consume: %v", err)
+		}
+		n++
+	}
+	report(b, st.Consumed(), m.take(), n)
+}
+
+func BenchmarkHold(b *testing.B) {
+	st, m, svc := benchService(b)
+	ctx := context.Background()
+	st.ResetConsumed()
+	n := 0
+	for b.Loop() {
+		if _, err := svc.Hold(ctx, benchSpend(1), ledger.Idem{Key: fmt.Sprintf("h-%d", n)}); err != nil {
+			b.Fatalf("Hold: %v", err)
+		}
+		n++
+	}
+	report(b, st.Consumed(), m.take(), n)
+}
+
+// BenchmarkSettle settles holds of 2 credits at 1: post one, return one to
+// the same lot (one merged lot update), close the hold, record the
+// consumption.
+func BenchmarkSettle(b *testing.B) {
+	st, m, svc := benchService(b)
+	ctx := context.Background()
+	var total Capacity
+	var model float64
+	n := 0
+	for b.Loop() {
+		b.StopTimer()
+		out, err := svc.Hold(ctx, benchSpend(2), ledger.Idem{Key: fmt.Sprintf("h-%d", n)})
+		if err != nil {
+			b.Fatalf("Hold: %v", err)
+		}
+		var h ledger.HoldResult
+		if err := out.Decode(&h); err != nil {
+			b.Fatal(err)
+		}
+		st.ResetConsumed()
+		m.take()
+		b.StartTimer()
+		if _, err := svc.Settle(ctx, "c1", h.HoldID, decimal.NewFromInt(1), ledger.Idem{Key: fmt.Sprintf("s-%d", n)}); err != nil {
+			b.Fatalf("Settle: %v", err)
+		}
+		c := st.Consumed()
+		total.WriteUnits += c.WriteUnits
+		total.ReadUnits += c.ReadUnits
+		model += m.take()
+		n++
+	}
+	report(b, total, model, n)
+}
+
+// BenchmarkSpenders measures spends per second and latency with 1, 8 and 32
+// concurrent spenders on one contract's pool (storetest.BenchSpenders).
+func BenchmarkSpenders(b *testing.B) {
+	for _, n := range []int{1, 8, 32} {
+		b.Run(fmt.Sprintf("spenders=%d", n), func(b *testing.B) {
+			storetest.BenchSpenders(b, newStore(b), n)
+		})
+	}
+}

@@ -1,0 +1,643 @@
+package dynamo
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"cloudcredits/core"
+	"cloudcredits/core/ledger"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/shopspring/decimal"
+)
+
+// item is one DynamoDB item being built. Optional values (empty strings, zero
+// times, nil lists) are left out, so an absent attribute reads back as the
+// zero value it came from.
+type item map[string]types.AttributeValue
+
+func keyOf(pk, sk string) item { return item{AttrPK: str(pk), AttrSK: str(sk)} }
+
+func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+
+// num writes a decimal as a DynamoDB number from its exact text, never
+// through a float.
+func num(d decimal.Decimal) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: d.String()}
+}
+
+func intNum(v int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+}
+
+func boolean(v bool) types.AttributeValue { return &types.AttributeValueMemberBOOL{Value: v} }
+
+// timeText is the one text form of a time in items: UTC RFC 3339 with
+// nanoseconds, so equal instants have equal text (EndLot compares it).
+func timeText(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func (it item) s(name, v string) {
+	if v != "" {
+		it[name] = str(v)
+	}
+}
+
+func (it item) n(name string, d decimal.Decimal) { it[name] = num(d) }
+
+func (it item) i(name string, v int64) { it[name] = intNum(v) }
+
+func (it item) b(name string, v bool) { it[name] = boolean(v) }
+
+func (it item) t(name string, v time.Time) {
+	if !v.IsZero() {
+		it[name] = str(timeText(v))
+	}
+}
+
+func (it item) strs(name string, v []string) {
+	if v == nil {
+		return
+	}
+	l := make([]types.AttributeValue, len(v))
+	for i, s := range v {
+		l[i] = str(s)
+	}
+	it[name] = &types.AttributeValueMemberL{Value: l}
+}
+
+func (it item) decs(name string, v []decimal.Decimal) {
+	if v == nil {
+		return
+	}
+	l := make([]types.AttributeValue, len(v))
+	for i, d := range v {
+		l[i] = num(d)
+	}
+	it[name] = &types.AttributeValueMemberL{Value: l}
+}
+
+func (it item) debits(name string, v []ledger.Debit) {
+	if v == nil {
+		return
+	}
+	l := make([]types.AttributeValue, len(v))
+	for i, d := range v {
+		l[i] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
+			AttrLot: str(d.Lot), AttrCredits: num(d.Credits),
+		}}
+	}
+	it[name] = &types.AttributeValueMemberL{Value: l}
+}
+
+func (it item) move(name string, m ledger.Movement) {
+	it[name] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
+		AttrRemaining: num(m.Remaining), AttrHeld: num(m.Held), AttrSpent: num(m.Spent),
+		AttrExpired: num(m.Expired), AttrWithdrawn: num(m.Withdrawn), AttrRefunded: num(m.Refunded),
+	}}
+}
+
+// reader decodes one item, remembering the first problem so a decode
+// function reads straight through and checks once.
+type reader struct {
+	it  map[string]types.AttributeValue
+	err error
+}
+
+func (r *reader) fail(name, format string, args ...any) {
+	if r.err == nil {
+		pk, _ := r.it[AttrPK].(*types.AttributeValueMemberS)
+		sk, _ := r.it[AttrSK].(*types.AttributeValueMemberS)
+		where := "item"
+		if pk != nil && sk != nil {
+			where = pk.Value + "|" + sk.Value
+		}
+		r.err = fmt.Errorf("dynamo: %s: attribute %s: %s", where, name, fmt.Sprintf(format, args...))
+	}
+}
+
+func (r *reader) s(name string) string {
+	switch v := r.it[name].(type) {
+	case nil:
+		return ""
+	case *types.AttributeValueMemberS:
+		return v.Value
+	default:
+		r.fail(name, "want a string, got %T", v)
+		return ""
+	}
+}
+
+func (r *reader) n(name string) decimal.Decimal { return r.decOf(name, r.it[name]) }
+
+func (r *reader) decOf(name string, av types.AttributeValue) decimal.Decimal {
+	switch v := av.(type) {
+	case nil:
+		return decimal.Zero
+	case *types.AttributeValueMemberN:
+		d, err := decimal.NewFromString(v.Value)
+		if err != nil {
+			r.fail(name, "bad number %q", v.Value)
+		}
+		return d
+	default:
+		r.fail(name, "want a number, got %T", v)
+		return decimal.Zero
+	}
+}
+
+func (r *reader) i(name string) int64 {
+	switch v := r.it[name].(type) {
+	case nil:
+		return 0
+	case *types.AttributeValueMemberN:
+		n, err := strconv.ParseInt(v.Value, 10, 64)
+		if err != nil {
+			r.fail(name, "bad integer %q", v.Value)
+		}
+		return n
+	default:
+		r.fail(name, "want a number, got %T", v)
+		return 0
+	}
+}
+
+func (r *reader) b(name string) bool {
+	switch v := r.it[name].(type) {
+	case nil:
+		return false
+	case *types.AttributeValueMemberBOOL:
+		return v.Value
+	default:
+		r.fail(name, "want a boolean, got %T", v)
+		return false
+	}
+}
+
+func (r *reader) bytes(name string) []byte {
+	switch v := r.it[name].(type) {
+	case nil:
+		return nil
+	case *types.AttributeValueMemberB:
+		return v.Value
+	default:
+		r.fail(name, "want binary, got %T", v)
+		return nil
+	}
+}
+
+func (r *reader) t(name string) time.Time {
+	s := r.s(name)
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		r.fail(name, "bad time %q", s)
+	}
+	return t
+}
+
+func (r *reader) list(name string) ([]types.AttributeValue, bool) {
+	switch v := r.it[name].(type) {
+	case nil:
+		return nil, false
+	case *types.AttributeValueMemberL:
+		return v.Value, true
+	default:
+		r.fail(name, "want a list, got %T", v)
+		return nil, false
+	}
+}
+
+func (r *reader) strs(name string) []string {
+	l, ok := r.list(name)
+	if !ok {
+		return nil
+	}
+	out := make([]string, len(l))
+	for i, av := range l {
+		s, ok := av.(*types.AttributeValueMemberS)
+		if !ok {
+			r.fail(name, "element %d is %T, not a string", i, av)
+			continue
+		}
+		out[i] = s.Value
+	}
+	return out
+}
+
+func (r *reader) decs(name string) []decimal.Decimal {
+	l, ok := r.list(name)
+	if !ok {
+		return nil
+	}
+	out := make([]decimal.Decimal, len(l))
+	for i, av := range l {
+		out[i] = r.decOf(name, av)
+	}
+	return out
+}
+
+func (r *reader) debits(name string) []ledger.Debit {
+	l, ok := r.list(name)
+	if !ok {
+		return nil
+	}
+	out := make([]ledger.Debit, len(l))
+	for i, av := range l {
+		m, ok := av.(*types.AttributeValueMemberM)
+		if !ok {
+			r.fail(name, "element %d is %T, not a map", i, av)
+			continue
+		}
+		sub := reader{it: m.Value}
+		out[i] = ledger.Debit{Lot: sub.s(AttrLot), Credits: sub.n(AttrCredits)}
+		if sub.err != nil && r.err == nil {
+			r.err = fmt.Errorf("dynamo: attribute %s[%d]: %w", name, i, sub.err)
+		}
+	}
+	return out
+}
+
+func (r *reader) move(name string) ledger.Movement {
+	m, ok := r.it[name].(*types.AttributeValueMemberM)
+	if !ok {
+		if r.it[name] != nil {
+			r.fail(name, "want a map, got %T", r.it[name])
+		}
+		return ledger.Movement{Remaining: decimal.Zero, Held: decimal.Zero, Spent: decimal.Zero,
+			Expired: decimal.Zero, Withdrawn: decimal.Zero, Refunded: decimal.Zero}
+	}
+	sub := reader{it: m.Value}
+	mv := ledger.Movement{
+		Remaining: sub.n(AttrRemaining), Held: sub.n(AttrHeld), Spent: sub.n(AttrSpent),
+		Expired: sub.n(AttrExpired), Withdrawn: sub.n(AttrWithdrawn), Refunded: sub.n(AttrRefunded),
+	}
+	if sub.err != nil && r.err == nil {
+		r.err = fmt.Errorf("dynamo: attribute %s: %w", name, sub.err)
+	}
+	return mv
+}
+
+// ---- entities ----
+
+func contractItem(c ledger.Contract) item {
+	it := keyOf(contractPK(c.ID), skContract)
+	it.s(AttrID, c.ID)
+	it.s(AttrCustomer, c.Customer)
+	it.s(AttrEntity, c.Entity)
+	it.strs(AttrCoveredEntities, c.CoveredEntities)
+	it.b(AttrContractorCoverage, c.ContractorCoverage)
+	it.t(AttrStart, c.Start)
+	it.t(AttrEnd, c.End)
+	it.i(AttrExtensionMonths, int64(c.ExtensionMonths))
+	it.s(AttrChannel, c.Channel)
+	it.n(AttrMonthlyBaseline, c.MonthlyBaseline)
+	it.b(AttrPlanActive, c.PlanActive)
+	it.t(AttrTerminatedAt, c.TerminatedAt)
+	it.i(AttrVersion, c.Version)
+	return it
+}
+
+func decodeContract(m map[string]types.AttributeValue) (ledger.Contract, error) {
+	r := reader{it: m}
+	c := ledger.Contract{
+		ID: r.s(AttrID), Customer: r.s(AttrCustomer), Entity: r.s(AttrEntity),
+		CoveredEntities: r.strs(AttrCoveredEntities), ContractorCoverage: r.b(AttrContractorCoverage),
+		Start: r.t(AttrStart), End: r.t(AttrEnd), ExtensionMonths: int(r.i(AttrExtensionMonths)),
+		Channel: r.s(AttrChannel), MonthlyBaseline: r.n(AttrMonthlyBaseline), PlanActive: r.b(AttrPlanActive),
+		TerminatedAt: r.t(AttrTerminatedAt), Version: r.i(AttrVersion),
+	}
+	return c, r.err
+}
+
+func userItem(u ledger.User) item {
+	it := keyOf(contractPK(u.Contract), userSK(u.ID))
+	it.s(AttrContract, u.Contract)
+	it.s(AttrUser, u.ID)
+	it.s(AttrKind, string(u.Kind))
+	it.s(AttrEntity, u.Entity)
+	it.b(AttrCanSpend, u.CanSpend)
+	it.b(AttrActive, u.Active)
+	it.t(AttrAddedAt, u.AddedAt)
+	it.t(AttrRemovedAt, u.RemovedAt)
+	it.i(AttrVersion, u.Version)
+	return it
+}
+
+func decodeUser(m map[string]types.AttributeValue) (ledger.User, error) {
+	r := reader{it: m}
+	u := ledger.User{
+		Contract: r.s(AttrContract), ID: r.s(AttrUser), Kind: ledger.UserKind(r.s(AttrKind)),
+		Entity: r.s(AttrEntity), CanSpend: r.b(AttrCanSpend), Active: r.b(AttrActive),
+		AddedAt: r.t(AttrAddedAt), RemovedAt: r.t(AttrRemovedAt), Version: r.i(AttrVersion),
+	}
+	return u, r.err
+}
+
+// lotEndNs is AttrEndNs of a lot whose end is end (zero: none).
+func lotEndNs(end time.Time) int64 {
+	if end.IsZero() {
+		return EndNsNone
+	}
+	return clampNs(end)
+}
+
+// lotIndex returns the sweep-index keys of a lot that ends at end; none
+// (ok false) when it has no end.
+func lotIndex(contract, id string, end time.Time) (pk, sk string, ok bool) {
+	if end.IsZero() {
+		return "", "", false
+	}
+	return gsiLotEnd + indexShard(contractPK(contract), lotSK(id)), timeKey(end) + "#" + contract + "#" + id, true
+}
+
+func lotItem(l ledger.Lot) item {
+	it := keyOf(contractPK(l.Contract), lotSK(l.ID))
+	it.s(AttrID, l.ID)
+	it.s(AttrContract, l.Contract)
+	it.s(AttrCurrency, string(l.Currency))
+	it.s(AttrKind, string(l.Kind))
+	it.s(AttrOwner, l.Owner)
+	it.s(AttrSource, string(l.Source))
+	it.s(AttrGrant, l.Grant)
+	it.s(AttrOrder, l.Order)
+	it.n(AttrAmount, l.Amount)
+	it.n(AttrRemaining, l.Remaining)
+	it.n(AttrHeld, l.Held)
+	it.n(AttrSpent, l.Spent)
+	it.n(AttrExpired, l.Expired)
+	it.n(AttrWithdrawn, l.Withdrawn)
+	it.n(AttrRefunded, l.Refunded)
+	it.t(AttrGrantedAt, l.GrantedAt)
+	it.t(AttrEffectiveFrom, l.EffectiveFrom)
+	it.t(AttrExpiresAt, l.ExpiresAt)
+	it.t(AttrWithdrawNoticeAt, l.WithdrawNoticeAt)
+	it.t(AttrClosesAt, l.ClosesAt)
+	it.i(AttrEffNs, clampNs(l.EffectiveFrom))
+	it.i(AttrEndNs, lotEndNs(l.End()))
+	if pk, sk, ok := lotIndex(l.Contract, l.ID, l.End()); ok {
+		it.s(AttrGSI1PK, pk)
+		it.s(AttrGSI1SK, sk)
+	}
+	return it
+}
+
+func decodeLot(m map[string]types.AttributeValue) (ledger.Lot, error) {
+	r := reader{it: m}
+	l := ledger.Lot{
+		ID: r.s(AttrID), Contract: r.s(AttrContract), Currency: core.Currency(r.s(AttrCurrency)),
+		Kind: ledger.Kind(r.s(AttrKind)), Owner: r.s(AttrOwner), Source: ledger.Source(r.s(AttrSource)),
+		Grant: r.s(AttrGrant), Order: r.s(AttrOrder),
+		Amount: r.n(AttrAmount), Remaining: r.n(AttrRemaining), Held: r.n(AttrHeld), Spent: r.n(AttrSpent),
+		Expired: r.n(AttrExpired), Withdrawn: r.n(AttrWithdrawn), Refunded: r.n(AttrRefunded),
+		GrantedAt: r.t(AttrGrantedAt), EffectiveFrom: r.t(AttrEffectiveFrom), ExpiresAt: r.t(AttrExpiresAt),
+		WithdrawNoticeAt: r.t(AttrWithdrawNoticeAt), ClosesAt: r.t(AttrClosesAt),
+	}
+	return l, r.err
+}
+
+// lotDirItem records which contract a lot id belongs to (lot ids are
+// unique within a contract only).
+func lotDirItem(contract, lot string) item {
+	it := keyOf(lotDirPK(lot), contractPK(contract))
+	it.s(AttrContract, contract)
+	it.s(AttrLot, lot)
+	return it
+}
+
+// entryItem is an entry written by the Apply stamped stamp (see Store.stamp).
+func entryItem(e ledger.Entry, stamp int64) item {
+	it := keyOf(entriesPK(e.Contract, e.Lot), entrySK(e.ID))
+	it.i(AttrWrittenNs, stamp)
+	it.s(AttrID, e.ID)
+	it.s(AttrContract, e.Contract)
+	it.s(AttrLot, e.Lot)
+	it.s(AttrCurrency, string(e.Currency))
+	it.s(AttrKind, string(e.Kind))
+	it.n(AttrCredits, e.Credits)
+	it.move(AttrMove, e.Move)
+	it.s(AttrRef, e.Ref)
+	it.t(AttrAt, e.At)
+	return it
+}
+
+func decodeEntry(m map[string]types.AttributeValue) (ledger.Entry, error) {
+	r := reader{it: m}
+	e := ledger.Entry{
+		ID: r.s(AttrID), Contract: r.s(AttrContract), Lot: r.s(AttrLot), Currency: core.Currency(r.s(AttrCurrency)),
+		Kind: ledger.EntryKind(r.s(AttrKind)), Credits: r.n(AttrCredits), Move: r.move(AttrMove),
+		Ref: r.s(AttrRef), At: r.t(AttrAt),
+	}
+	return e, r.err
+}
+
+func holdItem(h ledger.Hold) item {
+	it := keyOf(holdPK(h.Contract, h.ID), skHold)
+	it.s(AttrID, h.ID)
+	it.s(AttrContract, h.Contract)
+	it.s(AttrUser, h.User)
+	it.s(AttrEntity, h.Entity)
+	it.s(AttrProject, h.Project)
+	it.s(AttrService, h.Service)
+	it.s(AttrCurrency, string(h.Currency))
+	it.n(AttrCredits, h.Credits)
+	it.debits(AttrDebits, h.Debits)
+	it.s(AttrState, string(h.State))
+	it.t(AttrCreatedAt, h.CreatedAt)
+	it.t(AttrExpiresAt, h.ExpiresAt)
+	it.t(AttrClosedAt, h.ClosedAt)
+	it.s(AttrConsumption, h.Consumption)
+	if h.State == ledger.HoldOpen {
+		// Only open holds are in the sweep index.
+		it.s(AttrGSI1PK, gsiHoldExpiry+indexShard(holdPK(h.Contract, h.ID), skHold))
+		it.s(AttrGSI1SK, timeKey(h.ExpiresAt)+"#"+h.Contract+"#"+h.ID)
+	}
+	return it
+}
+
+func decodeHold(m map[string]types.AttributeValue) (ledger.Hold, error) {
+	r := reader{it: m}
+	h := ledger.Hold{
+		ID: r.s(AttrID), Contract: r.s(AttrContract), User: r.s(AttrUser), Entity: r.s(AttrEntity),
+		Project: r.s(AttrProject), Service: r.s(AttrService), Currency: core.Currency(r.s(AttrCurrency)),
+		Credits: r.n(AttrCredits), Debits: r.debits(AttrDebits), State: ledger.HoldState(r.s(AttrState)),
+		CreatedAt: r.t(AttrCreatedAt), ExpiresAt: r.t(AttrExpiresAt), ClosedAt: r.t(AttrClosedAt),
+		Consumption: r.s(AttrConsumption),
+	}
+	return h, r.err
+}
+
+func consumptionItem(c ledger.Consumption) item {
+	it := keyOf(consumptionPK(c.Contract, c.ID), skConsumption)
+	it.s(AttrID, c.ID)
+	it.s(AttrContract, c.Contract)
+	it.s(AttrUser, c.User)
+	it.s(AttrEntity, c.Entity)
+	it.s(AttrProject, c.Project)
+	it.s(AttrService, c.Service)
+	it.s(AttrCurrency, string(c.Currency))
+	it.n(AttrCredits, c.Credits)
+	it.debits(AttrDebits, c.Debits)
+	it.s(AttrHold, c.Hold)
+	it.t(AttrCreatedAt, c.CreatedAt)
+	it.n(AttrRefunded, c.Refunded)
+	it.decs(AttrReturned, c.Returned)
+	it.s(AttrBudgetMonth, c.BudgetMonth)
+	return it
+}
+
+func decodeConsumption(m map[string]types.AttributeValue) (ledger.Consumption, error) {
+	r := reader{it: m}
+	c := ledger.Consumption{
+		ID: r.s(AttrID), Contract: r.s(AttrContract), User: r.s(AttrUser), Entity: r.s(AttrEntity),
+		Project: r.s(AttrProject), Service: r.s(AttrService), Currency: core.Currency(r.s(AttrCurrency)),
+		Credits: r.n(AttrCredits), Debits: r.debits(AttrDebits), Hold: r.s(AttrHold),
+		CreatedAt: r.t(AttrCreatedAt), Refunded: r.n(AttrRefunded), Returned: r.decs(AttrReturned),
+		BudgetMonth: r.s(AttrBudgetMonth),
+	}
+	return c, r.err
+}
+
+func budgetItem(b ledger.Budget) item {
+	it := keyOf(contractPK(b.Contract), budgetSK(b.Project, string(b.Currency)))
+	it.s(AttrContract, b.Contract)
+	it.s(AttrProject, b.Project)
+	it.s(AttrCurrency, string(b.Currency))
+	it.n(AttrMonthlyCap, b.MonthlyCap)
+	return it
+}
+
+func decodeBudget(m map[string]types.AttributeValue) (ledger.Budget, error) {
+	r := reader{it: m}
+	b := ledger.Budget{Contract: r.s(AttrContract), Project: r.s(AttrProject),
+		Currency: core.Currency(r.s(AttrCurrency)), MonthlyCap: r.n(AttrMonthlyCap)}
+	return b, r.err
+}
+
+func usageSK(k ledger.UsageKey) string {
+	return skUsage + k.Month + "#" + string(k.Currency) + "#" + k.User + "#" + k.Service + "#" + k.Project + "#" + k.Entity
+}
+
+func decodeUsage(m map[string]types.AttributeValue) (ledger.Usage, error) {
+	r := reader{it: m}
+	u := ledger.Usage{
+		Key: ledger.UsageKey{
+			Contract: r.s(AttrContract), Month: r.s(AttrMonth), Currency: core.Currency(r.s(AttrCurrency)),
+			User: r.s(AttrUser), Service: r.s(AttrService), Project: r.s(AttrProject), Entity: r.s(AttrEntity),
+		},
+		Credits: r.n(AttrCredits), Count: r.i(AttrCount),
+	}
+	return u, r.err
+}
+
+func attemptItem(a ledger.Attempt) item {
+	it := keyOf(contractPK(a.Contract), attemptSK(a.At, a.ID))
+	it.s(AttrID, a.ID)
+	it.s(AttrContract, a.Contract)
+	it.s(AttrUser, a.User)
+	it.s(AttrEntity, a.Entity)
+	it.s(AttrKind, string(a.Kind))
+	it.s(AttrService, a.Service)
+	it.s(AttrCurrency, string(a.Currency))
+	it.n(AttrCredits, a.Credits)
+	it.s(AttrReason, a.Reason)
+	it.t(AttrAt, a.At)
+	return it
+}
+
+func decodeAttempt(m map[string]types.AttributeValue) (ledger.Attempt, error) {
+	r := reader{it: m}
+	a := ledger.Attempt{
+		ID: r.s(AttrID), Contract: r.s(AttrContract), User: r.s(AttrUser), Entity: r.s(AttrEntity),
+		Kind: ledger.UserKind(r.s(AttrKind)), Service: r.s(AttrService), Currency: core.Currency(r.s(AttrCurrency)),
+		Credits: r.n(AttrCredits), Reason: r.s(AttrReason), At: r.t(AttrAt),
+	}
+	return a, r.err
+}
+
+// ttlSeconds is the TTL attribute for a record that stops answering at t:
+// epoch seconds, rounded up so TTL never deletes a record early.
+func ttlSeconds(t time.Time) int64 {
+	s := t.Unix()
+	if t.Nanosecond() > 0 {
+		s++
+	}
+	return s
+}
+
+func idemItem(rec ledger.IdempotencyRecord) item {
+	it := keyOf(idemPK(rec.Contract, rec.Key), skIdem)
+	it.s(AttrContract, rec.Contract)
+	it.s(AttrKey, rec.Key)
+	it.s(AttrFingerprint, rec.Fingerprint)
+	if rec.Response != nil {
+		it[AttrResponse] = &types.AttributeValueMemberB{Value: rec.Response}
+	}
+	it.t(AttrCreatedAt, rec.CreatedAt)
+	it.t(AttrExpiresAt, rec.ExpiresAt)
+	it.i(AttrExpiresNs, clampNs(rec.ExpiresAt))
+	it.i(AttrTTL, ttlSeconds(rec.ExpiresAt))
+	return it
+}
+
+func decodeIdem(m map[string]types.AttributeValue) (ledger.IdempotencyRecord, error) {
+	r := reader{it: m}
+	rec := ledger.IdempotencyRecord{
+		Contract: r.s(AttrContract), Key: r.s(AttrKey), Fingerprint: r.s(AttrFingerprint),
+		Response: r.bytes(AttrResponse), CreatedAt: r.t(AttrCreatedAt), ExpiresAt: r.t(AttrExpiresAt),
+	}
+	return rec, r.err
+}
+
+func orderItem(o ledger.Order) item {
+	it := keyOf(contractPK(o.Contract), orderSK(o.ID))
+	it.s(AttrID, o.ID)
+	it.s(AttrContract, o.Contract)
+	it.s(AttrStatus, string(o.Status))
+	it.s(AttrCurrency, string(o.Currency))
+	it.n(AttrCredits, o.Credits)
+	it.n(AttrPacks, o.Packs)
+	it.s(AttrChannel, o.Channel)
+	it.n(AttrUnitPrice, o.UnitPrice)
+	it.n(AttrTotal, o.Total)
+	it.s(AttrMoneyCurrency, o.MoneyCurrency)
+	it.s(AttrPriceBookVersion, o.PriceBookVersion)
+	it.s(AttrPayment, string(o.Payment))
+	it.s(AttrProvider, o.Provider)
+	it.s(AttrSessionID, o.SessionID)
+	it.s(AttrCheckoutURL, o.CheckoutURL)
+	it.b(AttrTestMode, o.TestMode)
+	it.s(AttrQuote, o.Quote)
+	it.s(AttrLot, o.Lot)
+	it.t(AttrCreatedAt, o.CreatedAt)
+	it.t(AttrPaidAt, o.PaidAt)
+	it.t(AttrFulfilledAt, o.FulfilledAt)
+	it.t(AttrCancelledAt, o.CancelledAt)
+	return it
+}
+
+func decodeOrder(m map[string]types.AttributeValue) (ledger.Order, error) {
+	r := reader{it: m}
+	o := ledger.Order{
+		ID: r.s(AttrID), Contract: r.s(AttrContract), Status: ledger.OrderStatus(r.s(AttrStatus)),
+		Currency: core.Currency(r.s(AttrCurrency)), Credits: r.n(AttrCredits), Packs: r.n(AttrPacks),
+		Channel: r.s(AttrChannel), UnitPrice: r.n(AttrUnitPrice), Total: r.n(AttrTotal),
+		MoneyCurrency: r.s(AttrMoneyCurrency), PriceBookVersion: r.s(AttrPriceBookVersion),
+		Payment: ledger.Payment(r.s(AttrPayment)), Provider: r.s(AttrProvider), SessionID: r.s(AttrSessionID),
+		CheckoutURL: r.s(AttrCheckoutURL), TestMode: r.b(AttrTestMode), Quote: r.s(AttrQuote), Lot: r.s(AttrLot),
+		CreatedAt: r.t(AttrCreatedAt), PaidAt: r.t(AttrPaidAt), FulfilledAt: r.t(AttrFulfilledAt),
+		CancelledAt: r.t(AttrCancelledAt),
+	}
+	return o, r.err
+}
+
+// orderDirItem records which contract an order id belongs to, for
+// OrderContract (mark-paid and payment webhooks name an order by id alone).
+func orderDirItem(contract, order string) item {
+	it := keyOf(orderDirPK(order), contractPK(contract))
+	it.s(AttrContract, contract)
+	it.s(AttrID, order)
+	return it
+}

@@ -1,0 +1,127 @@
+// Package dynamo is the production adapter of the ledger's storage port
+// (store.Store) on Amazon DynamoDB, in one table.
+//
+// Every Apply is exactly one TransactWriteItems call. Each op of the
+// ledger.Tx becomes one transaction item whose condition expression enforces
+// the op's condition by itself, so the ledger's laws hold under any
+// concurrency even when the read that planned the Tx is stale. There is no
+// read-modify-write anywhere: counters change with ADD, records are replaced
+// only under a condition on the value the planner read. A failed condition
+// cancels the whole transaction and becomes a *ledger.ConflictError naming
+// the op; the caller re-plans.
+//
+// It must never decide anything about money (core/ledger does), never turn a
+// decimal into a float (credits are DynamoDB numbers written from and read
+// into shopspring/decimal text, exact to 38 digits), and never trust TTL to
+// have deleted anything: TTL deletes lazily (DynamoDB Local never), so every
+// read that cares filters on expiry itself.
+//
+// # Table
+//
+// One table (TableNameDefault in production, any name in tests), on-demand
+// billing, string key AttrPK (partition) + AttrSK (sort), TTL on AttrTTL, and
+// one sparse, keys-only global secondary index IndexSweep (AttrGSI1PK +
+// AttrGSI1SK) that serves the sweeper. CreateTable makes exactly this.
+//
+// # Item layout
+//
+// Identifiers never contain '#' (core/ledger refuses them), so '#' separates
+// key parts unambiguously. Times in keys are Unix nanoseconds, zero-padded to
+// 19 digits so that text order is time order. Entities that are read
+// together live in the contract's partition; entities written on every spend
+// (entries, holds, consumptions, idempotency records) get partitions of their
+// own, so the write load of a busy contract spreads.
+//
+//	entity            pk                              sk
+//	contract          CONTRACT#<contract>             CONTRACT
+//	user              CONTRACT#<contract>             USER#<user>
+//	grant marker      CONTRACT#<contract>             GRANT#<user>
+//	lot               CONTRACT#<contract>             LOT#<lot>
+//	lot directory     LOTID#<lot>                     CONTRACT#<contract>
+//	order             CONTRACT#<contract>             ORDER#<order>
+//	order directory   ORDERID#<order>                 CONTRACT#<contract>
+//	budget            CONTRACT#<contract>             BUDGET#<project>#<currency>
+//	budget counter    CONTRACT#<contract>             BUDGETUSED#<project>#<currency>#<month>
+//	usage roll-up     CONTRACT#<contract>             USAGE#<month>#<currency>#<user>#<service>#<project>#<entity>
+//	attempt           CONTRACT#<contract>             ATTEMPT#<at ns>#<id>
+//	entry             ENTRIES#<contract>#<lot>        ENTRY#<entry id>
+//	hold              HOLD#<contract>#<hold>          HOLD
+//	consumption       CONSUMPTION#<contract>#<id>     CONSUMPTION
+//	idempotency       IDEM#<contract>#<key>           IDEM
+//
+// So: LotContract (a lot named by id alone) is one Query on the lot
+// directory, whose item CreateLot writes in the same transaction as the lot,
+// and OrderContract likewise on the order directory, written by PutOrder;
+// Lots, Orders, Users and Attempts are one Query on the contract's partition
+// with begins_with on the sort key (Orders then sorts by created_at, id); Usage is a BETWEEN on USAGE#<from>..USAGE#<to>;
+// a lot's Entries are one Query on its own partition (the id in the key is
+// what makes PutEntry's attribute_not_exists mean "no entry with that id"),
+// sorted in write order: by AttrWrittenNs, the clock of the process applying
+// the Tx, strictly increasing per Store (a write that starts after another
+// returned sorts after it; across processes, up to their clock skew), then by
+// id with its ".<seq>" suffix compared as a number. The entry's own
+// At (the request time) may disagree with write order, since a request is
+// planned before it is applied.
+//
+// Lots carry, besides their counters (AttrRemaining, AttrHeld, …, all N), the
+// numbers their conditions compare: AttrEffNs (effective_from) and AttrEndNs
+// (the earlier of expires_at and closes_at, or EndNsNone when the lot has no
+// end), kept in step by EndLot. An order is replaced whole by UpdateOrder,
+// conditioned on AttrStatus being the status read (so the payment event that
+// fulfils it wins once). Idempotency records carry AttrExpiresNs for
+// their condition and AttrTTL (epoch seconds) for DynamoDB's TTL.
+//
+// # Sweep index
+//
+// IndexSweep is sparse: only lots with an end and open holds have AttrGSI1PK.
+//
+//	lot with an end   gsi1pk LOTEND#<shard>    gsi1sk <end ns>#<contract>#<lot>
+//	open hold         gsi1pk HOLDEXP#<shard>   gsi1sk <expires ns>#<contract>#<hold>
+//
+// <shard> (0..IndexShards-1) is a hash of the item's key, so no single index
+// partition takes every hold's writes. EndedLots and ExpiredHolds query each
+// shard for keys ending at or before the time, read the items themselves with
+// strongly consistent reads and keep those that still need work (remaining >
+// 0; state open). A hold leaves the index when it stops being open (its
+// replacement is written without the index keys). A lot leaves it when
+// EndedLots finds it finished — nothing remaining, nothing held, ended at
+// least SweepPruneGrace ago — by a conditional update that removes its index
+// keys; otherwise spent and closed-out lots would pile up in front of the
+// sweeper forever. Nothing a planner writes can revive such a lot (a debit
+// or refund must be live at its request time, a release needs held credits),
+// except a refund planned before the end and applied after it, which the
+// grace period covers. A lot's writes can't drop it themselves: an ADD
+// doesn't know the counter it produces. The index keys are bookkeeping, so
+// Dump leaves them out.
+//
+// # Transactions
+//
+// DynamoDB refuses two actions on one item in a transaction. core/ledger's
+// planners merge each lot's moves into one MoveLot, but a Tx built elsewhere
+// may repeat an item, so Apply merges the ops that can meet on one item into
+// one update: MoveLots of one lot (movements summed, the remaining/held
+// conditions on the sum — the ops' conditions are on the state afterwards —
+// and every LiveAt kept: effective ≤ the earliest, end > the latest),
+// AddBudgetUsages of one counter (deltas summed; each capped op's condition
+// on the counter after the deltas up to it), and AddUsages of one roll-up.
+// When a merged update's condition fails and more than one op carried a
+// condition, the ConflictError names op -1 (unknown). Any other repeated item
+// is refused before anything is sent, as is a transaction of more than
+// TransactItemsMax items.
+//
+// Consumed capacity is asked for on every call and added up (Consumed,
+// LastApply), so benchmarks can report write units per spend. (DynamoDB
+// Local reports capacity figures that don't follow the pricing rules; the
+// benchmarks also report a modelled figure.)
+//
+// # Production
+//
+// The deploy template declares the table (TableNameDefault) exactly as
+// CreateTable makes it; a Lambda builds its client from its role's
+// credentials and calls New(client, TableNameDefault). The IAM actions the
+// store uses on the table and its index: dynamodb:TransactWriteItems (with
+// the PutItem, UpdateItem and ConditionCheckItem actions it implies),
+// GetItem, Query, BatchGetItem, and UpdateItem (EndedLots dropping finished
+// lots from the sweep index). Scan (Dump) is for tests only; CreateTable,
+// DescribeTable, DescribeTimeToLive and UpdateTimeToLive only for CreateTable.
+package dynamo

@@ -1,0 +1,320 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// The table's schema. The deploy template (infra/) must declare exactly these.
+const (
+	// TableNameDefault is the table's name in production.
+	TableNameDefault = "cloudcredits-ledger"
+	// AttrPK and AttrSK are the table's partition and sort key (strings).
+	AttrPK = "pk"
+	AttrSK = "sk"
+	// IndexSweep is the sparse, keys-only global secondary index the sweeper
+	// reads; AttrGSI1PK and AttrGSI1SK are its partition and sort key (strings).
+	IndexSweep = "gsi1"
+	AttrGSI1PK = "gsi1pk"
+	AttrGSI1SK = "gsi1sk"
+	// AttrTTL is the table's TTL attribute: epoch seconds, on idempotency
+	// records only.
+	AttrTTL = "ttl"
+)
+
+// Item attributes (besides the keys above). Names are plain identifiers; every
+// expression refers to them through placeholders, so reserved words are fine.
+const (
+	AttrContract           = "contract"
+	AttrID                 = "id"
+	AttrUser               = "user"
+	AttrEntity             = "entity"
+	AttrProject            = "project"
+	AttrService            = "service"
+	AttrCurrency           = "currency"
+	AttrMonth              = "month"
+	AttrCredits            = "credits"
+	AttrCount              = "count"
+	AttrKind               = "kind"
+	AttrReason             = "reason"
+	AttrAt                 = "at"
+	AttrCustomer           = "customer"
+	AttrCoveredEntities    = "covered_entities"
+	AttrContractorCoverage = "contractor_coverage"
+	AttrStart              = "start"
+	AttrEnd                = "end"
+	AttrExtensionMonths    = "extension_months"
+	AttrChannel            = "channel"
+	AttrMonthlyBaseline    = "monthly_baseline"
+	AttrPlanActive         = "plan_active"
+	AttrTerminatedAt       = "terminated_at"
+	AttrVersion            = "version"
+	AttrCanSpend           = "can_spend"
+	AttrActive             = "active"
+	AttrAddedAt            = "added_at"
+	AttrRemovedAt          = "removed_at"
+	AttrOwner              = "owner"
+	AttrSource             = "source"
+	AttrGrant              = "grant"
+	AttrOrder              = "order"
+	AttrAmount             = "amount"
+	AttrRemaining          = "remaining"
+	AttrHeld               = "held"
+	AttrSpent              = "spent"
+	AttrExpired            = "expired"
+	AttrWithdrawn          = "withdrawn"
+	AttrRefunded           = "refunded"
+	AttrGrantedAt          = "granted_at"
+	AttrEffectiveFrom      = "effective_from"
+	AttrExpiresAt          = "expires_at"
+	AttrWithdrawNoticeAt   = "withdraw_notice_at"
+	AttrClosesAt           = "closes_at"
+	AttrEffNs              = "eff_ns"
+	AttrEndNs              = "end_ns"
+	AttrLot                = "lot"
+	AttrMove               = "move"
+	AttrRef                = "ref"
+	AttrDebits             = "debits"
+	AttrState              = "state"
+	AttrCreatedAt          = "created_at"
+	AttrClosedAt           = "closed_at"
+	AttrConsumption        = "consumption"
+	AttrHold               = "hold"
+	AttrReturned           = "returned"
+	AttrKey                = "key"
+	AttrFingerprint        = "fingerprint"
+	AttrResponse           = "response"
+	AttrExpiresNs          = "expires_ns"
+	AttrMonthlyCap         = "monthly_cap"
+	AttrUsed               = "used"
+	AttrBudgetMonth        = "budget_month"
+	AttrWrittenNs          = "written_ns"
+	AttrStatus             = "status"
+	AttrPacks              = "packs"
+	AttrUnitPrice          = "unit_price"
+	AttrTotal              = "total"
+	AttrMoneyCurrency      = "money_currency"
+	AttrPriceBookVersion   = "price_book_version"
+	AttrPayment            = "payment"
+	AttrProvider           = "provider"
+	AttrSessionID          = "session_id"
+	AttrCheckoutURL        = "checkout_url"
+	AttrTestMode           = "test_mode"
+	AttrQuote              = "quote_id"
+	AttrPaidAt             = "paid_at"
+	AttrFulfilledAt        = "fulfilled_at"
+	AttrCancelledAt        = "cancelled_at"
+)
+
+// Limits.
+const (
+	// TransactItemsMax is DynamoDB's limit on the items of one transaction.
+	TransactItemsMax = 100
+	// IndexShards spreads the sweep index over this many partition keys.
+	IndexShards = 8
+	// ReadItemsMax bounds every list read (entries of a lot, usage rows,
+	// attempts, users); a read that would return more fails rather than
+	// exhausting memory.
+	ReadItemsMax = 100_000
+	// SweepScanMax bounds the index keys one EndedLots or ExpiredHolds call
+	// examines per shard.
+	SweepScanMax = 10_000
+	// SweepPruneGrace is how long after its end a finished lot (nothing
+	// remaining, nothing held) stays in the sweep index. A request planned
+	// while the lot was live may still refund into it for as long as the
+	// request runs; no request runs this long between planning and applying.
+	SweepPruneGrace = 24 * time.Hour
+	// EndNsNone is AttrEndNs of a lot with no end: later than any time.
+	EndNsNone = math.MaxInt64
+	// tableWaitMax bounds CreateTable's wait for the table to become active.
+	tableWaitMax = 5 * time.Minute
+)
+
+// Key prefixes (see doc.go).
+const (
+	pfxContract    = "CONTRACT#"
+	pfxEntries     = "ENTRIES#"
+	pfxHold        = "HOLD#"
+	pfxConsumption = "CONSUMPTION#"
+	pfxIdem        = "IDEM#"
+	pfxLotDir      = "LOTID#"
+	pfxOrderDir    = "ORDERID#"
+	skOrder        = "ORDER#"
+	skContract     = "CONTRACT"
+	skHold         = "HOLD"
+	skConsumption  = "CONSUMPTION"
+	skIdem         = "IDEM"
+	skUser         = "USER#"
+	skGrant        = "GRANT#"
+	skLot          = "LOT#"
+	skBudget       = "BUDGET#"
+	skBudgetUsed   = "BUDGETUSED#"
+	skUsage        = "USAGE#"
+	skAttempt      = "ATTEMPT#"
+	skEntry        = "ENTRY#"
+	gsiLotEnd      = "LOTEND#"
+	gsiHoldExpiry  = "HOLDEXP#"
+	entrySeqDigits = 9
+	timeKeyDigits  = 19
+)
+
+func contractPK(contract string) string { return pfxContract + contract }
+func entriesPK(contract, lot string) string {
+	return pfxEntries + contract + "#" + lot
+}
+func holdPK(contract, id string) string        { return pfxHold + contract + "#" + id }
+func consumptionPK(contract, id string) string { return pfxConsumption + contract + "#" + id }
+func idemPK(contract, key string) string       { return pfxIdem + contract + "#" + key }
+func lotDirPK(lot string) string               { return pfxLotDir + lot }
+func orderDirPK(order string) string           { return pfxOrderDir + order }
+func orderSK(order string) string              { return skOrder + order }
+func userSK(user string) string                { return skUser + user }
+func grantSK(user string) string               { return skGrant + user }
+func lotSK(lot string) string                  { return skLot + lot }
+func budgetSK(project, currency string) string { return skBudget + project + "#" + currency }
+func budgetUsedSK(project, currency, month string) string {
+	return skBudgetUsed + project + "#" + currency + "#" + month
+}
+func attemptSK(at time.Time, id string) string { return skAttempt + timeKey(at) + "#" + id }
+func entrySK(id string) string                 { return skEntry + id }
+
+// timeKey renders t as 19 digits of Unix nanoseconds, clamped to
+// [0, MaxInt64], so that text order is time order.
+func timeKey(t time.Time) string {
+	ns := clampNs(t)
+	if ns < 0 {
+		ns = 0
+	}
+	return fmt.Sprintf("%0*d", timeKeyDigits, ns)
+}
+
+// clampNs is t in Unix nanoseconds, saturating outside int64's range (years
+// before 1678 or after 2262) instead of wrapping.
+func clampNs(t time.Time) int64 {
+	switch {
+	case t.Before(time.Unix(0, math.MinInt64)):
+		return math.MinInt64
+	case t.After(time.Unix(0, math.MaxInt64)):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// sortableID pads an id's numeric ".<seq>" suffix (entry ids are
+// "<op>.<seq>") so that ".10" sorts after ".9".
+func sortableID(id string) string {
+	i := strings.LastIndexByte(id, '.')
+	if i < 0 || i == len(id)-1 || len(id)-i-1 > entrySeqDigits {
+		return id
+	}
+	seq := id[i+1:]
+	if _, err := strconv.ParseUint(seq, 10, 64); err != nil {
+		return id
+	}
+	return id[:i+1] + strings.Repeat("0", entrySeqDigits-len(seq)) + seq
+}
+
+// indexShard picks the sweep-index shard of an item from its key.
+func indexShard(pk, sk string) string {
+	h := fnv.New32a()
+	h.Write([]byte(pk))
+	h.Write([]byte{0})
+	h.Write([]byte(sk))
+	return strconv.Itoa(int(h.Sum32() % IndexShards))
+}
+
+// CreateTable creates the ledger table with its sweep index and TTL, and
+// waits until the table and index are active. It is idempotent: an existing
+// table is waited for and gets TTL enabled if it lacks it. It does not check
+// that an existing table's schema matches.
+func CreateTable(ctx context.Context, client *dynamodb.Client, table string) error {
+	str := types.ScalarAttributeTypeS
+	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:   aws.String(table),
+		BillingMode: types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{
+			{AttributeName: aws.String(AttrPK), AttributeType: str},
+			{AttributeName: aws.String(AttrSK), AttributeType: str},
+			{AttributeName: aws.String(AttrGSI1PK), AttributeType: str},
+			{AttributeName: aws.String(AttrGSI1SK), AttributeType: str},
+		},
+		KeySchema: []types.KeySchemaElement{
+			{AttributeName: aws.String(AttrPK), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String(AttrSK), KeyType: types.KeyTypeRange},
+		},
+		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
+			IndexName: aws.String(IndexSweep),
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: aws.String(AttrGSI1PK), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String(AttrGSI1SK), KeyType: types.KeyTypeRange},
+			},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
+		}},
+	})
+	var inUse *types.ResourceInUseException
+	if err != nil && !errors.As(err, &inUse) {
+		return fmt.Errorf("dynamo: create table %s: %w", table, err)
+	}
+	if err := waitActive(ctx, client, table); err != nil {
+		return err
+	}
+	ttl, err := client.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(table)})
+	if err != nil {
+		return fmt.Errorf("dynamo: describe TTL of %s: %w", table, err)
+	}
+	if d := ttl.TimeToLiveDescription; d != nil &&
+		(d.TimeToLiveStatus == types.TimeToLiveStatusEnabled || d.TimeToLiveStatus == types.TimeToLiveStatusEnabling) {
+		return nil
+	}
+	_, err = client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+		TableName: aws.String(table),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{
+			AttributeName: aws.String(AttrTTL),
+			Enabled:       aws.Bool(true),
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("dynamo: enable TTL on %s: %w", table, err)
+	}
+	return nil
+}
+
+// waitActive polls until the table and all its indexes are ACTIVE.
+func waitActive(ctx context.Context, client *dynamodb.Client, table string) error {
+	deadline := time.Now().Add(tableWaitMax)
+	delay := 100 * time.Millisecond
+	for {
+		out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+		if err != nil {
+			return fmt.Errorf("dynamo: describe table %s: %w", table, err)
+		}
+		active := out.Table.TableStatus == types.TableStatusActive
+		for _, g := range out.Table.GlobalSecondaryIndexes {
+			active = active && g.IndexStatus == types.IndexStatusActive
+		}
+		if active {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("dynamo: table %s not active after %s (status %s)", table, tableWaitMax, out.Table.TableStatus)
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		delay = min(2*delay, 5*time.Second)
+	}
+}

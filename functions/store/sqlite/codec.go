@@ -1,0 +1,118 @@
+package sqlite
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"math"
+	"time"
+
+	"cloudcredits/core"
+
+	"github.com/shopspring/decimal"
+)
+
+// The instants a Unix-nanosecond int64 can hold: 1677-09-21 to 2262-04-11.
+var (
+	timeMin = time.Unix(0, math.MinInt64).UTC()
+	timeMax = time.Unix(0, math.MaxInt64).UTC()
+)
+
+// encodeTime turns t into a column value: NULL for the zero time, else its
+// Unix nanoseconds. An instant outside int64 nanoseconds is refused, never
+// wrapped around.
+func encodeTime(t time.Time) (any, error) {
+	if t.IsZero() {
+		return nil, nil
+	}
+	if t.Before(timeMin) || t.After(timeMax) {
+		return nil, core.Invalid("time", "%s is outside the range the store keeps (%s to %s)",
+			t.Format(time.RFC3339), timeMin.Format(time.DateOnly), timeMax.Format(time.DateOnly))
+	}
+	return t.UnixNano(), nil
+}
+
+// decodeTime is encodeTime's inverse; times come back in UTC.
+func decodeTime(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return time.Unix(0, v.Int64).UTC()
+}
+
+// encodeDecimal is the one text form of a decimal in the database.
+func encodeDecimal(d decimal.Decimal) string { return d.String() }
+
+func decodeDecimal(column, s string) (decimal.Decimal, error) {
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		return decimal.Zero, fmt.Errorf("column %s holds %q, not a decimal: %w", column, s, err)
+	}
+	return d, nil
+}
+
+func encodeBool(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func encodeJSON(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("encode %T: %w", v, err)
+	}
+	return string(b), nil
+}
+
+func decodeJSON(column, s string, v any) error {
+	if err := json.Unmarshal([]byte(s), v); err != nil {
+		return fmt.Errorf("column %s holds invalid JSON: %w", column, err)
+	}
+	return nil
+}
+
+// values collects the column values of one row, remembering the first
+// encoding error so a long argument list needs one check at the end.
+type values struct {
+	args []any
+	err  error
+}
+
+func (v *values) add(a ...any) { v.args = append(v.args, a...) }
+
+func (v *values) time(t time.Time) {
+	a, err := encodeTime(t)
+	if err != nil && v.err == nil {
+		v.err = err
+	}
+	v.args = append(v.args, a)
+}
+
+func (v *values) dec(d decimal.Decimal) { v.args = append(v.args, encodeDecimal(d)) }
+
+func (v *values) json(x any) {
+	s, err := encodeJSON(x)
+	if err != nil && v.err == nil {
+		v.err = err
+	}
+	v.args = append(v.args, s)
+}
+
+// decoder collects the first decoding error of one row.
+type decoder struct{ err error }
+
+func (d *decoder) dec(column, s string) decimal.Decimal {
+	v, err := decodeDecimal(column, s)
+	if err != nil && d.err == nil {
+		d.err = err
+	}
+	return v
+}
+
+func (d *decoder) json(column, s string, v any) {
+	if err := decodeJSON(column, s, v); err != nil && d.err == nil {
+		d.err = err
+	}
+}

@@ -1,0 +1,256 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"cloudcredits/core"
+	"cloudcredits/core/ledger"
+	"cloudcredits/functions/store"
+
+	"github.com/shopspring/decimal"
+)
+
+// readRow and readRows run one of readQueries on its prepared statement.
+func (s *Store) readRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st, ok := s.prepared(s.readStmts, query); ok {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return s.reader.QueryRowContext(ctx, query, args...)
+}
+
+func (s *Store) readRows(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st, ok := s.prepared(s.readStmts, query); ok {
+		return st.QueryContext(ctx, args...)
+	}
+	return s.reader.QueryContext(ctx, query, args...)
+}
+
+// one reads a single row; a missing row becomes store.NotFound(what, id).
+func one[T any](ctx context.Context, s *Store, scan func(scanner) (T, error), what, id, query string, args ...any) (T, error) {
+	v, err := scan(s.readRow(ctx, query, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		var zero T
+		return zero, store.NotFound(what, id)
+	}
+	if err != nil {
+		return v, fmt.Errorf("sqlite: read %s %s: %w", what, id, err)
+	}
+	return v, nil
+}
+
+// many reads every row of a query, refusing more than limit of them.
+func many[T any](ctx context.Context, s *Store, scan func(scanner) (T, error), what string, limit int, query string, args ...any) ([]T, error) {
+	rows, err := s.readRows(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read %s: %w", what, err)
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		if len(out) == limit {
+			return nil, core.Errorf(core.CodeTooLarge, "more than %d %s", limit, what)
+		}
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: read %s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: read %s: %w", what, err)
+	}
+	return out, nil
+}
+
+// unbounded is the limit of reads the port does not page (see the report on
+// the port: Users, Entries, Usage and Attempts grow with the contract).
+const unbounded = -1
+
+func (s *Store) Contract(ctx context.Context, id string) (ledger.Contract, error) {
+	return one(ctx, s, scanContract, "contract", id,
+		rContract, id)
+}
+
+func (s *Store) User(ctx context.Context, contract, user string) (ledger.User, error) {
+	return one(ctx, s, scanUser, "user", contract+"/"+user,
+		rUser, contract, user)
+}
+
+func (s *Store) Users(ctx context.Context, contract string) ([]ledger.User, error) {
+	return many(ctx, s, scanUser, "users", unbounded,
+		rUsers, contract)
+}
+
+func (s *Store) Granted(ctx context.Context, contract, user string) (bool, error) {
+	var n int
+	err := s.readRow(ctx, rGranted, contract, user).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: read grant %s/%s: %w", contract, user, err)
+	}
+	return n > 0, nil
+}
+
+// Lots returns a contract's lots by id. A planner is given at most
+// ledger.LotsPerContractMax of them, so more is an error, not a silent cut.
+func (s *Store) Lots(ctx context.Context, contract string) ([]ledger.Lot, error) {
+	return many(ctx, s, scanLot, "lots in contract "+contract, ledger.LotsPerContractMax,
+		rLots, contract, ledger.LotsPerContractMax+1)
+}
+
+func (s *Store) Lot(ctx context.Context, contract, id string) (ledger.Lot, error) {
+	return one(ctx, s, scanLot, "lot", contract+"/"+id,
+		rLot, contract, id)
+}
+
+// LotContract returns the contract of the lot with this id. Lot ids are
+// unique within a contract (the CreateLot condition), not across contracts,
+// so an id that two contracts use is refused rather than guessed.
+func (s *Store) LotContract(ctx context.Context, lot string) (string, error) {
+	scan := func(r scanner) (string, error) {
+		var c string
+		return c, r.Scan(&c)
+	}
+	cs, err := many(ctx, s, scan, "contracts of lot "+lot, unbounded, rLotContract, lot)
+	switch {
+	case err != nil:
+		return "", err
+	case len(cs) == 0:
+		return "", store.NotFound("lot", lot)
+	case len(cs) > 1:
+		return "", core.Errorf(core.CodeConflict, "lot id %s is used by more than one contract (%s and %s); name the contract", lot, cs[0], cs[1])
+	}
+	return cs[0], nil
+}
+
+func (s *Store) Order(ctx context.Context, contract, id string) (ledger.Order, error) {
+	return one(ctx, s, scanOrder, "order", contract+"/"+id,
+		rOrder, contract, id)
+}
+
+// Orders returns a contract's orders, oldest first; more than
+// ledger.OrdersPerContractMax is an error, not a silent cut.
+func (s *Store) Orders(ctx context.Context, contract string) ([]ledger.Order, error) {
+	return many(ctx, s, scanOrder, "orders of contract "+contract, ledger.OrdersPerContractMax,
+		rOrders, contract, ledger.OrdersPerContractMax+1)
+}
+
+// OrderContract returns the contract of the order with this id (order ids
+// are unique within a contract; one two contracts use is refused).
+func (s *Store) OrderContract(ctx context.Context, id string) (string, error) {
+	scan := func(r scanner) (string, error) {
+		var c string
+		return c, r.Scan(&c)
+	}
+	cs, err := many(ctx, s, scan, "contracts of order "+id, unbounded, rOrderContract, id)
+	switch {
+	case err != nil:
+		return "", err
+	case len(cs) == 0:
+		return "", store.NotFound("order", id)
+	case len(cs) > 1:
+		return "", core.Errorf(core.CodeConflict, "order id %s is used by more than one contract (%s and %s); name the contract", id, cs[0], cs[1])
+	}
+	return cs[0], nil
+}
+
+func (s *Store) Hold(ctx context.Context, contract, id string) (ledger.Hold, error) {
+	return one(ctx, s, scanHold, "hold", contract+"/"+id,
+		rHold, contract, id)
+}
+
+func (s *Store) Consumption(ctx context.Context, contract, id string) (ledger.Consumption, error) {
+	return one(ctx, s, scanConsumption, "consumption", contract+"/"+id,
+		rConsumption, contract, id)
+}
+
+func (s *Store) Budget(ctx context.Context, contract, project string, currency core.Currency) (ledger.Budget, bool, error) {
+	b := ledger.Budget{Contract: contract, Project: project, Currency: currency}
+	var text string
+	err := s.readRow(ctx, rBudget, contract, project, string(currency)).Scan(&text)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ledger.Budget{}, false, nil
+	}
+	if err == nil {
+		b.MonthlyCap, err = decodeDecimal("monthly_cap", text)
+	}
+	if err != nil {
+		return ledger.Budget{}, false, fmt.Errorf("sqlite: read budget %s/%s/%s: %w", contract, project, currency, err)
+	}
+	return b, true, nil
+}
+
+func (s *Store) BudgetUsed(ctx context.Context, contract, project string, currency core.Currency, month string) (decimal.Decimal, error) {
+	var text string
+	err := s.readRow(ctx, rBudgetUsed, contract, project, string(currency), month).Scan(&text)
+	if errors.Is(err, sql.ErrNoRows) {
+		return decimal.Zero, nil
+	}
+	var used decimal.Decimal
+	if err == nil {
+		used, err = decodeDecimal("used", text)
+	}
+	if err != nil {
+		return decimal.Zero, fmt.Errorf("sqlite: read budget usage %s/%s/%s/%s: %w", contract, project, currency, month, err)
+	}
+	return used, nil
+}
+
+// Idempotency returns the record live at `at`; one past its expiry reads as
+// absent (Apply replaces it), using the same ledger.IdempotencyRecord.LiveAt
+// as Apply's condition, so the read and the write never disagree.
+func (s *Store) Idempotency(ctx context.Context, contract, key string, at time.Time) (ledger.IdempotencyRecord, bool, error) {
+	r, err := scanIdempotency(s.readRow(ctx, rIdempotency, contract, key))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return ledger.IdempotencyRecord{}, false, nil
+	case err != nil:
+		return ledger.IdempotencyRecord{}, false, fmt.Errorf("sqlite: read idempotency record %s/%q: %w", contract, key, err)
+	case !r.LiveAt(at):
+		return ledger.IdempotencyRecord{}, false, nil
+	}
+	return r, true, nil
+}
+
+func (s *Store) Entries(ctx context.Context, contract, lot string) ([]ledger.Entry, error) {
+	return many(ctx, s, scanEntry, "entries", unbounded,
+		rEntries, contract, lot)
+}
+
+func (s *Store) Usage(ctx context.Context, contract, fromMonth, toMonth string) ([]ledger.Usage, error) {
+	return many(ctx, s, scanUsage, "usage rows", unbounded,
+		rUsage, contract, fromMonth, toMonth)
+}
+
+func (s *Store) Attempts(ctx context.Context, contract string) ([]ledger.Attempt, error) {
+	return many(ctx, s, scanAttempt, "attempts", unbounded,
+		rAttempts, contract)
+}
+
+// clampLimit bounds a caller's page size; a non-positive limit asks for
+// nothing.
+func clampLimit(limit int) int { return min(max(limit, 0), listMax) }
+
+// EndedLots reads the partial index lots_ended: the WHERE below repeats the
+// index's own condition so SQLite may use it.
+func (s *Store) EndedLots(ctx context.Context, at time.Time, limit int) ([]ledger.Lot, error) {
+	t, err := encodeTime(at)
+	if err != nil || t == nil {
+		return nil, fmt.Errorf("sqlite: ended lots at %v: need a time in range: %w", at, err)
+	}
+	return many(ctx, s, scanLot, "ended lots", unbounded,
+		rEndedLots, t, clampLimit(limit))
+}
+
+// ExpiredHolds reads the partial index holds_open_expiry.
+func (s *Store) ExpiredHolds(ctx context.Context, at time.Time, limit int) ([]ledger.Hold, error) {
+	t, err := encodeTime(at)
+	if err != nil || t == nil {
+		return nil, fmt.Errorf("sqlite: expired holds at %v: need a time in range: %w", at, err)
+	}
+	return many(ctx, s, scanHold, "expired holds", unbounded,
+		rExpiredHolds, t, clampLimit(limit))
+}

@@ -1,0 +1,238 @@
+package sqlite
+
+// migrations[i] takes the schema from version i to i+1 (PRAGMA user_version).
+// Append only: a migration that has shipped is never edited, because
+// databases in the field have already run it.
+//
+// Conventions: decimals are TEXT in canonical form; times are INTEGER Unix
+// nanoseconds (UTC), NULL for the zero time, and every time column is named
+// "at" or "*_at" (Dump renders those as RFC 3339); booleans are INTEGER 0/1;
+// lists are JSON TEXT.
+var migrations = []string{
+	// 1: the ledger.
+	`
+CREATE TABLE contracts (
+	id                  TEXT    NOT NULL PRIMARY KEY,
+	customer            TEXT    NOT NULL,
+	entity              TEXT    NOT NULL,
+	covered_entities    TEXT    NOT NULL, -- JSON array
+	contractor_coverage INTEGER NOT NULL,
+	start_at            INTEGER,
+	end_at              INTEGER,
+	extension_months    INTEGER NOT NULL,
+	channel             TEXT    NOT NULL,
+	monthly_baseline    TEXT    NOT NULL,
+	plan_active         INTEGER NOT NULL,
+	terminated_at       INTEGER,
+	version             INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE users (
+	contract   TEXT    NOT NULL,
+	id         TEXT    NOT NULL,
+	kind       TEXT    NOT NULL,
+	entity     TEXT    NOT NULL,
+	can_spend  INTEGER NOT NULL,
+	active     INTEGER NOT NULL,
+	added_at   INTEGER,
+	removed_at INTEGER,
+	version    INTEGER NOT NULL,
+	PRIMARY KEY (contract, id)
+) STRICT, WITHOUT ROWID;
+
+-- One row per (contract, user) that received the one-time individual grant.
+CREATE TABLE grants (
+	contract TEXT NOT NULL,
+	user     TEXT NOT NULL,
+	PRIMARY KEY (contract, user)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE lots (
+	contract     TEXT NOT NULL,
+	id           TEXT NOT NULL,
+	currency     TEXT NOT NULL,
+	kind         TEXT NOT NULL,
+	owner        TEXT NOT NULL,
+	source       TEXT NOT NULL,
+	grant_id     TEXT NOT NULL,
+	order_id     TEXT NOT NULL,
+	amount       TEXT NOT NULL,
+	remaining    TEXT NOT NULL,
+	held         TEXT NOT NULL,
+	spent        TEXT NOT NULL,
+	expired      TEXT NOT NULL,
+	withdrawn    TEXT NOT NULL,
+	refunded     TEXT NOT NULL,
+	granted_at   INTEGER,
+	effective_at INTEGER,
+	expires_at   INTEGER,
+	notice_at    INTEGER,
+	closes_at    INTEGER,
+	-- end_at is ledger.Lot.End() (the earlier of expires_at and closes_at),
+	-- kept so the sweeper's query can use an index.
+	end_at       INTEGER,
+	PRIMARY KEY (contract, id)
+) STRICT, WITHOUT ROWID;
+
+-- LotContract finds a lot by id alone (vendor routes name a lot that way).
+CREATE INDEX lots_id ON lots (id);
+
+-- The sweeper's work list: ended lots that still hold credits. Canonical
+-- decimal text makes remaining <> '0' the same test as Sign() != 0.
+CREATE INDEX lots_ended ON lots (end_at) WHERE end_at IS NOT NULL AND remaining <> '0';
+
+-- Entries are append-only; seq keeps the order they were written in.
+CREATE TABLE entries (
+	seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+	contract       TEXT NOT NULL,
+	id             TEXT NOT NULL,
+	lot            TEXT NOT NULL,
+	currency       TEXT NOT NULL,
+	kind           TEXT NOT NULL,
+	credits        TEXT NOT NULL,
+	move_remaining TEXT NOT NULL,
+	move_held      TEXT NOT NULL,
+	move_spent     TEXT NOT NULL,
+	move_expired   TEXT NOT NULL,
+	move_withdrawn TEXT NOT NULL,
+	move_refunded  TEXT NOT NULL,
+	ref            TEXT NOT NULL,
+	at             INTEGER,
+	UNIQUE (contract, id)
+) STRICT;
+
+CREATE INDEX entries_lot ON entries (contract, lot, seq);
+
+CREATE TABLE holds (
+	contract    TEXT NOT NULL,
+	id          TEXT NOT NULL,
+	user        TEXT NOT NULL,
+	entity      TEXT NOT NULL,
+	project     TEXT NOT NULL,
+	service     TEXT NOT NULL,
+	currency    TEXT NOT NULL,
+	credits     TEXT NOT NULL,
+	debits      TEXT NOT NULL, -- JSON array of ledger.Debit
+	state       TEXT NOT NULL,
+	created_at  INTEGER,
+	expires_at  INTEGER,
+	closed_at   INTEGER,
+	consumption TEXT NOT NULL,
+	PRIMARY KEY (contract, id)
+) STRICT, WITHOUT ROWID;
+
+-- The sweeper's other work list: open holds by expiry.
+CREATE INDEX holds_open_expiry ON holds (expires_at) WHERE state = 'open';
+
+CREATE TABLE consumptions (
+	contract   TEXT NOT NULL,
+	id         TEXT NOT NULL,
+	user       TEXT NOT NULL,
+	entity     TEXT NOT NULL,
+	project    TEXT NOT NULL,
+	service    TEXT NOT NULL,
+	currency   TEXT NOT NULL,
+	credits    TEXT NOT NULL,
+	debits     TEXT NOT NULL, -- JSON array of ledger.Debit
+	hold       TEXT NOT NULL,
+	created_at INTEGER,
+	refunded   TEXT NOT NULL,
+	returned   TEXT NOT NULL, -- JSON array of decimal strings
+	budget_month TEXT NOT NULL,
+	PRIMARY KEY (contract, id)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE idempotency (
+	contract    TEXT NOT NULL,
+	key         TEXT NOT NULL,
+	fingerprint TEXT NOT NULL,
+	response    BLOB NOT NULL,
+	created_at  INTEGER,
+	expires_at  INTEGER,
+	PRIMARY KEY (contract, key)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE budgets (
+	contract    TEXT NOT NULL,
+	project     TEXT NOT NULL,
+	currency    TEXT NOT NULL,
+	monthly_cap TEXT NOT NULL,
+	PRIMARY KEY (contract, project, currency)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE budget_usage (
+	contract TEXT NOT NULL,
+	project  TEXT NOT NULL,
+	currency TEXT NOT NULL,
+	month    TEXT NOT NULL,
+	used     TEXT NOT NULL,
+	PRIMARY KEY (contract, project, currency, month)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE usage (
+	contract TEXT    NOT NULL,
+	month    TEXT    NOT NULL,
+	currency TEXT    NOT NULL,
+	user     TEXT    NOT NULL,
+	service  TEXT    NOT NULL,
+	project  TEXT    NOT NULL,
+	entity   TEXT    NOT NULL,
+	credits  TEXT    NOT NULL,
+	count    INTEGER NOT NULL,
+	PRIMARY KEY (contract, month, currency, user, service, project, entity)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE attempts (
+	contract TEXT NOT NULL,
+	id       TEXT NOT NULL,
+	user     TEXT NOT NULL,
+	entity   TEXT NOT NULL,
+	kind     TEXT NOT NULL,
+	service  TEXT NOT NULL,
+	currency TEXT NOT NULL,
+	credits  TEXT NOT NULL,
+	reason   TEXT NOT NULL,
+	at       INTEGER,
+	PRIMARY KEY (contract, id)
+) STRICT, WITHOUT ROWID;
+`,
+
+	// 2: orders (checkout). A migration of its own rather than an edit of 1,
+	// so a database made before orders existed is brought up to date.
+	`
+CREATE TABLE orders (
+	contract           TEXT    NOT NULL,
+	id                 TEXT    NOT NULL,
+	status             TEXT    NOT NULL,
+	currency           TEXT    NOT NULL,
+	credits            TEXT    NOT NULL,
+	packs              TEXT    NOT NULL,
+	channel            TEXT    NOT NULL,
+	unit_price         TEXT    NOT NULL,
+	total              TEXT    NOT NULL,
+	money_currency     TEXT    NOT NULL,
+	price_book_version TEXT    NOT NULL,
+	payment            TEXT    NOT NULL,
+	provider           TEXT    NOT NULL,
+	session_id         TEXT    NOT NULL,
+	checkout_url       TEXT    NOT NULL,
+	test_mode          INTEGER NOT NULL,
+	quote_id           TEXT    NOT NULL,
+	lot                TEXT    NOT NULL,
+	created_at         INTEGER,
+	paid_at            INTEGER,
+	fulfilled_at       INTEGER,
+	cancelled_at       INTEGER,
+	PRIMARY KEY (contract, id)
+) STRICT, WITHOUT ROWID;
+
+-- OrderContract finds an order by id alone (mark-paid, payment webhooks).
+CREATE INDEX orders_id ON orders (id);
+`,
+}
+
+// tables lists every table Dump writes, in the order it reads them.
+var tables = []string{
+	"contracts", "users", "grants", "lots", "entries", "holds", "consumptions",
+	"idempotency", "budgets", "budget_usage", "usage", "attempts", "orders",
+}

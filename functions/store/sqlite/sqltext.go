@@ -1,0 +1,115 @@
+package sqlite
+
+import (
+	"fmt"
+	"strings"
+)
+
+// columns splits a column list constant into names.
+func columns(cols string) []string {
+	var out []string
+	for c := range strings.SplitSeq(cols, ",") {
+		out = append(out, strings.TrimSpace(c))
+	}
+	return out
+}
+
+// insertSQL is "INSERT INTO table (cols) VALUES (?, …) suffix".
+func insertSQL(table, cols, suffix string) string {
+	return fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s) %s", table, cols, placeholders(len(columns(cols))), suffix)
+}
+
+// setExcluded is the SET list of an upsert that replaces every column.
+func setExcluded(cols string) string {
+	names := columns(cols)
+	for i, c := range names {
+		names[i] = c + " = excluded." + c
+	}
+	return strings.Join(names, ", ")
+}
+
+// updateSQL replaces every column of the row whose key is the first keyCols
+// columns, taking its arguments in the same order as the insert does:
+// "UPDATE t SET (a, b, c) = (?1, ?2, ?3) WHERE a = ?1".
+func updateSQL(table, cols string, keyCols int) string {
+	names := columns(cols)
+	params := make([]string, len(names))
+	for i := range names {
+		params[i] = fmt.Sprintf("?%d", i+1)
+	}
+	where := make([]string, keyCols)
+	for i := range keyCols {
+		where[i] = fmt.Sprintf("%s = ?%d", names[i], i+1)
+	}
+	return fmt.Sprintf("UPDATE %s SET (%s) = (%s) WHERE %s", table, strings.Join(names, ", "),
+		strings.Join(params, ", "), strings.Join(where, " AND "))
+}
+
+// The statements Apply runs. They are prepared once, on the writer
+// connection, when the store opens: parsing SQL would otherwise be the
+// largest CPU cost of a spend, and it happens while the write lock is held.
+var (
+	qLotRead         = "SELECT " + lotCols + " FROM lots WHERE contract = ? AND id = ?"
+	qLotCreate       = insertSQL("lots", lotCols, "ON CONFLICT DO NOTHING RETURNING "+lotCounterCols)
+	qLotMove         = `UPDATE lots SET remaining = ?, held = ?, spent = ?, expired = ?, withdrawn = ?, refunded = ? WHERE contract = ? AND id = ? RETURNING ` + lotCounterCols
+	qLotEnd          = `UPDATE lots SET expires_at = ?, notice_at = ?, closes_at = ?, end_at = ? WHERE contract = ? AND id = ?`
+	qEntryInsert     = insertSQL("entries", entryCols, "ON CONFLICT DO NOTHING")
+	qIdemRead        = "SELECT " + idempotencyCols + " FROM idempotency WHERE contract = ? AND key = ?"
+	qIdemPut         = insertSQL("idempotency", idempotencyCols, "ON CONFLICT DO UPDATE SET "+setExcluded(idempotencyCols))
+	qHoldInsert      = insertSQL("holds", holdCols, "ON CONFLICT DO NOTHING")
+	qHoldState       = "SELECT state FROM holds WHERE contract = ? AND id = ?"
+	qHoldUpdate      = updateSQL("holds", holdCols, 2)
+	qConsInsert      = insertSQL("consumptions", consumptionCols, "ON CONFLICT DO NOTHING")
+	qConsRefunded    = "SELECT refunded FROM consumptions WHERE contract = ? AND id = ?"
+	qConsUpdate      = updateSQL("consumptions", consumptionCols, 2)
+	qBudgetUsedRead  = "SELECT used FROM budget_usage WHERE contract = ? AND project = ? AND currency = ? AND month = ?"
+	qBudgetUsedPut   = insertSQL("budget_usage", "contract, project, currency, month, used", "ON CONFLICT DO UPDATE SET used = excluded.used")
+	qUsageRead       = "SELECT credits, count FROM usage WHERE contract = ? AND month = ? AND currency = ? AND user = ? AND service = ? AND project = ? AND entity = ?"
+	qUsagePut        = insertSQL("usage", usageCols, "ON CONFLICT DO UPDATE SET credits = excluded.credits, count = excluded.count")
+	qAttemptPut      = insertSQL("attempts", attemptCols, "ON CONFLICT DO UPDATE SET "+setExcluded(attemptCols))
+	qBudgetPut       = insertSQL("budgets", "contract, project, currency, monthly_cap", "ON CONFLICT DO UPDATE SET monthly_cap = excluded.monthly_cap")
+	qContractInsert  = insertSQL("contracts", contractCols, "ON CONFLICT DO NOTHING")
+	qContractVersion = "SELECT version FROM contracts WHERE id = ?"
+	qContractUpdate  = updateSQL("contracts", contractCols, 1)
+	qUserInsert      = insertSQL("users", userCols, "ON CONFLICT DO NOTHING")
+	qUserVersion     = "SELECT version FROM users WHERE contract = ? AND id = ?"
+	qUserUpdate      = updateSQL("users", userCols, 2)
+	qGrantInsert     = insertSQL("grants", "contract, user", "ON CONFLICT DO NOTHING")
+	qOrderInsert     = insertSQL("orders", orderCols, "ON CONFLICT DO NOTHING")
+	qOrderStatus     = "SELECT status FROM orders WHERE contract = ? AND id = ?"
+	qOrderUpdate     = updateSQL("orders", orderCols, 2)
+	qSavepoint       = "SAVEPOINT apply"
+	qRollbackTo      = "ROLLBACK TO apply"
+	qRelease         = "RELEASE apply"
+	writeQueries     = []string{qSavepoint, qRollbackTo, qRelease, qLotRead, qLotCreate, qLotMove, qLotEnd, qEntryInsert, qIdemRead, qIdemPut,
+		qHoldInsert, qHoldState, qHoldUpdate, qConsInsert, qConsRefunded, qConsUpdate, qBudgetUsedRead, qBudgetUsedPut,
+		qUsageRead, qUsagePut, qAttemptPut, qBudgetPut, qContractInsert, qContractVersion, qContractUpdate,
+		qUserInsert, qUserVersion, qUserUpdate, qGrantInsert, qOrderInsert, qOrderStatus, qOrderUpdate}
+)
+
+// The statements the reads run, prepared on the reader pool (database/sql
+// prepares each on a connection the first time it runs there).
+var (
+	rContract      = "SELECT " + contractCols + " FROM contracts WHERE id = ?"
+	rUser          = "SELECT " + userCols + " FROM users WHERE contract = ? AND id = ?"
+	rUsers         = "SELECT " + userCols + " FROM users WHERE contract = ? ORDER BY id"
+	rGranted       = "SELECT count(*) FROM grants WHERE contract = ? AND user = ?"
+	rLots          = "SELECT " + lotCols + " FROM lots WHERE contract = ? ORDER BY id LIMIT ?"
+	rLot           = qLotRead
+	rLotContract   = "SELECT contract FROM lots WHERE id = ? ORDER BY contract LIMIT 2"
+	rHold          = "SELECT " + holdCols + " FROM holds WHERE contract = ? AND id = ?"
+	rConsumption   = "SELECT " + consumptionCols + " FROM consumptions WHERE contract = ? AND id = ?"
+	rBudget        = "SELECT monthly_cap FROM budgets WHERE contract = ? AND project = ? AND currency = ?"
+	rBudgetUsed    = qBudgetUsedRead
+	rIdempotency   = qIdemRead
+	rEntries       = "SELECT " + entryCols + " FROM entries WHERE contract = ? AND lot = ? ORDER BY seq"
+	rUsage         = "SELECT " + usageCols + " FROM usage WHERE contract = ? AND month >= ? AND month <= ? ORDER BY month, currency, user, service, project, entity"
+	rAttempts      = "SELECT " + attemptCols + " FROM attempts WHERE contract = ? ORDER BY at, id"
+	rEndedLots     = "SELECT " + lotCols + " FROM lots WHERE end_at IS NOT NULL AND remaining <> '0' AND end_at <= ? ORDER BY end_at, contract, id LIMIT ?"
+	rExpiredHolds  = "SELECT " + holdCols + " FROM holds WHERE state = 'open' AND expires_at <= ? ORDER BY expires_at, contract, id LIMIT ?"
+	rOrder         = "SELECT " + orderCols + " FROM orders WHERE contract = ? AND id = ?"
+	rOrders        = "SELECT " + orderCols + " FROM orders WHERE contract = ? ORDER BY created_at, id LIMIT ?"
+	rOrderContract = "SELECT contract FROM orders WHERE id = ? ORDER BY contract LIMIT 2"
+	readQueries    = []string{rContract, rUser, rUsers, rGranted, rLots, rLot, rLotContract, rHold, rConsumption, rBudget,
+		rBudgetUsed, rIdempotency, rEntries, rUsage, rAttempts, rEndedLots, rExpiredHolds, rOrder, rOrders, rOrderContract}
+)

@@ -1,0 +1,85 @@
+// Package store declares the ledger's storage port: the reads a planner needs
+// and Apply, which performs a planned ledger.Tx atomically with every
+// condition enforced in the write itself. Two adapters implement it —
+// store/sqlite (the embedded default) and store/dynamo (production) — and
+// both must pass the one conformance suite in store/storetest unchanged.
+//
+// An adapter must never decide anything about money: it reads, and it applies
+// what core/ledger planned, translating its own failures into domain errors
+// (a failed condition becomes *ledger.ConflictError, a missing item
+// core.CodeNotFound). It must never return a zero value with a nil error for
+// something that does not exist.
+package store
+
+import (
+	"context"
+	"time"
+
+	"cloudcredits/core"
+	"cloudcredits/core/ledger"
+
+	"github.com/shopspring/decimal"
+)
+
+// Store is the ledger's storage port.
+type Store interface {
+	// Apply performs every op of tx or none. When a condition fails it
+	// returns a *ledger.ConflictError naming the op (and applies nothing).
+	Apply(ctx context.Context, tx ledger.Tx) error
+
+	Contract(ctx context.Context, id string) (ledger.Contract, error)
+	User(ctx context.Context, contract, user string) (ledger.User, error)
+	Users(ctx context.Context, contract string) ([]ledger.User, error)
+	// Granted reports whether the user's one-time individual grant was made.
+	Granted(ctx context.Context, contract, user string) (bool, error)
+	// Lots returns every lot of a contract, in any state, ordered by id.
+	Lots(ctx context.Context, contract string) ([]ledger.Lot, error)
+	Lot(ctx context.Context, contract, id string) (ledger.Lot, error)
+	// LotContract returns the contract a lot belongs to (vendor routes name
+	// a lot by id alone).
+	LotContract(ctx context.Context, lot string) (string, error)
+	// Order reads one order of a contract.
+	Order(ctx context.Context, contract, id string) (ledger.Order, error)
+	// OrderContract returns the contract an order belongs to: mark-paid and
+	// payment webhooks name an order by id alone. An id that more than one
+	// contract uses is refused (conflict), never guessed.
+	OrderContract(ctx context.Context, id string) (string, error)
+	// Orders returns every order of a contract, oldest first (created_at,
+	// then id), at most ledger.OrdersPerContractMax (more is too_large).
+	Orders(ctx context.Context, contract string) ([]ledger.Order, error)
+	Hold(ctx context.Context, contract, id string) (ledger.Hold, error)
+	Consumption(ctx context.Context, contract, id string) (ledger.Consumption, error)
+	// Budget returns the project's cap in currency; ok is false when none.
+	Budget(ctx context.Context, contract, project string, currency core.Currency) (b ledger.Budget, ok bool, err error)
+	// BudgetUsed returns the project's month counter (zero when absent).
+	BudgetUsed(ctx context.Context, contract, project string, currency core.Currency, month string) (decimal.Decimal, error)
+	// Idempotency returns the record for (contract, key) if one exists and is
+	// live at `at`; records past their expiry are treated as absent even when
+	// the database has not deleted them yet.
+	Idempotency(ctx context.Context, contract, key string, at time.Time) (r ledger.IdempotencyRecord, ok bool, err error)
+	// Entries returns a lot's ledger entries in the order they were written.
+	Entries(ctx context.Context, contract, lot string) ([]ledger.Entry, error)
+	// Usage returns the roll-up rows of a contract for months in [from, to]
+	// ("2006-01"), read from the pre-aggregated counters.
+	Usage(ctx context.Context, contract, fromMonth, toMonth string) ([]ledger.Usage, error)
+	// Attempts returns the refused spend attempts recorded for the audit.
+	Attempts(ctx context.Context, contract string) ([]ledger.Attempt, error)
+
+	// EndedLots returns lots (of any contract) whose end is at or before
+	// `at` and that still have remaining credits: the sweeper's work list,
+	// at most limit of them.
+	EndedLots(ctx context.Context, at time.Time, limit int) ([]ledger.Lot, error)
+	// ExpiredHolds returns open holds whose expiry is at or before `at`, at
+	// most limit of them.
+	ExpiredHolds(ctx context.Context, at time.Time, limit int) ([]ledger.Hold, error)
+
+	// Dump returns every stored item as canonical text lines, sorted. Tests
+	// compare dumps to prove a refused request changed nothing.
+	Dump(ctx context.Context) ([]string, error)
+	Close() error
+}
+
+// NotFound returns the error a Store returns for a missing item.
+func NotFound(what, id string) error {
+	return core.Errorf(core.CodeNotFound, "%s %s not found", what, id)
+}

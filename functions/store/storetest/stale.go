@@ -1,0 +1,304 @@
+package storetest
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"cloudcredits/core"
+	"cloudcredits/core/ledger"
+
+	"github.com/shopspring/decimal"
+)
+
+// staleSpecs plan a Tx by hand from a read, let the store move on, and then
+// apply the stale Tx: every ledger law must hold in the write itself.
+func staleSpecs() []spec {
+	return []spec{
+		{"3 a debit planned before its lot ended by termination fails in the write and changes nothing", testStaleTerminated},
+		{"3 a debit planned before its owner was removed fails in the write and changes nothing", testStaleRemoved},
+		{"3 a debit of a lot not yet effective at the request time fails in the write", testStaleNotEffective},
+		{"2 a debit planned on a stale balance cannot take a lot below zero", testStaleBalance},
+		{"4 two requests with one key planned together apply once", testStaleIdempotency},
+		{"6 a settlement planned before its hold was released fails in the write", testStaleSettle},
+		{"6 a release planned before its lot ended cannot return credits to that lot", testStaleRelease},
+		{"7 a refund planned on a stale consumption fails in the write", testStaleRefund},
+		{"9 the budget cap is enforced in the write", testStaleBudget},
+		{"the one-time individual grant is enforced in the write", testStaleGrant},
+		{"a withdrawal planned before its lot was ended fails in the write", testStaleWithdraw},
+		{"every create and update is conditional, and a failed Tx applies none of its ops", testConditions},
+	}
+}
+
+// planned returns the Tx of a hand-made plan.
+func (h *harness) planned(dec ledger.Decision, err error) ledger.Tx {
+	h.t.Helper()
+	if err != nil {
+		h.t.Fatalf("plan: %v", err)
+	}
+	if len(dec.Tx.Ops) == 0 {
+		h.t.Fatal("plan produced no writes")
+	}
+	return dec.Tx
+}
+
+func poolWorld(h *harness) {
+	h.contract(noPlan)
+	h.addUser("acme", "alice", ledger.Employee, true)
+	h.grant("acme", "pool", "100")
+}
+
+func testStaleTerminated(t *testing.T, h *harness) {
+	poolWorld(h)
+	r := req("alice", "10")
+	tx := h.planned(ledger.PlanConsume(h.stale(r), r, h.key(), h.env()))
+	if _, err := h.svc.Terminate(h.ctx, "acme", h.clk.Now(), h.key()); err != nil {
+		t.Fatal(err)
+	}
+	h.wantConflict(t, "a debit of a lot ended by termination", tx)
+	h.wantLot("acme", "pool", counters{remaining: "100"})
+}
+
+func testStaleRemoved(t *testing.T, h *harness) {
+	h.contract()
+	ind := h.employee("acme", "alice")
+	r := req("alice", "10")
+	tx := h.planned(ledger.PlanConsume(h.stale(r), r, h.key(), h.env()))
+	if _, err := h.svc.RemoveUser(h.ctx, "acme", "alice", h.key()); err != nil {
+		t.Fatal(err)
+	}
+	h.wantConflict(t, "a debit of a lot whose owner was removed", tx)
+	h.wantLot("acme", ind.ID, counters{remaining: "100"})
+}
+
+func testStaleNotEffective(t *testing.T, h *harness) {
+	h.contract(noPlan)
+	h.addUser("acme", "alice", ledger.Employee, true)
+	h.clk.Set(t0.Add(time.Hour))
+	h.grant("acme", "future", "100") // effective from t0+1h
+	r := req("alice", "10")
+	st := h.stale(r)
+	for i := range st.Lots {
+		st.Lots[i].EffectiveFrom = t0 // a misread: pretend it was effective earlier
+	}
+	env := h.env()
+	env.At = t0.Add(30 * time.Minute)
+	tx := h.planned(ledger.PlanConsume(st, r, h.key(), env))
+	h.wantConflict(t, "a debit before the lot is effective", tx)
+}
+
+func testStaleBalance(t *testing.T, h *harness) {
+	poolWorld(h)
+	r := req("alice", "80")
+	tx := h.planned(ledger.PlanConsume(h.stale(r), r, h.key(), h.env()))
+	h.consume(req("alice", "30"))
+	h.wantConflict(t, "a debit planned on a stale balance", tx)
+	h.wantLot("acme", "pool", counters{remaining: "70", spent: "30"})
+	// Re-planned by the Service, the same request is refused cleanly.
+	_, err := h.tryConsume(r, h.key())
+	wantCode(t, err, core.CodeInsufficientCredits)
+}
+
+func testStaleIdempotency(t *testing.T, h *harness) {
+	poolWorld(h)
+	r := req("alice", "10")
+	k := ledger.Idem{Key: "twice", Fingerprint: ledger.Fingerprint(r)}
+	st := h.stale(r)
+	first := h.planned(ledger.PlanConsume(st, r, k, h.env()))
+	second := h.planned(ledger.PlanConsume(st, r, k, h.env()))
+	if err := h.st.Apply(h.ctx, first); err != nil {
+		t.Fatalf("apply the first: %v", err)
+	}
+	h.wantConflict(t, "a second Tx under the same key", second)
+	h.wantLot("acme", "pool", counters{remaining: "90", spent: "10"})
+}
+
+func testStaleSettle(t *testing.T, h *harness) {
+	poolWorld(h)
+	hr := h.hold(req("alice", "10"))
+	in := ledger.HoldInput{Hold: h.getHold("acme", hr.HoldID), State: h.stale(req("alice", "1"))}
+	tx := h.planned(ledger.PlanSettle(in, d("5"), h.key(), h.env()))
+	if _, err := h.release("acme", hr.HoldID); err != nil {
+		t.Fatal(err)
+	}
+	h.wantConflict(t, "settling a released hold", tx)
+	h.wantLot("acme", "pool", counters{remaining: "100"})
+}
+
+func testStaleRelease(t *testing.T, h *harness) {
+	poolWorld(h)
+	hr := h.hold(req("alice", "10"))
+	in := ledger.HoldInput{Hold: h.getHold("acme", hr.HoldID), State: h.stale(req("alice", "1"))}
+	tx := h.planned(ledger.PlanRelease(in, h.key(), h.env(), false))
+	if _, err := h.svc.Terminate(h.ctx, "acme", h.clk.Now(), h.key()); err != nil {
+		t.Fatal(err)
+	}
+	h.wantConflict(t, "a release into a lot that has ended", tx)
+	// Re-planned now, the release sends the credits to expired.
+	if _, err := h.release("acme", hr.HoldID); err != nil {
+		t.Fatal(err)
+	}
+	h.wantLot("acme", "pool", counters{remaining: "90", expired: "10"})
+}
+
+func testStaleRefund(t *testing.T, h *harness) {
+	poolWorld(h)
+	c := h.consume(req("alice", "50"))
+	stale := h.getConsumption("acme", c.ConsumptionID)
+	tx := h.planned(ledger.PlanRefund(stale, ledger.SpendState{Lots: h.lots("acme")}, decimal.Zero, h.key(), h.env()))
+	h.mustRefund("acme", c.ConsumptionID, "10")
+	h.wantConflict(t, "a refund planned before another refund", tx)
+	wantEqual(t, "refunded", h.getConsumption("acme", c.ConsumptionID).Refunded, d("10"))
+}
+
+func testStaleBudget(t *testing.T, h *harness) {
+	poolWorld(h)
+	h.budget("acme", "bridge", "100")
+	r := req("alice", "60", project("bridge"))
+	st := h.stale(r)
+	first := h.planned(ledger.PlanConsume(st, r, h.key(), h.env()))
+	second := h.planned(ledger.PlanConsume(st, r, h.key(), h.env()))
+	if err := h.st.Apply(h.ctx, first); err != nil {
+		t.Fatalf("apply the first: %v", err)
+	}
+	h.wantConflict(t, "a second spend over the cap", second)
+	wantEqual(t, "usage", h.budgetUsed("acme", "bridge", "2031-03"), d("60"))
+}
+
+func testStaleGrant(t *testing.T, h *harness) {
+	c := h.contract()
+	ur := ledger.UserRequest{User: "alice", Kind: ledger.Employee, Entity: "acme-us", CanSpend: true}
+	if err := h.st.Apply(h.ctx, h.planned(ledger.PlanAddUser(c, nil, false, ur, nil, h.key(), h.env()))); err != nil {
+		t.Fatal(err)
+	}
+	u, err := h.st.User(h.ctx, "acme", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Planned as if the grant had not been made: the user's version is
+	// current, so only the grant mark's condition can stop it.
+	h.wantConflict(t, "a second individual grant", h.planned(ledger.PlanAddUser(c, &u, false, ur, nil, h.key(), h.env())))
+	if n := len(h.lots("acme")); n != 1 {
+		t.Errorf("%d lots, want 1", n)
+	}
+}
+
+func testStaleWithdraw(t *testing.T, h *harness) {
+	h.contract()
+	ind := h.employee("acme", "alice")
+	tx := h.planned(ledger.PlanWithdrawLot(h.lot("acme", ind.ID), h.clk.Now(), nil, h.key(), h.env()))
+	h.clk.Advance(time.Minute)
+	if _, err := h.svc.RemoveUser(h.ctx, "acme", "alice", h.key()); err != nil {
+		t.Fatal(err)
+	}
+	h.wantConflict(t, "a withdrawal of a lot ended meanwhile", tx)
+}
+
+func testConditions(t *testing.T, h *harness) {
+	h.contract()
+	ind := h.employee("acme", "alice")
+	h.grant("acme", "pool", "100")
+	hr := h.hold(req("alice", "10"))
+	ck := h.key()
+	c, err := h.tryConsume(req("alice", "10"), ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hold := h.getHold("acme", hr.HoldID)
+	cons := h.getConsumption("acme", c.ConsumptionID)
+	contract, err := h.st.Contract(h.ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, err := h.st.User(h.ctx, "acme", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry := h.entries("acme", "pool")[0]
+	lot := h.lot("acme", "pool")
+	at := h.clk.Now()
+	spend := ledger.Movement{Remaining: d("-1"), Spent: d("1")}
+	closedHold := hold
+	closedHold.State = ledger.HoldReleased
+	refunded := cons
+	refunded.Refunded = d("1")
+	newer := contract
+	newer.Version += 2
+	later := user
+	later.Version += 2
+	failing := []struct {
+		what string
+		op   ledger.Op
+	}{
+		{"creating a contract that exists", ledger.PutContract{Contract: contract}},
+		{"updating a contract from a version that is not current", ledger.UpdateContract{Contract: newer}},
+		{"creating a user that exists", ledger.PutUser{User: func() ledger.User { u := user; u.Version = 1; return u }()}},
+		{"updating a user from a version that is not current", ledger.PutUser{User: later}},
+		{"marking a grant twice", ledger.MarkGrant{Contract: "acme", User: "alice"}},
+		{"creating a lot that exists", ledger.CreateLot{Lot: lot}},
+		{"moving a lot that does not exist", ledger.MoveLot{Lot: "nope", Contract: "acme", Move: spend}},
+		{"moving a lot in the wrong contract", ledger.MoveLot{Lot: "pool", Contract: "globex", Move: spend}},
+		{"moving a lot's remaining below zero", ledger.MoveLot{Lot: "pool", Contract: "acme", Move: ledger.Movement{Remaining: d("-1000"), Spent: d("1000")}}},
+		{"moving a lot's held below zero", ledger.MoveLot{Lot: "pool", Contract: "acme", Move: ledger.Movement{Held: d("-1000"), Remaining: d("1000")}}},
+		{"debiting a lot at its end", ledger.MoveLot{Lot: "pool", Contract: "acme", Move: spend, LiveAt: lot.ExpiresAt}},
+		{"debiting a lot before it is effective", ledger.MoveLot{Lot: "pool", Contract: "acme", Move: spend, LiveAt: lot.EffectiveFrom.Add(-time.Nanosecond)}},
+		{"ending a lot whose end changed", ledger.EndLot{Lot: "pool", Contract: "acme", ExpiresAt: at, WasExpiresAt: lot.ExpiresAt.Add(time.Second)}},
+		{"ending a lot that does not exist", ledger.EndLot{Lot: "nope", Contract: "acme", ExpiresAt: at}},
+		{"appending an entry that exists", ledger.PutEntry{Entry: entry}},
+		{"creating a hold that exists", ledger.PutHold{Hold: hold}},
+		{"updating a hold from a state it is not in", ledger.UpdateHold{Hold: closedHold, WasState: ledger.HoldSettled}},
+		{"creating a consumption that exists", ledger.PutConsumption{Consumption: cons}},
+		{"updating a consumption from a refunded amount that is not current", ledger.UpdateConsumption{Consumption: refunded, WasRefunded: d("5")}},
+		{"storing a result under a live key", func() ledger.Op {
+			rec, ok, err := h.st.Idempotency(h.ctx, "acme", ck.Key, at)
+			if err != nil || !ok {
+				t.Fatalf("the consumption's record: %v, %v", ok, err)
+			}
+			rec.Fingerprint = "other"
+			return ledger.PutIdempotency{Record: rec, At: at}
+		}()},
+		{"a capped budget counter crossing its cap", ledger.AddBudgetUsage{Contract: "acme", Project: "p", Currency: core.Cloud, Month: "2031-03", Delta: d("5"), Capped: true, Cap: d("4")}},
+	}
+	for _, f := range failing {
+		// Each failing op comes last, after writes that would succeed alone:
+		// a debit, its entry and a roll-up.
+		good := []ledger.Op{
+			ledger.MoveLot{Lot: ind.ID, Contract: "acme", Move: spend, LiveAt: at},
+			ledger.PutEntry{Entry: ledger.Entry{ID: "hand-entry", Contract: "acme", Lot: ind.ID, Currency: core.Cloud,
+				Kind: ledger.EntryConsume, Credits: d("1"), Move: spend, Ref: "hand", At: at}},
+			ledger.AddUsage{Key: ledger.UsageKey{Contract: "acme", Month: "2031-03", Currency: core.Cloud, User: "alice"}, Credits: d("1"), Count: 1},
+			ledger.AddBudgetUsage{Contract: "acme", Project: "q", Currency: core.Cloud, Month: "2031-03", Delta: d("1")},
+		}
+		tx := ledger.Tx{At: at, Ops: append(good, f.op)}
+		before := h.dump()
+		err := h.st.Apply(h.ctx, tx)
+		var conflict *ledger.ConflictError
+		if !errors.As(err, &conflict) {
+			t.Errorf("%s: Apply = %v, want a *ledger.ConflictError", f.what, err)
+		} else if conflict.Op != len(good) && conflict.Op != -1 {
+			t.Errorf("%s: the conflict names op %d, want %d (or -1 when unknown)", f.what, conflict.Op, len(good))
+		}
+		h.unchanged(t, f.what, before)
+	}
+	// The same good writes alone apply, so the refusals above were the
+	// failing op's doing.
+	before := h.dump()
+	if err := h.st.Apply(h.ctx, ledger.Tx{At: at, Ops: []ledger.Op{
+		ledger.MoveLot{Lot: ind.ID, Contract: "acme", Move: spend, LiveAt: at},
+		ledger.PutEntry{Entry: ledger.Entry{ID: "hand-entry", Contract: "acme", Lot: ind.ID, Currency: core.Cloud,
+			Kind: ledger.EntryConsume, Credits: d("1"), Move: spend, Ref: "hand", At: at}},
+		ledger.AddBudgetUsage{Contract: "acme", Project: "p", Currency: core.Cloud, Month: "2031-03", Delta: d("4"), Capped: true, Cap: d("4")},
+	}}); err != nil {
+		t.Fatalf("the good writes alone: %v", err)
+	}
+	if equalLines(before, h.dump()) {
+		t.Error("the good writes changed nothing")
+	}
+	h.wantLot("acme", ind.ID, counters{remaining: "79", held: "10", spent: "11"})
+	wantEqual(t, "a counter exactly at its cap", h.budgetUsed("acme", "p", "2031-03"), d("4"))
+}
+
+func equalLines(a, b []string) bool {
+	added, removed := diffLines(a, b)
+	return len(added)+len(removed) == 0
+}

@@ -1,0 +1,79 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"cloudcredits/core/ledger"
+)
+
+func sweepSpecs() []spec {
+	return []spec{
+		{"the sweeper closes ended lots and releases expired holds, and a second run does nothing", testSweep},
+		{"the sweeper leaves live lots and unexpired holds alone", testSweepNothing},
+	}
+}
+
+func testSweep(t *testing.T, h *harness) {
+	h.contract()
+	ind := h.employee("acme", "alice")
+	h.grant("acme", "short", "100", sunset(t0.Add(time.Hour)))
+	h.grant("acme", "long", "100")
+	h.consume(req("alice", "130")) // ind 100, short 30
+	hr := h.hold(req("alice", "20", holdFor(2*time.Hour)))
+	if _, err := h.svc.WithdrawLot(h.ctx, "acme", ind.ID, time.Time{}, h.key()); err != nil {
+		t.Fatal(err)
+	}
+	if debitsString(hr.Debits) != "short:20" {
+		t.Fatalf("hold debits = %s, want short:20", debitsString(hr.Debits))
+	}
+	at := t0.Add(91 * day)
+	h.clk.Set(at)
+	lots, err := h.st.EndedLots(h.ctx, at, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// alice's lot is empty: the sweeper has nothing to close there.
+	if len(lots) != 1 || lots[0].ID != "short" {
+		t.Errorf("EndedLots = %v, want [short]", lots)
+	}
+	holds, err := h.st.ExpiredHolds(h.ctx, at, 10)
+	if err != nil || len(holds) != 1 || holds[0].ID != hr.HoldID {
+		t.Errorf("ExpiredHolds = %v, %v; want the hold", holds, err)
+	}
+	rep := h.sweep()
+	if rep.HoldsReleased != 1 || rep.LotsClosed != 1 {
+		t.Errorf("sweep = %+v, want 1 hold released and 1 lot closed", rep)
+	}
+	h.wantLot("acme", "short", counters{spent: "30", expired: "70"})
+	h.wantLot("acme", "long", counters{remaining: "100"})
+	h.wantLot("acme", ind.ID, counters{spent: "100"})
+	if x := h.getHold("acme", hr.HoldID); x.State != ledger.HoldExpired {
+		t.Errorf("hold state = %s, want expired", x.State)
+	}
+
+	before := h.dump()
+	if rep := h.sweep(); rep.HoldsReleased != 0 || rep.LotsClosed != 0 {
+		t.Errorf("second sweep = %+v, want nothing", rep)
+	}
+	h.unchanged(t, "a second sweep", before)
+	if lots, err := h.st.EndedLots(h.ctx, at, 10); err != nil || len(lots) != 0 {
+		t.Errorf("EndedLots after the sweep = %v, %v; want none", lots, err)
+	}
+	if holds, err := h.st.ExpiredHolds(h.ctx, at, 10); err != nil || len(holds) != 0 {
+		t.Errorf("ExpiredHolds after the sweep = %v, %v; want none", holds, err)
+	}
+}
+
+func testSweepNothing(t *testing.T, h *harness) {
+	h.contract()
+	h.employee("acme", "alice")
+	h.grant("acme", "pool", "100", sunset(t0.Add(time.Hour)))
+	h.hold(req("alice", "150", holdFor(time.Hour)))
+	h.clk.Set(t0.Add(time.Hour - time.Nanosecond))
+	before := h.dump()
+	if rep := h.sweep(); rep.HoldsReleased != 0 || rep.LotsClosed != 0 {
+		t.Errorf("sweep = %+v, want nothing", rep)
+	}
+	h.unchanged(t, "a sweep with nothing due", before)
+}

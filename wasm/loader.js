@@ -1,0 +1,154 @@
+// Cloud Credits in the browser: the core compiled to WebAssembly, answering
+// exactly what POST /v1/estimates and POST /v1/prices answer (the same Go
+// code computes both), with no network once loaded.
+//
+//   import * as cc from "./wasm/loader.js";
+//   await cc.load();
+//   cc.estimate("infraworks-profile-optimization", { road_km: "12" }); // {credits: "300", ...}
+//   cc.price("cloud", "300", "list");                                  // {subtotal: "375.00", ...}
+//
+// The build (scripts/site) copies this file next to cloudcredits.wasm and the
+// compiler's wasm_exec.js. Every answer function is synchronous after load():
+// a call into Go costs about 11 µs, so batch with estimateMany(). An answer
+// that is not 200 throws a CloudCreditsError carrying the API's status and
+// error object ({code, message, details}).
+//
+// This file must never send anything anywhere: it fetches the module and
+// wasm_exec.js, and nothing else.
+
+let loading = null; // the promise of load(), shared by every caller
+
+/** An error answer of the engine: the API's status and error object. */
+export class CloudCreditsError extends Error {
+  constructor(status, error) {
+    super(error && error.message ? error.message : `cloud credits: status ${status}`);
+    this.name = "CloudCreditsError";
+    this.status = status;
+    this.error = error || { code: "internal", message: this.message };
+    this.code = this.error.code;
+    this.details = this.error.details;
+  }
+}
+
+/**
+ * Loads, compiles and starts the module once; later calls return the same
+ * promise. url defaults to cloudcredits.wasm beside this file.
+ * @returns {Promise<void>} resolved when the engine is ready
+ */
+export function load(url) {
+  if (!loading) {
+    loading = start(url ? new URL(url, globalThis.location ? globalThis.location.href : import.meta.url) : new URL("./cloudcredits.wasm", import.meta.url));
+    loading.catch(() => { loading = null; }); // a failed load may be retried
+  }
+  return loading;
+}
+
+/** Whether load() has finished: the answer functions may be called. */
+export function isReady() {
+  return Boolean(globalThis.cloudCredits);
+}
+
+async function start(url) {
+  if (!globalThis.Go) {
+    await import(new URL("./wasm_exec.js", import.meta.url).href); // defines globalThis.Go
+  }
+  const go = new globalThis.Go();
+  const instance = await instantiate(url, go.importObject);
+  return new Promise((resolve, reject) => {
+    const previous = globalThis.cloudCreditsReady;
+    globalThis.cloudCreditsReady = () => {
+      globalThis.cloudCreditsReady = previous;
+      if (typeof previous === "function") previous();
+      resolve();
+    };
+    // run settles only when the program exits, which a ready engine never
+    // does (it blocks to keep its functions alive): exiting means it failed.
+    go.run(instance).then(
+      () => reject(new Error("cloud credits: the engine stopped before it was ready (see the console)")),
+      reject,
+    );
+  });
+}
+
+async function instantiate(url, imports) {
+  const response = await fetch(url, { credentials: "same-origin" });
+  if (!response.ok) {
+    throw new Error(`cloud credits: ${url} answered ${response.status}`);
+  }
+  if (WebAssembly.instantiateStreaming) {
+    try {
+      // Compiles while downloading; needs Content-Type: application/wasm.
+      return (await WebAssembly.instantiateStreaming(response.clone(), imports)).instance;
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err; // a wrong MIME type is a TypeError: fall back
+    }
+  }
+  const bytes = await response.arrayBuffer();
+  return (await WebAssembly.instantiate(bytes, imports)).instance;
+}
+
+function engine() {
+  const cc = globalThis.cloudCredits;
+  if (!cc) throw new Error("cloud credits: call and await load() first");
+  return cc;
+}
+
+/**
+ * The raw answer to a request body, as the API would give it:
+ * {status, body} with body the JSON text. kind is "estimates" or "prices".
+ */
+export function answer(kind, body) {
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  const cc = engine();
+  switch (kind) {
+    case "estimates": return cc.estimate(text);
+    case "prices": return cc.price(text);
+  }
+  throw new Error(`cloud credits: unknown kind ${kind}: use estimates or prices`);
+}
+
+function parsed(kind, body) {
+  const { status, body: text } = answer(kind, body);
+  const value = JSON.parse(text);
+  if (status !== 200) throw new CloudCreditsError(status, value.error);
+  return value;
+}
+
+/** The answer of POST /v1/estimates {service, params}. */
+export function estimate(service, params = {}, holdings) {
+  const body = { service, params: decimals(params) };
+  if (holdings) body.holdings = decimals(holdings);
+  return parsed("estimates", body);
+}
+
+/** The answer of POST /v1/estimates {items}: {items: [...], total}. */
+export function estimateMany(items, holdings) {
+  const body = { items: items.map(({ service, params }) => ({ service, params: decimals(params || {}) })) };
+  if (holdings) body.holdings = decimals(holdings);
+  return parsed("estimates", body);
+}
+
+/**
+ * The answer of POST /v1/prices. credits is a decimal string or a number
+ * (sent as its decimal text); the price book rounds it up to whole packs.
+ */
+export function price(currency, credits, channel = "list", purchasedThisYear) {
+  const body = { currency, credits: String(credits), channel };
+  if (purchasedThisYear !== undefined && purchasedThisYear !== null && purchasedThisYear !== "") {
+    body.purchased_this_year = String(purchasedThisYear);
+  }
+  return parsed("prices", body);
+}
+
+/** Estimates with this rate card (the JSON of GET /v1/ratecard) from now on. */
+export function setRateCard(card) {
+  const refused = engine().setRateCard(typeof card === "string" ? card : JSON.stringify(card));
+  if (refused) throw new CloudCreditsError(400, { code: "invalid_request", message: String(refused) });
+}
+
+// The API takes quantities as decimal strings; numbers are sent as their text.
+function decimals(obj) {
+  const out = {};
+  for (const [k, v] of Object.entries(obj)) out[k] = typeof v === "number" ? String(v) : v;
+  return out;
+}

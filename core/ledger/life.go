@@ -253,14 +253,43 @@ func PlanTerminate(c Contract, lots []Lot, at time.Time, prior *IdempotencyRecor
 		after.TerminatedAt, after.Version = at, c.Version+1
 		ops := []Op{UpdateContract{Contract: after}}
 		res := TerminateResult{Contract: after, EndedLots: []string{}}
-		for _, l := range lots {
-			if op, ok := endLotAt(l, at); ok {
+		for _, op := range EndLotsAfter(after, lots) {
+			// The rest of a large contract's lots end in follow-up Txs
+			// (EndLotsAfter again): a store's transaction is bounded.
+			if len(ops) <= EndLotsPerTxMax {
 				ops = append(ops, op)
-				res.EndedLots = append(res.EndedLots, l.ID)
 			}
+			res.EndedLots = append(res.EndedLots, op.Lot)
 		}
 		return Tx{Ops: ops}, res, nil
 	})
+}
+
+// EndLotsPerTxMax bounds the lot ends one Tx carries, under DynamoDB's
+// 100-item transaction with room for the contract and idempotency record.
+const EndLotsPerTxMax = 80
+
+// EndLotsAfter returns the writes that end every lot of c that would
+// outlive c's end (its termination). Applying them is idempotent: each is
+// conditioned on the lot's end fields as read, and a lot already ending in
+// time yields no write. A terminated contract's spends are refused by
+// eligibility from its end on, whether or not these writes have landed; they
+// make balances, the calendar and the sweeper agree with it.
+func EndLotsAfter(c Contract, lots []Lot) []EndLot {
+	end := c.EndAt()
+	if end.IsZero() {
+		return nil
+	}
+	var ops []EndLot
+	for _, l := range lots {
+		if l.Contract != c.ID {
+			continue
+		}
+		if op, ok := endLotAt(l, end); ok {
+			ops = append(ops, op)
+		}
+	}
+	return ops
 }
 
 // GrantRequest adds a shared lot to a contract: a fulfilled purchase, or a

@@ -364,8 +364,8 @@ func (s *Service) WithdrawLot(ctx context.Context, contract, lot string, noticeA
 	})
 }
 
-// Terminate ends a contract at `at`; zero means now.
-func (s *Service) Terminate(ctx context.Context, contract string, at time.Time, idem ledger.Idem) (Outcome, error) {
+// terminate plans and applies the termination itself.
+func (s *Service) terminate(ctx context.Context, contract string, at time.Time, idem ledger.Idem) (Outcome, error) {
 	idem = fingerprint(idem, []any{"terminate", contract, at})
 	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
 		c, err := s.Store.Contract(ctx, contract)
@@ -382,6 +382,53 @@ func (s *Service) Terminate(ctx context.Context, contract string, at time.Time, 
 		}
 		return ledger.PlanTerminate(c, lots, end, prior, idem, env)
 	})
+}
+
+// Terminate ends a contract at `at`; zero means now. A contract with more
+// lots than one transaction holds has the rest ended in follow-up writes, on
+// the first answer and on every replay, so a retry finishes what a crash
+// interrupted.
+func (s *Service) Terminate(ctx context.Context, contract string, at time.Time, idem ledger.Idem) (Outcome, error) {
+	out, err := s.terminate(ctx, contract, at, idem)
+	if err != nil {
+		return out, err
+	}
+	return out, s.endLotsAfter(ctx, contract)
+}
+
+// endLotsAfter ends, in bounded transactions, every lot of a contract that
+// would outlive the contract's end.
+func (s *Service) endLotsAfter(ctx context.Context, contract string) error {
+	for round := 0; round <= RetriesMax; round++ {
+		c, err := s.Store.Contract(ctx, contract)
+		if err != nil {
+			return err
+		}
+		lots, err := s.Store.Lots(ctx, contract)
+		if err != nil {
+			return err
+		}
+		ops := ledger.EndLotsAfter(c, lots)
+		if len(ops) == 0 {
+			return nil
+		}
+		for len(ops) > 0 {
+			n := min(len(ops), ledger.EndLotsPerTxMax)
+			tx := ledger.Tx{At: s.Now().UTC()}
+			for _, op := range ops[:n] {
+				tx.Ops = append(tx.Ops, op)
+			}
+			ops = ops[n:]
+			if err := s.Store.Apply(ctx, tx); err != nil {
+				var conflict *ledger.ConflictError
+				if errors.As(err, &conflict) {
+					break // a lot changed meanwhile: read again
+				}
+				return fmt.Errorf("end lots of contract %s: %w", contract, err)
+			}
+		}
+	}
+	return core.Errorf(core.CodeConflict, "lots of contract %s kept changing while it was terminated; retry", contract)
 }
 
 // SweepReport says what one sweep did.

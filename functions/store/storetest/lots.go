@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ func lotSpecs() []spec {
 		{"a shared lot expires 12 months after purchase plus the contract's extension months", testSharedExpiry},
 		{"a shared lot never outlives its contract", testSharedEndsWithContract},
 		{"terminating a contract ends every lot at the termination time", testTermination},
+		{"terminating a contract with more lots than one transaction holds ends them all", testTerminationManyLots},
 		{"a currency sunset caps the expiry of the lots granted in it", testCurrencySunset},
 		{"a large grant is stored as equal shards with one expiry and spending spreads over them", testShards},
 		{"a contract's reads never show another contract's items", testContractScope},
@@ -380,5 +382,27 @@ func testContractScope(t *testing.T, h *harness) {
 	}
 	if _, ok, err := h.st.Budget(h.ctx, "acme", "none", core.Cloud); ok || err != nil {
 		t.Errorf("Budget of a project without one = %v, %v; want absent", ok, err)
+	}
+}
+
+func testTerminationManyLots(t *testing.T, h *harness) {
+	h.contract()
+	n := ledger.EndLotsPerTxMax*2 + 5
+	for i := range n {
+		h.grant("acme", fmt.Sprintf("lot-%03d", i), "1")
+	}
+	at := t0.Add(time.Hour)
+	out, err := h.svc.Terminate(h.ctx, "acme", at, h.key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res ledger.TerminateResult
+	decode(t, out, &res)
+	if len(res.EndedLots) != n {
+		t.Errorf("ended lots = %d, want %d", len(res.EndedLots), n)
+	}
+	for i := range n {
+		id := fmt.Sprintf("lot-%03d", i)
+		wantTime(t, id+" ends at", h.lot("acme", id).End(), at)
 	}
 }

@@ -28,10 +28,17 @@ token: ## print a token the local server accepts: make token ROLE=â€¦ CONTRACT=â
 test: tools vet test-go test-wasm test-site lint-infra ## run every test (installs what it needs into .tools/)
 	@echo "make test: all suites passed"
 
+QUOTELINK := functions/quotelink
+WRANGLER  := $(QUOTELINK)/tools/node_modules/.bin/wrangler
+
 .PHONY: tools
-tools: ## install the test tools into .tools/ (DynamoDB Local, stripe-mock)
+tools: $(WRANGLER) ## install the test tools into ignored folders (DynamoDB Local, stripe-mock, wrangler)
 	@scripts/ddb-local.sh install >/dev/null
 	@test -x .tools/bin/stripe-mock || GOBIN=$(CURDIR)/.tools/bin $(GO) install github.com/stripe/stripe-mock@v0.203.0
+
+$(WRANGLER): $(QUOTELINK)/tools/package-lock.json
+	npm ci --prefix $(QUOTELINK)/tools --no-audit --no-fund
+	@touch $@
 
 .PHONY: vet
 vet: ## gofmt, go vet and the js/wasm build of core
@@ -73,7 +80,7 @@ bench-site: site-tools site-wasm ## WASM sizes, time to first estimate, the cost
 	node $(SITE_TESTS)/bench.mjs
 
 .PHONY: bench
-bench: tools build-lambda bench-site ## run the benchmarks and print them as a table, with the Lambda sizes
+bench: tools build-lambda build-worker bench-site bench-worker ## run the benchmarks and print them as a table, with the Lambda sizes
 	@mkdir -p $(ARTIFACTS)
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./core/... ./functions/... | tee $(ARTIFACTS)/bench.txt
 	@$(GO) run ./scripts/benchtable < $(ARTIFACTS)/bench.txt | tee $(ARTIFACTS)/bench-table.txt
@@ -82,8 +89,17 @@ bench: tools build-lambda bench-site ## run the benchmarks and print them as a t
 LAMBDAS := purchases admin spending reads sweeper
 
 .PHONY: build
-build: build-lambda site-wasm ## build every artefact: the Lambda zips and the local server into build/, the site's WASM into site/wasm/
+build: build-lambda site-wasm build-worker ## build every artefact: the Lambda zips and the local server into build/, the site's WASM into site/wasm/, the Worker bundle into dist/quotelink/
 	CGO_ENABLED=0 $(GO) build -trimpath -o build/cloudcredits-local ./functions/cmd/local
+
+.PHONY: build-worker
+build-worker: tools ## the quote-link Worker: its bundle in dist/quotelink/ and its gzip size (free plan: 3 MiB)
+	@mkdir -p dist $(ARTIFACTS)
+	cd infra && WRANGLER_SEND_METRICS=false CI=true ../$(WRANGLER) deploy --dry-run --outdir ../dist/quotelink | grep 'Total Upload' | tee ../$(ARTIFACTS)/worker-size.txt
+
+.PHONY: bench-worker
+bench-worker: tools ## the Worker under workerd: 200 sequential quote pages (p50/p99 ms)
+	$(GO) test -count=1 -run '^$$' -bench Workerd -benchtime 200x ./functions/quotelink/
 
 .PHONY: build-lambda
 build-lambda: ## the Lambda functions: build/lambda/<name>/bootstrap and build/lambda/<name>.zip (linux/arm64)
@@ -93,6 +109,14 @@ build-lambda: ## the Lambda functions: build/lambda/<name>/bootstrap and build/l
 	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w" -o build/lambda/$$f/bootstrap ./functions/lambda/$$f; \
 	  $(GO) run ./scripts/lambdazip build/lambda/$$f/bootstrap build/lambda/$$f.zip | tee -a $(ARTIFACTS)/lambda-sizes.txt; \
 	done
+
+STACK ?= cloudcredits
+
+.PHONY: deploy
+deploy: build-lambda lint-infra ## deploy to AWS with SAM (needs AWS credentials and the SAM CLI; see infra/README.md); never run in CI
+	@command -v sam >/dev/null || { echo "deploy needs the AWS SAM CLI: see infra/README.md"; exit 1; }
+	@command -v aws >/dev/null && aws sts get-caller-identity >/dev/null || { echo "deploy needs AWS credentials (aws sts get-caller-identity failed): see infra/README.md"; exit 1; }
+	sam deploy --template-file infra/template.yaml --stack-name $(STACK) --capabilities CAPABILITY_IAM --resolve-s3 $(if $(wildcard samconfig.toml),,--guided)
 
 .PHONY: clean
 clean: ## remove build outputs and local data (keeps .tools/)

@@ -5,6 +5,7 @@
 //   - core/rates: rate cards and estimates (what a job costs in credits).
 //   - core/pricing: price books and prices (what credits cost in money).
 //   - core/ledger: lots, the spend planner, holds, refunds and lot life.
+//   - core/quote: signed quote links (Ed25519 tokens: Sign, Verify).
 //
 // Everything under core is pure. It must never do I/O, read the clock, touch
 // the network, the file system, a database, AWS or syscall/js: time and

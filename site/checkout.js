@@ -3,6 +3,10 @@
 // and on return (?order=…) poll the order until it is fulfilled, then show
 // the new lot from the balance. The page never computes a price it charges:
 // the server prices the order again when it is created.
+//
+// With ?quote=<token> (the Accept button of a reseller's quote link) the
+// page shows the signed quote, verified by the API, and Pay accepts it
+// (POST /v1/quotes/{token}/accept): the order is made at the quoted price.
 import { api, claims, el, fmt, tokenForm, ApiError } from "./session.js";
 
 const $ = (id) => document.getElementById(id);
@@ -114,8 +118,68 @@ async function showLot(base, o) {
     el("p", {}, el("a", { href: "admin.html" }, "See it on the dashboard")));
 }
 
+// showQuote verifies a quote link's token with the API and shows its terms;
+// the order form's own fields are not used for a quote.
+async function showQuote(token) {
+  const out = $("quote");
+  // The quote fixes what is bought: the order form's own fields don't apply.
+  $("currency").closest(".row").style.display = "none";
+  $("order-title").textContent = "Your quote";
+  try {
+    const q = await api("GET", `/v1/quotes/${encodeURIComponent(token)}`, undefined, { auth: false });
+    out.replaceChildren(
+      el("p", { class: "total", id: "quoted-total" }, `$${fmt(q.total)}`),
+      el("dl", { class: "facts" },
+        el("dt", {}, "Quote"), el("dd", {}, `${q.quote_id} from ${q.reseller || "the vendor"} for ${q.customer}`),
+        el("dt", {}, "Credits"), el("dd", {}, `${fmt(q.credits)} ${q.currency}`),
+        el("dt", {}, "Unit price"), el("dd", {}, `$${q.unit_price} (${q.channel})`),
+        el("dt", {}, "List total"), el("dd", {}, `$${fmt(q.list_total)}${Number(q.savings) > 0 ? `, you save $${fmt(q.savings)}` : ""}`),
+        el("dt", {}, "Valid until"), el("dd", {}, new Date(q.expires_at).toISOString().slice(0, 16).replace("T", " ") + " UTC")),
+      ...(q.accepted ? [el("p", { class: "error" }, "This quote has already been accepted.")] : []));
+    $("pay").disabled = !!q.accepted;
+    $("pay").textContent = "Accept and pay";
+  } catch (e) {
+    out.replaceChildren(el("p", { class: "error", role: "alert" }, `This quote link cannot be used: ${e.message}`));
+    $("pay").disabled = true;
+  }
+}
+
+async function acceptQuote(ev, token) {
+  ev.preventDefault();
+  const status = $("status");
+  const c = claims();
+  if (!c || !c.contract) {
+    status.replaceChildren(el("p", { class: "error", role: "alert" }, "Paste a contract admin token first (Your access)."));
+    $("token").focus();
+    return;
+  }
+  orderKey ||= crypto.randomUUID();
+  $("pay").disabled = true;
+  status.replaceChildren(el("p", {}, "Accepting the quote…"));
+  try {
+    const o = await api("POST", `/v1/quotes/${encodeURIComponent(token)}/accept`, { payment: "card" }, { idempotencyKey: orderKey });
+    sessionStorage.setItem("cloudcredits.lastOrder", o.order_id);
+    if (o.checkout_url) {
+      status.replaceChildren(el("p", {}, `Order ${o.order_id}: $${fmt(o.total)} for ${fmt(o.credits)} credits. Taking you to the payment page…`));
+      location.assign(o.checkout_url);
+      return;
+    }
+    status.replaceChildren(el("p", {}, `Order ${o.order_id} is ${o.status}.`));
+  } catch (e) {
+    status.replaceChildren(el("p", { class: "error", role: "alert" }, `The quote was not accepted: ${e.message}`));
+    $("pay").disabled = false;
+  }
+}
+
 function init() {
   const params = new URLSearchParams(location.search);
+  const quoteToken = params.get("quote");
+  if (quoteToken) {
+    tokenForm(() => {});
+    $("order-form").addEventListener("submit", (ev) => acceptQuote(ev, quoteToken));
+    showQuote(quoteToken);
+    return;
+  }
   tokenForm(() => { if (params.get("order")) followOrder(params.get("order"), params.has("cancelled")); });
   let t;
   for (const id of ["currency", "unit", "amount", "channel"]) {

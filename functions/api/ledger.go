@@ -36,6 +36,7 @@ func (h *Handler) ledgerRoutes() {
 	h.handle(GroupSpending, "POST /v1/contracts/{c}/consumptions/{id}/refund", h.authed(spenders, h.refund))
 	h.handle(GroupReads, "GET /v1/me/balance", h.authed(usersOnly, h.myBalance))
 	h.orderRoutes()
+	h.governanceRoutes()
 }
 
 // mutation is the shape every mutating route shares: read the body, check

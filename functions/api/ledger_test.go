@@ -80,7 +80,7 @@ func newEnv(t testing.TB) *env {
 	}
 	h, err := api.New(api.Config{Rates: rc, Prices: pc, Ledger: svc, Keys: keys, Now: func() time.Time { return now },
 		Logger:   slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		Payments: provider, WebhookSecret: webhookSecret, PublicURL: publicURL})
+		Payments: provider, WebhookSecret: webhookSecret, PublicURL: publicURL, QuoteKey: testQuoteKey})
 	if err != nil {
 		t.Fatal(err)
 	}

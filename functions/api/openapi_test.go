@@ -389,6 +389,19 @@ func TestOpenAPIMatchesTheHandler(t *testing.T) {
 	c.call("ann", "GET", "/v1/me/balance", "", "", 200, false)
 	c.call("service", "GET", "/v1/me/balance", "", "", 403, refusedByDoc)
 
+	// Governance reads.
+	c.call("admin", "GET", "/v1/contracts/c1/usage?from=2026-01&to=2026-03&group_by=user,service,project,entity,month", "", "", 200, false)
+	c.call("vendor", "GET", "/v1/contracts/c1/usage", "", "", 200, false)
+	c.call("admin", "GET", "/v1/contracts/c1/usage?group_by=service&format=csv", "", "", 200, false)
+	c.call("admin", "GET", "/v1/contracts/c1/usage?from=2026-13", "", "", 400, refusedByDoc)
+	c.call("admin", "GET", "/v1/contracts/c1/usage?group_by=colour", "", "", 400, refusedByDoc)
+	c.call("admin2", "GET", "/v1/contracts/c1/usage", "", "", 404, false)
+	for _, report := range []string{"expirations", "alerts", "audit", "forecast"} {
+		c.call("admin", "GET", "/v1/contracts/c1/"+report, "", "", 200, false)
+		c.call("admin2", "GET", "/v1/contracts/c1/"+report, "", "", 404, false)
+		c.call("ann", "GET", "/v1/contracts/c1/"+report, "", "", 403, refusedByDoc)
+	}
+
 	// Orders: a card order opens a checkout (stripe-mock) and the signed
 	// webhook fulfils it; an invoice order on a reseller contract is marked
 	// paid by the vendor admin.
@@ -462,6 +475,39 @@ func TestOpenAPIMatchesTheHandler(t *testing.T) {
 	c.call("vendor", "POST", "/v1/orders/"+card.ID+"/mark-paid", "mp-3", "", 400, false)
 	c.call("vendor", "POST", "/v1/orders/ord_nope/mark-paid", "mp-4", "", 404, false)
 	c.call("admin-r1", "GET", "/v1/contracts/r1/orders/"+invoice.ID, "", "", 200, false)
+
+	// Quote links: a reseller makes one for r1, anyone reads it, r1's admin
+	// accepts it once; a vendor's open quote is accepted through an order.
+	c.call(none, "GET", "/v1/quotes/keys", "", "", 200, false)
+	quoteBody := `{"customer":"Reseller customer","contract":"r1","currency":"cloud","credits":"5000"}`
+	made := c.call("reseller", "POST", "/v1/quotes", "q-1", quoteBody, 201, false)
+	wantReplayed(t, c.call("reseller", "POST", "/v1/quotes", "q-1", quoteBody, 201, false), true)
+	qtok := jsonField(t, made, "token")
+	c.call(none, "GET", "/v1/quotes/"+qtok, "", "", 200, false)
+	c.call(none, "GET", "/v1/quotes/"+qtok[:len(qtok)-3]+"AAA", "", "", 422, false)
+	c.call(none, "GET", "/v1/quotes/garbage", "", "", 422, false)
+	c.call("reseller", "POST", "/v1/quotes", "q-1", `{"customer":"Other","currency":"cloud","credits":"100"}`, 409, false)
+	c.call("reseller", "POST", "/v1/quotes", "q-2", `{"customer":"x","currency":"cloud","credits":5000}`, 400, refusedByDoc)
+	c.call("reseller", "POST", "/v1/quotes", "q-3", `{"customer":"x","currency":"cloud","credits":"100","valid_days":91}`, 400, refusedByDoc)
+	c.call("reseller", "POST", "/v1/quotes", "q-4", `{"customer":"x","currency":"cloud","credits":"100","channel":"eba"}`, 400, false)
+	c.call("reseller", "POST", "/v1/quotes", "q-5", `{"customer":"x","contract":"nope","currency":"cloud","credits":"100"}`, 400, false)
+	c.call("reseller", "POST", "/v1/quotes", "", quoteBody, 400, refusedByDoc)
+	c.call("reseller", "POST", "/v1/quotes", "q-6", `{"customer":"`+strings.Repeat("x", api.BodyMax)+`","currency":"cloud","credits":"100"}`, 413, refusedByDoc)
+	c.call("admin", "POST", "/v1/quotes", "q-7", quoteBody, 403, refusedByDoc)
+	c.call(none, "POST", "/v1/quotes", "q-8", quoteBody, 401, refusedByDoc)
+	open := c.call("vendor", "POST", "/v1/quotes", "q-9", `{"customer":"Anyone","currency":"cloud","packs":"2","channel":"list","valid_days":7}`, 201, false)
+	accept := "/v1/quotes/" + qtok + "/accept"
+	c.call("admin", "POST", accept, "qa-1", `{"payment":"invoice"}`, 404, false)
+	wantReplayed(t, c.call("admin-r1", "POST", accept, "qa-2", `{"payment":"invoice"}`, 201, false), false)
+	wantReplayed(t, c.call("admin-r1", "POST", accept, "qa-2", `{"payment":"invoice"}`, 201, false), true)
+	c.call("admin-r1", "POST", accept, "qa-3", "", 409, false)
+	c.call("admin-r1", "POST", accept, "qa-4", `{"payment":"cash"}`, 400, refusedByDoc)
+	c.call("admin-r1", "POST", "/v1/quotes/garbage/accept", "qa-5", "", 422, false)
+	c.call("vendor", "POST", accept, "qa-6", "", 403, refusedByDoc)
+	c.call(none, "POST", accept, "qa-7", "", 401, refusedByDoc)
+	c.call("admin", "POST", orders, "o-open-quote", `{"payment":"card","quote_token":"`+jsonField(t, open, "token")+`"}`, 201, false)
+	c.call("admin", "POST", orders, "o-open-again", `{"payment":"card","currency":"cloud","packs":"2","quote_token":"`+jsonField(t, open, "token")+`"}`, 409, false)
+	c.call("admin", "POST", orders, "o-no-qty", `{"payment":"card","currency":"cloud"}`, 400, refusedByDoc)
 
 	// Lot withdrawal, removal and termination, as the vendor admin.
 	c.call("vendor", "POST", "/v1/lots/"+bobLot+"/withdraw", "w-1", `{"notice_at":"2026-04-01T00:00:00Z"}`, 200, false)

@@ -10,6 +10,7 @@ import (
 	"cloudcredits/core"
 	"cloudcredits/core/ledger"
 	"cloudcredits/core/pricing"
+	"cloudcredits/core/quote"
 	"cloudcredits/functions/credits"
 	"cloudcredits/functions/payments"
 
@@ -31,6 +32,9 @@ import (
 //     the same session.
 //   - Invoice/PO payment is for eba and reseller contracts; a list contract
 //     pays by card.
+//   - With a quote_token the order is the quote's acceptance, at the quoted
+//     price (quotes.go); currency and credits | packs may then be left out,
+//     and must match the quote when given.
 //   - The webhook carries no Idempotency-Key (Stripe sends none); the order's
 //     status condition makes fulfilment exactly once. It answers 400 to an
 //     unverified delivery (bad signature, old timestamp, malformed event),
@@ -51,10 +55,11 @@ func (h *Handler) orderRoutes() {
 	h.handle(GroupPurchases, "GET /v1/contracts/{c}/orders/{o}", h.authed(contractAdmin, h.getOrder))
 	h.handle(GroupPurchases, "POST /v1/orders/{o}/mark-paid", h.authed(vendorOnly, h.markPaid))
 	h.handle(GroupPurchases, "POST /v1/webhooks/stripe", h.stripeWebhook)
+	h.quoteRoutes()
 }
 
 // quoteTokenMax bounds a quote token in an order request.
-const quoteTokenMax = 2048
+const quoteTokenMax = quote.TokenMax
 
 // orderRequest is the body of POST /v1/contracts/{c}/orders.
 type orderRequest struct {
@@ -65,39 +70,58 @@ type orderRequest struct {
 	quoteToken string
 }
 
+// parseOrderRequest reads an order. With a quote_token, currency and
+// credits | packs may be left out (the quote names them); when given, they
+// must match the quote.
 func parseOrderRequest(o *object) orderRequest {
 	var req orderRequest
-	cur := o.str("currency", true, 16)
-	if c, ok := core.ParseCurrency(cur); ok {
-		req.currency = c
-	} else if cur != "" {
-		o.p.Add("currency", "unknown currency %q: use cloud, forma or flex", cur)
-	}
-	credits, hasCredits := o.dec("credits", false, true, core.CreditsScaleMax)
-	_, creditsGiven := o.raw("credits")
-	packs := o.str("packs", false, 20)
-	switch {
-	case creditsGiven && packs != "":
-		o.p.Add("packs", "send either credits or packs, not both")
-	case !creditsGiven && packs == "":
-		o.p.Add("credits", "is required (or send packs, a whole number of packs)")
-	case hasCredits:
-		req.credits = credits
-	case packs != "":
-		if strings.Trim(packs, "0123456789") != "" || strings.TrimLeft(packs, "0") == "" {
-			o.p.Add("packs", "must be a whole number of packs greater than zero, such as \"50\"")
-		} else {
-			req.packs = decimal.RequireFromString(packs)
-		}
-	}
+	req.quoteToken = o.str("quote_token", false, quoteTokenMax)
+	quoted := req.quoteToken != ""
+	req.currency = parseCurrency(o, !quoted)
+	req.credits, req.packs = parseQuantity(o, !quoted)
 	pay := o.str("payment", true, 16)
 	if p, ok := ledger.ParsePayment(pay); ok {
 		req.payment = p
 	} else if pay != "" {
 		o.p.Add("payment", "must be card or invoice")
 	}
-	req.quoteToken = o.str("quote_token", false, quoteTokenMax)
 	return req
+}
+
+// parseCurrency reads the currency field.
+func parseCurrency(o *object, required bool) core.Currency {
+	cur := o.str("currency", required, 16)
+	if c, ok := core.ParseCurrency(cur); ok {
+		return c
+	} else if cur != "" {
+		o.p.Add("currency", "unknown currency %q: use cloud, forma or flex", cur)
+	}
+	return ""
+}
+
+// parseQuantity reads exactly one of credits (a decimal string) and packs (a
+// whole number as a string); at most one when not required.
+func parseQuantity(o *object, required bool) (credits, packs decimal.Decimal) {
+	c, hasCredits := o.dec("credits", false, true, core.CreditsScaleMax)
+	_, creditsGiven := o.raw("credits")
+	ps := o.str("packs", false, 20)
+	switch {
+	case creditsGiven && ps != "":
+		o.p.Add("packs", "send either credits or packs, not both")
+	case !creditsGiven && ps == "":
+		if required {
+			o.p.Add("credits", "is required (or send packs, a whole number of packs)")
+		}
+	case hasCredits:
+		credits = c
+	case ps != "":
+		if strings.Trim(ps, "0123456789") != "" || strings.TrimLeft(ps, "0") == "" {
+			o.p.Add("packs", "must be a whole number of packs greater than zero, such as \"50\"")
+		} else {
+			packs = decimal.RequireFromString(ps)
+		}
+	}
+	return credits, packs
 }
 
 func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request) {
@@ -107,12 +131,19 @@ func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request) {
 		if err := o.done(); err != nil {
 			return credits.Outcome{}, err
 		}
-		if req.quoteToken != "" {
-			return credits.Outcome{}, core.Errorf(core.CodeQuoteInvalid, "quotes are not available yet: order without quote_token to buy at the price book's price")
-		}
 		ctx := r.Context()
 		if out, replayed, err := h.cfg.Ledger.Replay(ctx, c, idem); err != nil || replayed {
 			return out, err
+		}
+		if req.quoteToken != "" {
+			q, err := h.verifyQuote(req.quoteToken)
+			if err != nil {
+				return credits.Outcome{}, err
+			}
+			if err := matchesQuote(req, q); err != nil {
+				return credits.Outcome{}, err
+			}
+			return h.acceptQuote(ctx, c, q, req.payment, idem)
 		}
 		order, err := h.priceOrder(ctx, c, req, idem)
 		if err != nil {
@@ -125,6 +156,22 @@ func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request) {
 		}
 		return h.cfg.Ledger.CreateOrder(ctx, c, order, idem)
 	})
+}
+
+// matchesQuote refuses an order naming a currency or quantity other than
+// its quote's: the quote decides them.
+func matchesQuote(req orderRequest, q quote.Quote) error {
+	var p core.Problems
+	if req.currency != "" && req.currency != q.Currency {
+		p.Add("currency", "the quote is for %s", q.Currency)
+	}
+	if !req.credits.IsZero() && !req.credits.Equal(q.Credits) {
+		p.Add("credits", "the quote is for %s credits", core.FormatCredits(q.Credits))
+	}
+	if !req.packs.IsZero() && !req.packs.Equal(q.Packs) {
+		p.Add("packs", "the quote is for %s packs", q.Packs)
+	}
+	return p.Err()
 }
 
 // priceOrder builds the order of req for contract c, priced now with the

@@ -556,14 +556,14 @@ func TestAnotherContractsOrderIsNotFound(t *testing.T) {
 	e.getOrder(t, "vendor", "c1", o.ID) // the vendor sees every contract
 }
 
-func TestOrderWithAQuoteIsNotAvailableYet(t *testing.T) {
+func TestOrderWithABadQuoteTokenIsRefused(t *testing.T) {
 	e := newEnv(t)
 	before := e.dump(t)
 	rec := e.do(t, "admin", "POST", "/v1/contracts/c1/orders", "q-1", `{"currency":"cloud","credits":"100","payment":"card","quote_token":"abc"}`)
 	if rec.Code != 422 {
 		t.Fatalf("status %d: %s", rec.Code, rec.Body)
 	}
-	if e := decodeError(t, rec).Error; e.Code != "quote_invalid" || !strings.Contains(e.Message, "quotes are not available yet") {
+	if e := decodeError(t, rec).Error; e.Code != "quote_invalid" || strings.Contains(e.Message, "abc") {
 		t.Errorf("error = %+v", e)
 	}
 	if after := e.dump(t); strings.Join(after, "\n") != strings.Join(before, "\n") {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"cloudcredits/core"
@@ -37,6 +39,16 @@ type Config struct {
 	// slash needed): a checkout returns the buyer to
 	// PublicURL/checkout.html?order=…. Required for card orders.
 	PublicURL string
+	// QuoteKey signs quote links (Ed25519); nil refuses POST /v1/quotes. Its
+	// public key verifies them. It is never logged or answered.
+	QuoteKey ed25519.PrivateKey
+	// QuotePublicKeys also verify quote links: keys being rotated out, at
+	// most QuotePublicKeysMax.
+	QuotePublicKeys []ed25519.PublicKey
+	// QuoteLinkURL is where quote links point: QuoteLinkURL/q/<token> (the
+	// quote-link Worker, or the local server's own page). Empty means
+	// PublicURL.
+	QuoteLinkURL string
 	// Groups limits the handler to the routes of these groups (a Lambda
 	// function's share); empty means every route.
 	Groups []Group
@@ -74,6 +86,8 @@ type Handler struct {
 	cfg    Config
 	mux    *http.ServeMux
 	routes []Route
+	// quoteKeys verify quote links, by key id.
+	quoteKeys map[string]ed25519.PublicKey
 }
 
 // handle registers a route unless the handler is limited to other groups.
@@ -93,13 +107,24 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Rates == nil || cfg.Prices == nil {
 		return nil, fmt.Errorf("api: a rate card catalog and a price book catalog are required")
 	}
+	if len(cfg.QuoteKey) != 0 && len(cfg.QuoteKey) != ed25519.PrivateKeySize {
+		return nil, fmt.Errorf("api: the quote signing key is not an Ed25519 private key")
+	}
+	if len(cfg.QuotePublicKeys) > QuotePublicKeysMax {
+		return nil, fmt.Errorf("api: %d quote public keys; at most %d", len(cfg.QuotePublicKeys), QuotePublicKeysMax)
+	}
+	for i, k := range cfg.QuotePublicKeys {
+		if len(k) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("api: quote public key %d is not an Ed25519 public key", i+1)
+		}
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	h := &Handler{cfg: cfg, mux: http.NewServeMux()}
+	h := &Handler{cfg: cfg, mux: http.NewServeMux(), quoteKeys: quoteKeyMap(cfg)}
 	h.register()
 	return h, nil
 }
@@ -136,7 +161,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		h.cfg.Logger.InfoContext(ctx, "request",
-			"request_id", id, "method", r.Method, "path", r.URL.Path,
+			"request_id", id, "method", r.Method, "path", logPath(r.URL.Path),
 			"status", rec.status, "bytes", rec.bytes, "duration_ms", time.Since(start).Milliseconds())
 	}()
 	h.mux.ServeHTTP(rec, r)
@@ -195,6 +220,22 @@ func (h *Handler) prices(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, p)
+}
+
+// logPath is a request path fit for the log: a quote link's token is a
+// capability (anyone holding it may view and accept the quote), so it is
+// replaced by {token}.
+func logPath(p string) string {
+	const prefix = "/v1/quotes/"
+	rest, ok := strings.CutPrefix(p, prefix)
+	if !ok || rest == "" || rest == "keys" {
+		return p
+	}
+	_, tail, _ := strings.Cut(rest, "/")
+	if tail != "" {
+		return prefix + "{token}/" + tail
+	}
+	return prefix + "{token}"
 }
 
 type requestIDKey struct{}

@@ -47,6 +47,9 @@ type Store interface {
 	// Orders returns every order of a contract, oldest first (created_at,
 	// then id), at most ledger.OrdersPerContractMax (more is too_large).
 	Orders(ctx context.Context, contract string) ([]ledger.Order, error)
+	// QuoteAcceptance reads the acceptance of a quote (any contract's), or
+	// not_found when the quote has not been accepted.
+	QuoteAcceptance(ctx context.Context, quoteID string) (ledger.QuoteAcceptance, error)
 	Hold(ctx context.Context, contract, id string) (ledger.Hold, error)
 	Consumption(ctx context.Context, contract, id string) (ledger.Consumption, error)
 	// Budget returns the project's cap in currency; ok is false when none.

@@ -18,9 +18,10 @@ import (
 
 // unauthenticated are the routes outside api.GroupPublic that API Gateway
 // must pass without a token: the Stripe webhook proves itself by its
-// signature (Stripe sends no bearer token). The handler checks tokens on
-// everything else again.
-var unauthenticated = []string{"POST /v1/webhooks/stripe"}
+// signature (Stripe sends no bearer token), a quote link is its own proof
+// (anyone holding it may view it), and the quote keys are public. The
+// handler checks tokens on everything else again.
+var unauthenticated = []string{"POST /v1/webhooks/stripe", "GET /v1/quotes/{token}", "GET /v1/quotes/keys"}
 
 // served returns the routes the named HTTP function serves, from the very
 // handler its main builds (boot.Handler with the function's groups), on a

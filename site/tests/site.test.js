@@ -134,12 +134,6 @@ test("the price-tier chart draws list, reseller and eba", async () => {
 });
 
 test("a contract admin buys credits through checkout and sees the lot", async (t) => {
-  const probe = await fetch(`${server.base}/v1/contracts/demo/orders`, { method: "POST", headers: { "Content-Type": "application/json", "Idempotency-Key": "probe" }, body: "{}" });
-  const probeBody = await probe.json().catch(() => ({}));
-  if (probe.status === 404 && /no route/.test(probeBody?.error?.message || "")) {
-    t.skip("POST /v1/contracts/{c}/orders is not served yet");
-    return;
-  }
   const { page, context } = await newPage();
   await page.goto(`${server.base}/checkout.html`);
   await page.getByLabel("Contract admin token").fill(server.tokens.ADMIN);
@@ -166,6 +160,37 @@ test("a contract admin buys credits through checkout and sees the lot", async (t
   await context.close();
 });
 
+// A reseller's quote link leads into checkout: the page shows the signed
+// quote as the API verifies it, and accepting it makes an order at the quoted
+// price, paid through the TEST MODE checkout.
+test("a contract admin accepts a quote link in checkout and pays the quoted price", async () => {
+  const made = await fetch(`${server.base}/v1/quotes`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${server.tokens.VENDOR}`, "Content-Type": "application/json", "Idempotency-Key": crypto.randomUUID() },
+    body: JSON.stringify({ customer: "Demo Engineering Ltd", contract: "demo", currency: "cloud", credits: "2000", channel: "reseller" }),
+  });
+  const q = await made.json();
+  assert.equal(made.status, 201, JSON.stringify(q));
+  const { page, context, errors } = await newPage();
+  await page.goto(`${server.base}/checkout.html?quote=${encodeURIComponent(q.token)}`);
+  await page.getByLabel("Contract admin token").fill(server.tokens.ADMIN);
+  await page.getByRole("button", { name: "Use this token" }).click();
+  await page.locator("#quoted-total").filter({ hasText: "$2,400.00" }).waitFor({ timeout: 5000 });
+  assert.doesNotMatch(await page.locator("#quote").innerText(), /null|undefined/);
+  assert.equal(await page.locator("#amount").isVisible(), false, "a quote's amount is fixed: the form's own fields are hidden");
+  await page.screenshot({ path: screenshotPath("checkout-quote"), fullPage: true });
+  await page.getByRole("button", { name: "Accept and pay" }).click();
+  await page.getByText("TEST MODE").first().waitFor({ timeout: 10000 });
+  await page.getByRole("button", { name: /^Pay/ }).click();
+  await page.waitForURL(/checkout\.html\?order=/, { timeout: 15000 });
+  await page.locator("#fulfilled").waitFor({ timeout: 30000 });
+  assert.match(await page.locator("#fulfilled").innerText(), /2,000 cloud credits/);
+  const again = await fetch(`${server.base}/v1/quotes/${encodeURIComponent(q.token)}`);
+  assert.equal((await again.json()).accepted, true, "the quote is marked accepted");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test("the admin dashboard shows balances and lots of the demo contract", async () => {
   const { page, context, errors } = await newPage();
   await page.goto(`${server.base}/admin.html`);
@@ -178,4 +203,126 @@ test("the admin dashboard shows balances and lots of the demo contract", async (
   await page.screenshot({ path: screenshotPath("admin-demo"), fullPage: true });
   assert.deepEqual(errors.filter((e) => !/404/.test(e)), []);
   await context.close();
+});
+
+// The governance reports on the dashboard: consumptions made through the API
+// with the service token (ann over the baseline share on a project, bob
+// without a project), a refused education identity (an audit finding) and
+// bob's individual lot withdrawn by the vendor (it closes within 90 days, so
+// the calendar warns). Then the forecast and advisor from a golden report,
+// since a fresh contract has no complete month of history to forecast from.
+test("the admin dashboard shows usage charts, alerts, the expiry calendar, the audit and the forecast", async (t) => {
+  const base = `${server.base}/v1/contracts/demo`;
+  const call = async (tok, method, path, body) => {
+    const r = await fetch(path.startsWith("http") ? path : `${base}${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${tok}`, "Content-Type": "application/json", ...(method === "GET" ? {} : { "Idempotency-Key": crypto.randomUUID() }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: r.status, body: await r.json().catch(() => null) };
+  };
+  const probe = await call(server.tokens.ADMIN, "GET", "/usage");
+  assert.equal(probe.status, 200, `GET /usage: ${JSON.stringify(probe.body)}`);
+  assert.ok(server.tokens.SERVICE && server.tokens.VENDOR, "the server printed SERVICE and VENDOR tokens");
+  for (let i = 0; i < 2; i++) {
+    const r = await call(server.tokens.SERVICE, "POST", "/consumptions", { user: "ann", entity: "demo-eng", project: "bridge", service: "moldflow-insight", params: { runs: "20" } });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+  }
+  const bob = await call(server.tokens.SERVICE, "POST", "/consumptions", { user: "bob", entity: "demo-sub", service: "structural-analysis", params: { analyses: "10" } });
+  assert.equal(bob.status, 201, JSON.stringify(bob.body));
+  const eve = await call(server.tokens.SERVICE, "POST", "/consumptions", { user: "eve", entity: "demo-eng", service: "structural-analysis", params: { analyses: "1" } });
+  assert.equal(eve.status, 422, JSON.stringify(eve.body));
+  const bal = await call(server.tokens.ADMIN, "GET", "/balance");
+  const bobLot = bal.body.lots.find((l) => l.owner === "bob" && l.kind === "individual");
+  assert.ok(bobLot, "bob has an individual lot");
+  const wd = await call(server.tokens.VENDOR, "POST", `${server.base}/v1/lots/${encodeURIComponent(bobLot.id)}/withdraw`, {});
+  assert.equal(wd.status, 200, JSON.stringify(wd.body));
+
+  const { page, context, errors } = await newPage();
+  await page.goto(`${server.base}/admin.html`);
+  if (!(await page.locator("#signin").evaluate((d) => d.open))) await page.getByText("Access token").click();
+  await page.getByLabel("Contract admin token").fill(server.tokens.ADMIN);
+  await page.getByRole("button", { name: "Use this token" }).click();
+
+  // Usage: a bar for ann, for the service she used and for her project.
+  const annBar = page.locator('#usage-user g.bar-row[data-key="ann"]');
+  await annBar.waitFor({ timeout: 10000 });
+  assert.match(await annBar.getAttribute("aria-label"), /^ann: 800 Cloud Credits, 2 jobs$/);
+  assert.equal(await annBar.getAttribute("tabindex"), "0", "bars are reachable by keyboard");
+  assert.ok(Number.parseFloat(await annBar.locator("rect.bar-fill").getAttribute("width")) > 0, "ann's bar has a width");
+  await page.locator('#usage-service g.bar-row[data-key="moldflow-insight"]').waitFor();
+  await page.locator('#usage-service g.bar-row[data-key="structural-analysis"]').waitFor();
+  await page.locator('#usage-project g.bar-row[data-key="bridge"]').waitFor();
+  assert.match(await page.locator('#usage-project g.bar-row[data-key=""]').getAttribute("aria-label"), /^\(no project\): 20 Cloud Credits/, "\"\" is a real project value");
+  assert.equal(await page.getByRole("list", { name: "By user" }).count(), 1, "the chart is labelled");
+
+  // The CSV is fetched with the token and saved from a Blob.
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download CSV" }).click()]);
+  const csv = readFileSync(await download.path(), "utf8");
+  assert.match(download.suggestedFilename(), /^usage-demo-\d{4}-\d{2}-\d{4}-\d{2}\.csv$/);
+  assert.match(csv, /^user,service,project,month,currency,credits,count\r\n/);
+  assert.match(csv, /\r\nann,moldflow-insight,bridge,\d{4}-\d{2},cloud,800,2\r\n/);
+
+  // Alerts, the calendar (bob's withdrawn lot warned), the audit, the forecast.
+  await page.locator('#alerts-list li[data-code="user_over_baseline_share"]').filter({ hasText: "user ann" }).waitFor();
+  await page.locator('#alerts-list li[data-code="project_over_baseline_share"]').filter({ hasText: "project bridge" }).waitFor();
+  const warned = page.locator(`#expiry-table tr.warn[data-lot="${bobLot.id}"]`);
+  await warned.waitFor();
+  assert.match(await warned.locator("xpath=ancestor::tbody").locator("tr.group").innerText(), /within 90 days/);
+  assert.ok(await page.locator("#expiry-table td.unused").count() >= 1, "credits forecast to expire unused are marked");
+  const edu = page.locator('#findings li.found[data-code="education_identity"]');
+  await edu.waitFor();
+  assert.match(await edu.innerText(), /Exposure\s+\$2,500\.00–\$12,000\.00/);
+  assert.match(await edu.innerText(), /Advice: Named User registry audit/);
+  assert.match(await page.locator("#audit-total").innerText(), /total exposure \$2,500\.00–\$12,000\.00/);
+  await page.locator("#forecast #forecast-none, #forecast article.forecast").first().waitFor();
+  await page.screenshot({ path: screenshotPath("admin-governance"), fullPage: true });
+  assert.deepEqual(errors, []);
+  await context.close();
+
+  // At 360 px nothing scrolls sideways; the token is already in the tab.
+  const narrow = await newPage({ viewport: { width: 360, height: 780 } });
+  await narrow.page.addInitScript((tok) => sessionStorage.setItem("cloudcredits.token", tok), server.tokens.ADMIN);
+  await narrow.page.goto(`${server.base}/admin.html`);
+  await narrow.page.locator('#usage-user g.bar-row[data-key="ann"]').waitFor({ timeout: 10000 });
+  await narrow.page.locator("#findings li").first().waitFor();
+  const overflow = await narrow.page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `the dashboard scrolls sideways by ${overflow}px at 360 px`);
+  await narrow.page.keyboard.press("Tab");
+  await narrow.page.screenshot({ path: screenshotPath("admin-governance-360"), fullPage: true });
+  await narrow.context.close();
+
+  // The forecast and advisor of a golden report, and an alert whose message
+  // is markup: it must arrive as text.
+  const golden = readFileSync(join(ROOT, "testdata/golden/governance/jv-mixed-forecast.json"), "utf8");
+  const g = await newPage();
+  await g.page.addInitScript((tok) => sessionStorage.setItem("cloudcredits.token", tok), server.tokens.ADMIN);
+  await g.page.route("**/v1/contracts/demo/forecast", (r) => r.fulfill({ status: 200, contentType: "application/json", body: golden }));
+  await g.page.route("**/v1/contracts/demo/alerts", (r) => r.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify({
+    as_of: new Date().toISOString(), months: ["2026-01", "2026-02"], monthly_baseline: "0", threshold: "0", omitted: 0,
+    alerts: [{ code: "pool_expires_unused", currency: "cloud", message: '<img src=x onerror="window.__pwned=1">', details: {} }] }) }));
+  await g.page.goto(`${server.base}/admin.html`);
+  const advisor = g.page.locator('#forecast article.forecast[data-currency="cloud"] .advisor');
+  await advisor.waitFor({ timeout: 10000 });
+  assert.match(await advisor.locator(".recommendation").innerText(), /^Forecast demand is 3148 cloud credits/);
+  assert.match(await advisor.innerText(), /Recommended purchase\s+1,467 credits/);
+  await advisor.locator('tr[data-channel="eba"]').filter({ hasText: "Not available" }).waitFor();
+  await g.page.locator('#forecast-cloud-services g.bar-row[data-key="rendering"]').waitFor();
+  const li = g.page.locator('#alerts-list li[data-code="pool_expires_unused"]');
+  await li.waitFor();
+  assert.match(await li.innerText(), /<img src=x onerror=/);
+  assert.equal(await g.page.locator("#alerts img").count(), 0);
+  assert.equal(await g.page.evaluate(() => window.__pwned), undefined);
+  await g.page.screenshot({ path: screenshotPath("admin-governance-forecast"), fullPage: true });
+  assert.deepEqual(g.errors, []);
+  await g.context.close();
+
+  // A server without a report: its section says so in a line.
+  const m = await newPage();
+  await m.page.addInitScript((tok) => sessionStorage.setItem("cloudcredits.token", tok), server.tokens.ADMIN);
+  await m.page.route("**/v1/contracts/demo/audit", (r) => r.fulfill({ status: 404, contentType: "application/json", body: '{"error":{"code":"not_found","message":"no route GET /v1/contracts/demo/audit"}}' }));
+  await m.page.goto(`${server.base}/admin.html`);
+  await m.page.locator("#audit-missing").waitFor({ timeout: 10000 });
+  await m.page.locator('#usage-user g.bar-row[data-key="ann"]').waitFor();
+  await m.context.close();
 });

@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,6 +26,7 @@ import (
 	"cloudcredits/functions/internal/ddblocal"
 	"cloudcredits/functions/payments"
 	"cloudcredits/functions/payments/testpay"
+	"cloudcredits/functions/quotekey"
 	"cloudcredits/functions/sampledata"
 	"cloudcredits/functions/store"
 	"cloudcredits/functions/store/dynamo"
@@ -55,7 +57,7 @@ func serve(args []string) error {
 	fs := flag.NewFlagSet("local", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	var cfg config
-	fs.StringVar(&cfg.data, "data", ".data", "folder for local data: the SQLite database, the token signing key, the test checkout's webhook secret, tokens.env; extra rate cards and price books may be dropped into its ratecards/ and pricebooks/")
+	fs.StringVar(&cfg.data, "data", ".data", "folder for local data: the SQLite database, the token and quote-link signing keys, the test checkout's webhook secret, tokens.env; extra rate cards and price books may be dropped into its ratecards/ and pricebooks/")
 	fs.StringVar(&cfg.site, "site", "site", "folder of the static site")
 	fs.StringVar(&cfg.storeKind, "store", "sqlite", "ledger store: sqlite or dynamodb")
 	fs.StringVar(&cfg.endpoint, "endpoint", "", "DynamoDB endpoint URL (with --store dynamodb), e.g. DynamoDB Local's")
@@ -143,6 +145,10 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		return nil, err
 	}
 	keys := auth.NewKeys(Issuer, Audience, key)
+	quoteKey, err := quotekey.LoadOrCreate(cfg.data)
+	if err != nil {
+		return nil, err
+	}
 	pay, err := newPayments(cfg.getenv, cfg.data, cfg.base)
 	if err != nil {
 		return nil, err
@@ -159,7 +165,8 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		}
 	}
 	h, err := api.New(api.Config{Rates: rc, Prices: pc, Ledger: ledger, Keys: keys, Logger: cfg.logger,
-		Payments: pay.provider, WebhookSecret: pay.webhookSecret, PublicURL: cfg.base})
+		Payments: pay.provider, WebhookSecret: pay.webhookSecret, PublicURL: cfg.base,
+		QuoteKey: quoteKey, QuoteLinkURL: cfg.base})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -167,6 +174,7 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", h)
 	mux.Handle("/healthz", h)
+	mux.Handle("GET /q/{token}", quotePage(quoteKey.Public().(ed25519.PublicKey), time.Now))
 	if pay.pages != nil {
 		mux.Handle(testpay.PathPrefix, pay.pages)
 	}

@@ -2,6 +2,7 @@ package boot
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rsa"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"cloudcredits/functions/credits"
 	"cloudcredits/functions/payments"
 	stripepay "cloudcredits/functions/payments/stripe"
+	"cloudcredits/functions/quotekey"
 	"cloudcredits/functions/sampledata"
 	"cloudcredits/functions/store/dynamo"
 
@@ -39,6 +41,11 @@ const (
 	EnvPublicURL          = "PUBLIC_URL"
 	EnvStripeKeyParam     = "STRIPE_SECRET_KEY_PARAM"
 	EnvStripeWebhookParam = "STRIPE_WEBHOOK_SECRET_PARAM"
+	// The purchases function's quote links: the name of the SSM parameter
+	// holding the Ed25519 signing key (quotekey.Parse's formats), and where
+	// links point (the quote-link Worker; optional, PUBLIC_URL by default).
+	EnvQuoteKeyParam = "QUOTE_SIGNING_KEY_PARAM"
+	EnvQuoteLinkURL  = "QUOTE_LINK_URL"
 )
 
 // coldStartTimeout bounds reading the configuration at cold start (the SSM
@@ -93,6 +100,10 @@ type Deps struct {
 	Payments      payments.Provider
 	WebhookSecret string
 	PublicURL     string
+	// QuoteKey signs quote links and QuoteLinkURL is where they point (the
+	// purchases function only). The key is never logged.
+	QuoteKey     ed25519.PrivateKey
+	QuoteLinkURL string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives the JSON logs; nil means slog.Default().
@@ -176,6 +187,8 @@ func Handler(deps Deps, groups ...api.Group) (*api.Handler, error) {
 		Payments:      deps.Payments,
 		WebhookSecret: deps.WebhookSecret,
 		PublicURL:     deps.PublicURL,
+		QuoteKey:      deps.QuoteKey,
+		QuoteLinkURL:  deps.QuoteLinkURL,
 	})
 }
 
@@ -197,6 +210,9 @@ func FromEnv(ctx context.Context, groups ...api.Group) (*api.Handler, error) {
 	}
 	if slices.Contains(groups, api.GroupPurchases) {
 		if err := checkoutFromEnv(ctx, os.Getenv, params, &deps); err != nil {
+			return nil, err
+		}
+		if err := quoteKeyFromEnv(ctx, os.Getenv, params, &deps); err != nil {
 			return nil, err
 		}
 	}
@@ -303,6 +319,26 @@ func checkoutFromEnv(ctx context.Context, getenv func(string) string, params Par
 		return fmt.Errorf("boot: stripe: %w", err)
 	}
 	deps.Payments, deps.WebhookSecret, deps.PublicURL = provider, secret, strings.TrimRight(getenv(EnvPublicURL), "/")
+	return nil
+}
+
+// quoteKeyFromEnv reads the purchases function's quote-signing key from the
+// SSM parameter QUOTE_SIGNING_KEY_PARAM names, and QUOTE_LINK_URL. Errors
+// name the parameter, never its value.
+func quoteKeyFromEnv(ctx context.Context, getenv func(string) string, params Parameters, deps *Deps) error {
+	name := getenv(EnvQuoteKeyParam)
+	if name == "" {
+		return fmt.Errorf("boot: environment: %s is not set", EnvQuoteKeyParam)
+	}
+	value, err := parameter(ctx, params, name)
+	if err != nil {
+		return fmt.Errorf("boot: %w", err)
+	}
+	key, err := quotekey.Parse(value)
+	if err != nil {
+		return fmt.Errorf("boot: parameter %s: %w", name, err)
+	}
+	deps.QuoteKey, deps.QuoteLinkURL = key, strings.TrimRight(getenv(EnvQuoteLinkURL), "/")
 	return nil
 }
 

@@ -46,3 +46,26 @@ func TestCheckoutFromEnv(t *testing.T) {
 		t.Error("the error quotes the parameter's value")
 	}
 }
+
+func TestQuoteKeyFromEnv(t *testing.T) {
+	seed := "BwAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" // base64url of a 32-byte seed
+	env := map[string]string{EnvQuoteKeyParam: "/cc/quote-key", EnvQuoteLinkURL: "https://q.example.com/"}
+	params := &oneParam{value: seed}
+	var deps Deps
+	if err := quoteKeyFromEnv(context.Background(), func(k string) string { return env[k] }, params, &deps); err != nil {
+		t.Fatal(err)
+	}
+	if len(deps.QuoteKey) != 64 || deps.QuoteLinkURL != "https://q.example.com" {
+		t.Errorf("deps: key %d bytes, link %q", len(deps.QuoteKey), deps.QuoteLinkURL)
+	}
+	if len(params.asked) != 1 || *params.asked[0].Name != "/cc/quote-key" || !*params.asked[0].WithDecryption {
+		t.Errorf("asked %d parameters", len(params.asked))
+	}
+	if err := quoteKeyFromEnv(context.Background(), func(string) string { return "" }, params, &Deps{}); err == nil || !strings.Contains(err.Error(), EnvQuoteKeyParam) {
+		t.Errorf("missing %s not reported: %v", EnvQuoteKeyParam, err)
+	}
+	err := quoteKeyFromEnv(context.Background(), func(k string) string { return env[k] }, &oneParam{value: "not a key"}, &Deps{})
+	if err == nil || strings.Contains(err.Error(), "not a key") {
+		t.Errorf("a bad key: %v (must fail without echoing the value)", err)
+	}
+}

@@ -23,8 +23,14 @@
 // AWS credentials and region come from the Lambda runtime's environment
 // through the SDK's default chain.
 //
-// It must never hold a signing key: it builds verify-only auth.Keys from
-// public keys and refuses to start when the parameter holds a private key.
+// The purchases function also reads PUBLIC_URL, STRIPE_SECRET_KEY_PARAM,
+// STRIPE_WEBHOOK_SECRET_PARAM, QUOTE_SIGNING_KEY_PARAM (the SSM parameter
+// holding the Ed25519 quote-link signing key, PEM PKCS#8 or a base64 seed)
+// and QUOTE_LINK_URL (optional: where quote links point; PUBLIC_URL by
+// default).
+//
+// It must never hold a token signing key: it builds verify-only auth.Keys
+// from public keys and refuses to start when the parameter holds a private key.
 // Key material never comes from the template (only the parameter's name
 // does) and is never logged: only key ids (hashes) are. It never creates or
 // alters the table; infra/ does.

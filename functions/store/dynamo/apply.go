@@ -383,6 +383,8 @@ func (s *Store) plan(tx ledger.Tx, stamp int64) ([]write, error) {
 			// The order's directory entry, for OrderContract; it exists
 			// exactly when the order does, so it needs no condition of its own.
 			writes = append(writes, s.put(i, "", orderDirItem(o.Order.Contract, o.Order.ID), "", &expr{}))
+		case ledger.PutQuoteAcceptance:
+			w = s.put(i, "quote "+o.Acceptance.QuoteID+" was not accepted before", quoteAcceptanceItem(o.Acceptance), notExists(e), e)
 		case ledger.UpdateOrder:
 			// Fails on a missing order too: an absent status equals nothing.
 			cond := e.n(AttrStatus) + " = " + e.v(str(string(o.WasStatus)))

@@ -641,3 +641,20 @@ func orderDirItem(contract, order string) item {
 	it.s(AttrID, order)
 	return it
 }
+
+// quoteAcceptanceItem is a quote's acceptance, in the quote's own partition:
+// its attribute_not_exists condition is what makes a quote accepted once.
+func quoteAcceptanceItem(a ledger.QuoteAcceptance) item {
+	it := keyOf(quotePK(a.QuoteID), skAcceptance)
+	it.s(AttrQuote, a.QuoteID)
+	it.s(AttrContract, a.Contract)
+	it.s(AttrOrder, a.Order)
+	it.t(AttrAt, a.AcceptedAt)
+	return it
+}
+
+func decodeQuoteAcceptance(m map[string]types.AttributeValue) (ledger.QuoteAcceptance, error) {
+	r := reader{it: m}
+	a := ledger.QuoteAcceptance{QuoteID: r.s(AttrQuote), Contract: r.s(AttrContract), Order: r.s(AttrOrder), AcceptedAt: r.t(AttrAt)}
+	return a, r.err
+}

@@ -48,6 +48,7 @@
 //	hold              HOLD#<contract>#<hold>          HOLD
 //	consumption       CONSUMPTION#<contract>#<id>     CONSUMPTION
 //	idempotency       IDEM#<contract>#<key>           IDEM
+//	quote acceptance  QUOTE#<quote>                   ACCEPTANCE
 //
 // So: LotContract (a lot named by id alone) is one Query on the lot
 // directory, whose item CreateLot writes in the same transaction as the lot,
@@ -68,7 +69,9 @@
 // (the earlier of expires_at and closes_at, or EndNsNone when the lot has no
 // end), kept in step by EndLot. An order is replaced whole by UpdateOrder,
 // conditioned on AttrStatus being the status read (so the payment event that
-// fulfils it wins once). Idempotency records carry AttrExpiresNs for
+// fulfils it wins once). A quote's acceptance lives in the quote's own
+// partition (a quote may name no contract), created with
+// attribute_not_exists in the same transaction as its order. Idempotency records carry AttrExpiresNs for
 // their condition and AttrTTL (epoch seconds) for DynamoDB's TTL.
 //
 // # Sweep index

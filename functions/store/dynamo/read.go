@@ -180,6 +180,19 @@ func (s *Store) Order(ctx context.Context, contract, id string) (ledger.Order, e
 	return decodeOrder(it)
 }
 
+// QuoteAcceptance reads a quote's acceptance (one item in the quote's own
+// partition); not_found when it has none.
+func (s *Store) QuoteAcceptance(ctx context.Context, quoteID string) (ledger.QuoteAcceptance, error) {
+	it, err := s.get(ctx, quotePK(quoteID), skAcceptance)
+	if err != nil {
+		return ledger.QuoteAcceptance{}, err
+	}
+	if it == nil {
+		return ledger.QuoteAcceptance{}, store.NotFound("acceptance of quote", quoteID)
+	}
+	return decodeQuoteAcceptance(it)
+}
+
 // Orders reads every order of a contract (one query on its partition),
 // oldest first, at most ledger.OrdersPerContractMax.
 func (s *Store) Orders(ctx context.Context, contract string) ([]ledger.Order, error) {
@@ -540,7 +553,7 @@ func (s *Store) ExpiredHolds(ctx context.Context, at time.Time, limit int) ([]le
 // EndedLots may drop; like an SQL index, not part of the ledger). The
 // entity is the plural name of what the item holds (contracts, users, grants,
 // lots, lot_contracts, budgets, budget_usage, usage, attempts, entries, holds,
-// consumptions, idempotency, orders, order_contracts), so a test can pick out
+// consumptions, idempotency, orders, order_contracts, quote_acceptances), so a test can pick out
 // one kind by prefix.
 func (s *Store) Dump(ctx context.Context) ([]string, error) {
 	lines := []string{}
@@ -587,6 +600,8 @@ func entityOf(pk, sk string) string {
 		return "consumptions"
 	case sk == skIdem:
 		return "idempotency"
+	case sk == skAcceptance:
+		return "quote_acceptances"
 	case strings.HasPrefix(pk, pfxLotDir):
 		return "lot_contracts"
 	case strings.HasPrefix(pk, pfxOrderDir):

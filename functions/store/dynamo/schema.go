@@ -149,6 +149,8 @@ const (
 	pfxIdem        = "IDEM#"
 	pfxLotDir      = "LOTID#"
 	pfxOrderDir    = "ORDERID#"
+	pfxQuote       = "QUOTE#"
+	skAcceptance   = "ACCEPTANCE"
 	skOrder        = "ORDER#"
 	skContract     = "CONTRACT"
 	skHold         = "HOLD"
@@ -178,6 +180,7 @@ func idemPK(contract, key string) string       { return pfxIdem + contract + "#"
 func lotDirPK(lot string) string               { return pfxLotDir + lot }
 func orderDirPK(order string) string           { return pfxOrderDir + order }
 func orderSK(order string) string              { return skOrder + order }
+func quotePK(quote string) string              { return pfxQuote + quote }
 func userSK(user string) string                { return skUser + user }
 func grantSK(user string) string               { return skGrant + user }
 func lotSK(lot string) string                  { return skLot + lot }

@@ -274,6 +274,13 @@ func (w *writeTx) apply(op ledger.Op) error {
 		return err
 	case ledger.UpdateOrder:
 		return w.updateOrder(o)
+	case ledger.PutQuoteAcceptance:
+		args, err := quoteAcceptanceValues(o.Acceptance)
+		ok, err := w.insertNew(qQuoteAccept, args, err)
+		if err == nil && !ok {
+			return failed("quote %s was already accepted", o.Acceptance.QuoteID)
+		}
+		return err
 	case ledger.PutBudget:
 		b := o.Budget
 		args := []any{b.Contract, b.Project, string(b.Currency), encodeDecimal(b.MonthlyCap)}

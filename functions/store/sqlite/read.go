@@ -131,6 +131,11 @@ func (s *Store) Order(ctx context.Context, contract, id string) (ledger.Order, e
 		rOrder, contract, id)
 }
 
+// QuoteAcceptance reads a quote's acceptance; not_found when it has none.
+func (s *Store) QuoteAcceptance(ctx context.Context, quoteID string) (ledger.QuoteAcceptance, error) {
+	return one(ctx, s, scanQuoteAcceptance, "acceptance of quote", quoteID, rQuoteAccepted, quoteID)
+}
+
 // Orders returns a contract's orders, oldest first; more than
 // ledger.OrdersPerContractMax is an error, not a silent cut.
 func (s *Store) Orders(ctx context.Context, contract string) ([]ledger.Order, error) {

@@ -377,3 +377,20 @@ func scanOrder(s scanner) (ledger.Order, error) {
 	o.CreatedAt, o.PaidAt, o.FulfilledAt, o.CancelledAt = decodeTime(created), decodeTime(paid), decodeTime(fulfilled), decodeTime(cancelled)
 	return o, d.err
 }
+
+const quoteAcceptanceCols = "quote_id, contract, order_id, accepted_at"
+
+func quoteAcceptanceValues(a ledger.QuoteAcceptance) ([]any, error) {
+	at, err := encodeTime(a.AcceptedAt)
+	return []any{a.QuoteID, a.Contract, a.Order, at}, err
+}
+
+func scanQuoteAcceptance(s scanner) (ledger.QuoteAcceptance, error) {
+	var (
+		a  ledger.QuoteAcceptance
+		at sql.NullInt64
+	)
+	err := s.Scan(&a.QuoteID, &a.Contract, &a.Order, &at)
+	a.AcceptedAt = decodeTime(at)
+	return a, err
+}

@@ -229,10 +229,22 @@ CREATE TABLE orders (
 -- OrderContract finds an order by id alone (mark-paid, payment webhooks).
 CREATE INDEX orders_id ON orders (id);
 `,
+
+	// 3: quote acceptances: at most one row per quote id, written in the
+	// same transaction as the order the acceptance made.
+	`
+CREATE TABLE quote_acceptances (
+	quote_id    TEXT NOT NULL PRIMARY KEY,
+	contract    TEXT NOT NULL,
+	order_id    TEXT NOT NULL,
+	accepted_at INTEGER
+) STRICT, WITHOUT ROWID;
+`,
 }
 
 // tables lists every table Dump writes, in the order it reads them.
 var tables = []string{
 	"contracts", "users", "grants", "lots", "entries", "holds", "consumptions",
 	"idempotency", "budgets", "budget_usage", "usage", "attempts", "orders",
+	"quote_acceptances",
 }

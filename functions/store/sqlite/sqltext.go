@@ -78,13 +78,14 @@ var (
 	qOrderInsert     = insertSQL("orders", orderCols, "ON CONFLICT DO NOTHING")
 	qOrderStatus     = "SELECT status FROM orders WHERE contract = ? AND id = ?"
 	qOrderUpdate     = updateSQL("orders", orderCols, 2)
+	qQuoteAccept     = insertSQL("quote_acceptances", quoteAcceptanceCols, "ON CONFLICT DO NOTHING")
 	qSavepoint       = "SAVEPOINT apply"
 	qRollbackTo      = "ROLLBACK TO apply"
 	qRelease         = "RELEASE apply"
 	writeQueries     = []string{qSavepoint, qRollbackTo, qRelease, qLotRead, qLotCreate, qLotMove, qLotEnd, qEntryInsert, qIdemRead, qIdemPut,
 		qHoldInsert, qHoldState, qHoldUpdate, qConsInsert, qConsRefunded, qConsUpdate, qBudgetUsedRead, qBudgetUsedPut,
 		qUsageRead, qUsagePut, qAttemptPut, qBudgetPut, qContractInsert, qContractVersion, qContractUpdate,
-		qUserInsert, qUserVersion, qUserUpdate, qGrantInsert, qOrderInsert, qOrderStatus, qOrderUpdate}
+		qUserInsert, qUserVersion, qUserUpdate, qGrantInsert, qOrderInsert, qOrderStatus, qOrderUpdate, qQuoteAccept}
 )
 
 // The statements the reads run, prepared on the reader pool (database/sql
@@ -110,6 +111,7 @@ var (
 	rOrder         = "SELECT " + orderCols + " FROM orders WHERE contract = ? AND id = ?"
 	rOrders        = "SELECT " + orderCols + " FROM orders WHERE contract = ? ORDER BY created_at, id LIMIT ?"
 	rOrderContract = "SELECT contract FROM orders WHERE id = ? ORDER BY contract LIMIT 2"
+	rQuoteAccepted = "SELECT " + quoteAcceptanceCols + " FROM quote_acceptances WHERE quote_id = ?"
 	readQueries    = []string{rContract, rUser, rUsers, rGranted, rLots, rLot, rLotContract, rHold, rConsumption, rBudget,
-		rBudgetUsed, rIdempotency, rEntries, rUsage, rAttempts, rEndedLots, rExpiredHolds, rOrder, rOrders, rOrderContract}
+		rBudgetUsed, rIdempotency, rEntries, rUsage, rAttempts, rEndedLots, rExpiredHolds, rOrder, rOrders, rOrderContract, rQuoteAccepted}
 )

@@ -35,6 +35,7 @@ type memStore struct {
 	usage     map[ledger.UsageKey]ledger.Usage
 	attempts  map[string][]ledger.Attempt
 	orders    map[[2]string]ledger.Order
+	accepted  map[string]ledger.QuoteAcceptance
 	closed    bool
 }
 
@@ -48,6 +49,7 @@ func newMemStore() *memStore {
 		idem: map[[2]string]ledger.IdempotencyRecord{}, budgets: map[[3]string]ledger.Budget{},
 		budgetUse: map[[4]string]decimal.Decimal{}, usage: map[ledger.UsageKey]ledger.Usage{},
 		attempts: map[string][]ledger.Attempt{}, orders: map[[2]string]ledger.Order{},
+		accepted: map[string]ledger.QuoteAcceptance{},
 	}
 }
 
@@ -211,6 +213,11 @@ func (m *memStore) Apply(ctx context.Context, tx ledger.Tx) error {
 				return fail(i, "order %s exists", o.Order.ID)
 			}
 			put(&undo, m.orders, k, o.Order)
+		case ledger.PutQuoteAcceptance:
+			if _, ok := m.accepted[o.Acceptance.QuoteID]; ok {
+				return fail(i, "quote %s was accepted", o.Acceptance.QuoteID)
+			}
+			put(&undo, m.accepted, o.Acceptance.QuoteID, o.Acceptance)
 		case ledger.UpdateOrder:
 			k := [2]string{o.Order.Contract, o.Order.ID}
 			if cur, ok := m.orders[k]; !ok || cur.Status != o.WasStatus {
@@ -308,6 +315,16 @@ func (m *memStore) Order(ctx context.Context, contract, id string) (ledger.Order
 		return ledger.Order{}, store.NotFound("order", id)
 	}
 	return o, nil
+}
+
+func (m *memStore) QuoteAcceptance(ctx context.Context, quoteID string) (ledger.QuoteAcceptance, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a, ok := m.accepted[quoteID]
+	if !ok {
+		return ledger.QuoteAcceptance{}, store.NotFound("acceptance of quote", quoteID)
+	}
+	return a, nil
 }
 
 func (m *memStore) OrderContract(ctx context.Context, id string) (string, error) {
@@ -487,6 +504,9 @@ func (m *memStore) Dump(ctx context.Context) ([]string, error) {
 	}
 	for k, v := range m.orders {
 		line("orders", k, v)
+	}
+	for k, v := range m.accepted {
+		line("quote_acceptances", k, v)
 	}
 	for c, as := range m.attempts {
 		for _, a := range as {

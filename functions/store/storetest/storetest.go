@@ -74,6 +74,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts ...Option) {
 		{"Reports", reportSpecs()},
 		{"Sweep", sweepSpecs()},
 		{"Orders", orderSpecs()},
+		{"Quotes", quoteSpecs()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

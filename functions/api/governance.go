@@ -1,0 +1,286 @@
+package api
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"cloudcredits/core"
+	"cloudcredits/core/governance"
+	"cloudcredits/core/ledger"
+	"cloudcredits/core/pricing"
+)
+
+// Governance reads: each reads the contract's data through the store port
+// and hands it to core/governance with the handler's clock.
+func (h *Handler) governanceRoutes() {
+	h.handle(GroupReads, "GET /v1/contracts/{c}/usage", h.authed(contractAdmin, h.usage))
+	h.handle(GroupReads, "GET /v1/contracts/{c}/expirations", h.authed(contractAdmin, h.expirations))
+	h.handle(GroupReads, "GET /v1/contracts/{c}/alerts", h.authed(contractAdmin, h.alerts))
+	h.handle(GroupReads, "GET /v1/contracts/{c}/audit", h.authed(contractAdmin, h.audit))
+	h.handle(GroupReads, "GET /v1/contracts/{c}/forecast", h.authed(contractAdmin, h.forecast))
+}
+
+// governed checks the caller may read contract c and reads it.
+func (h *Handler) governed(r *http.Request) (ledger.Contract, error) {
+	c := r.PathValue("c")
+	if err := ownContract(r, c); err != nil {
+		return ledger.Contract{}, err
+	}
+	return h.cfg.Ledger.Store.Contract(r.Context(), c)
+}
+
+// history reads the usage roll-ups the reports need: the HistoryMonths
+// complete months before now and the current month.
+func (h *Handler) history(r *http.Request, c string, now time.Time) ([]ledger.Usage, error) {
+	to := ledger.Month(now)
+	return h.cfg.Ledger.Store.Usage(r.Context(), c, governance.AddMonths(to, -governance.HistoryMonths), to)
+}
+
+// usageQuery is the parsed query of GET /usage.
+type usageQuery struct {
+	from, to string
+	groupBy  []string
+	csv      bool
+}
+
+// parseUsageQuery reads from, to (YYYY-MM, inclusive; default the last 12
+// months with the current one), group_by and format, naming every bad
+// parameter at once.
+func parseUsageQuery(r *http.Request, now time.Time) (usageQuery, error) {
+	var p core.Problems
+	q := r.URL.Query()
+	for k := range q {
+		switch k {
+		case "from", "to", "group_by", "format":
+			if len(q[k]) > 1 {
+				p.Add(k, "is given %d times; give it once", len(q[k]))
+			}
+		default:
+			p.Add(k, "is not a parameter of this route; use from, to, group_by, format")
+		}
+	}
+	uq := usageQuery{to: ledger.Month(now)}
+	uq.from = governance.AddMonths(uq.to, -11)
+	month := func(name string, dst *string) {
+		if v := q.Get(name); v != "" {
+			if _, ok := governance.ParseMonth(v); !ok {
+				p.Add(name, "must be a month YYYY-MM, got %q", clip(v))
+				return
+			}
+			*dst = v
+		}
+	}
+	month("from", &uq.from)
+	month("to", &uq.to)
+	if p.Len() == 0 {
+		if n := governance.MonthsBetween(uq.from, uq.to); n == 0 {
+			p.Add("from", "must not be after to (%s)", uq.to)
+		} else if n > governance.MonthsMax {
+			p.Add("from", "the period is %d months; a report covers at most %d", n, governance.MonthsMax)
+		}
+	}
+	if v := q.Get("group_by"); v != "" {
+		g, err := governance.ParseGroupBy(strings.Split(v, ","))
+		p.Merge("", err)
+		uq.groupBy = g
+	}
+	switch q.Get("format") {
+	case "":
+		uq.csv = acceptsCSV(r.Header.Get("Accept"))
+	case "csv":
+		uq.csv = true
+	case "json":
+	default:
+		p.Add("format", "must be json or csv, got %q", clip(q.Get("format")))
+	}
+	return uq, p.Err()
+}
+
+// acceptsCSV reports whether the Accept header prefers text/csv to JSON:
+// it names text/csv and not application/json before it.
+func acceptsCSV(accept string) bool {
+	for _, part := range strings.Split(accept, ",") {
+		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		switch mt {
+		case "text/csv":
+			return true
+		case "application/json":
+			return false
+		}
+	}
+	return false
+}
+
+func clip(s string) string {
+	if len(s) > 32 {
+		return s[:32] + "…"
+	}
+	return s
+}
+
+func (h *Handler) usage(w http.ResponseWriter, r *http.Request) {
+	c, err := h.governed(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	q, err := parseUsageQuery(r, h.cfg.Now())
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	rows, err := h.cfg.Ledger.Store.Usage(r.Context(), c.ID, q.from, q.to)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	rep := governance.Usage(rows, q.groupBy, q.from, q.to)
+	if !q.csv {
+		writeJSON(w, http.StatusOK, rep)
+		return
+	}
+	body, err := usageCSV(rep)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="usage-%s-%s-%s.csv"`, c.ID, q.from, q.to))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}
+
+// usageCSV writes the report as RFC 4180 CSV (CRLF line ends): a header
+// row with the grouped dimensions in the order asked, then currency,
+// credits (plain decimal text) and count. A cell that a spreadsheet would
+// read as a formula (starting =, +, -, @) is prefixed with a single quote.
+func usageCSV(rep governance.UsageReport) ([]byte, error) {
+	var b bytes.Buffer
+	cw := csv.NewWriter(&b)
+	cw.UseCRLF = true
+	header := append(append([]string{}, rep.GroupBy...), "currency", "credits", "count")
+	if err := cw.Write(header); err != nil {
+		return nil, err
+	}
+	for _, row := range rep.Rows {
+		rec := make([]string, 0, len(header))
+		for _, d := range rep.GroupBy {
+			rec = append(rec, cell(row.Value(d)))
+		}
+		rec = append(rec, string(row.Currency), row.Credits.String(), strconv.FormatInt(row.Count, 10))
+		if err := cw.Write(rec); err != nil {
+			return nil, err
+		}
+	}
+	cw.Flush()
+	return b.Bytes(), cw.Error()
+}
+
+func cell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+func (h *Handler) expirations(w http.ResponseWriter, r *http.Request) {
+	c, err := h.governed(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	now := h.cfg.Now()
+	lots, err := h.cfg.Ledger.Store.Lots(r.Context(), c.ID)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	rows, err := h.history(r, c.ID, now)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, governance.Expirations(lots, rows, now))
+}
+
+func (h *Handler) alerts(w http.ResponseWriter, r *http.Request) {
+	c, err := h.governed(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	now := h.cfg.Now()
+	lots, err := h.cfg.Ledger.Store.Lots(r.Context(), c.ID)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	rows, err := h.history(r, c.ID, now)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, governance.Alerts(c, lots, rows, now))
+}
+
+// audit reads the usage since the contract started (at most MonthsMax
+// months back), every refused attempt and the users.
+func (h *Handler) audit(w http.ResponseWriter, r *http.Request) {
+	c, err := h.governed(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	to := ledger.Month(h.cfg.Now())
+	from := max(ledger.Month(c.Start), governance.AddMonths(to, -(governance.MonthsMax-1)))
+	rows, err := h.cfg.Ledger.Store.Usage(r.Context(), c.ID, from, to)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	attempts, err := h.cfg.Ledger.Store.Attempts(r.Context(), c.ID)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	users, err := h.cfg.Ledger.Store.Users(r.Context(), c.ID)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, governance.Audit(attempts, rows, users, c))
+}
+
+func (h *Handler) forecast(w http.ResponseWriter, r *http.Request) {
+	c, err := h.governed(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	now := h.cfg.Now()
+	lots, err := h.cfg.Ledger.Store.Lots(r.Context(), c.ID)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	rows, err := h.history(r, c.ID, now)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	channel, _ := pricing.ParseChannel(c.Channel)
+	writeJSON(w, http.StatusOK, governance.Forecast(rows, now, governance.ForecastOptions{
+		Lots: lots, Channel: channel,
+		Price: func(req pricing.Request) (pricing.Price, error) { return h.cfg.Prices.Price(req, now) },
+	}))
+}

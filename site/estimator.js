@@ -88,16 +88,52 @@ export class CreditEstimator extends HTMLElement {
   /** The last estimate shown (the JSON of POST /v1/estimates), or null. */
   get estimate() { return this.last; }
 
+  // start shows the form as soon as the rate card is in, and the first
+  // estimate from the API (POST /v1/estimates and /v1/prices answer the very
+  // JSON the module computes) while the module is still compiling; from then
+  // on every estimate is computed in the page.
   async start() {
     const api = (this.getAttribute("api") || "").replace(/\/$/, "");
     const wasm = this.getAttribute("wasm") || undefined;
-    const [, card] = await Promise.all([cc.load(wasm), this.fetchCard(api)]);
+    const loading = cc.load(wasm);
+    const card = await this.fetchCard(api);
+    this.card = card;
+    this.api = api;
+    this.renderForm();
+    if (this.cardSource === "api") this.updateRemote();
+    await loading;
     if (this.cardSource === "api") {
       try { cc.setRateCard(card); } catch (err) { console.warn("cloud credits: the API's rate card was refused; estimating with the embedded card", err); }
     }
-    this.card = card;
-    this.renderForm();
+    this.local = true;
     this.update();
+  }
+
+  // updateRemote asks the API for the estimate and its price while the
+  // module loads; an answer that arrives after the module is ready is dropped.
+  async updateRemote() {
+    const s = this.service();
+    const seq = (this.remoteSeq = (this.remoteSeq || 0) + 1);
+    const post = async (path, body) => {
+      const r = await fetch(`${this.api}${path}`, { method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" }, body: JSON.stringify(body) });
+      const v = await r.json();
+      if (!r.ok) throw Object.assign(new Error(v.error ? v.error.message : `${path} answered ${r.status}`), v.error || {});
+      return v;
+    };
+    try {
+      const est = await post("/v1/estimates", { service: s.id, params: this.values() });
+      let price = null;
+      if (Number(est.credits) > 0) {
+        const body = { currency: est.currency, credits: est.credits, channel: this.channel };
+        if (this.purchasedThisYear) body.purchased_this_year = this.purchasedThisYear;
+        price = await post("/v1/prices", body).catch((e) => e);
+      }
+      if (this.local || seq !== this.remoteSeq) return;
+      this.show(est, price);
+    } catch (e) {
+      if (this.local || seq !== this.remoteSeq) return;
+      this.showErrors(e, this.shadowRoot.querySelector(".result"));
+    }
   }
 
   // The API's current card, or the card the module embeds when the API
@@ -214,25 +250,47 @@ export class CreditEstimator extends HTMLElement {
 
   update() {
     if (!this.card || !this.serviceSelect) return;
+    if (!this.local) {
+      if (this.cardSource === "api") this.updateRemote(); // else: the module's answer comes when it is ready
+      return;
+    }
     const s = this.service();
-    const result = this.shadowRoot.querySelector(".result");
+    let est;
+    try {
+      est = cc.estimate(s.id, this.values());
+    } catch (e) {
+      this.clearErrors();
+      this.showErrors(e, this.shadowRoot.querySelector(".result"));
+      return;
+    }
+    let price = null;
+    if (Number(est.credits) > 0) {
+      try {
+        price = cc.price(est.currency, est.credits, this.channel, this.purchasedThisYear);
+      } catch (e) {
+        price = e;
+      }
+    }
+    this.show(est, price);
+  }
+
+  clearErrors() {
     for (const { input, err } of this.inputs.values()) {
       input.removeAttribute("aria-invalid");
       err.hidden = true;
       err.textContent = "";
     }
-    let est;
-    try {
-      est = cc.estimate(s.id, this.values());
-    } catch (e) {
-      this.showErrors(e, result);
-      return;
-    }
+  }
+
+  // show renders an estimate and its price (or the error pricing it gave).
+  show(est, price) {
+    this.clearErrors();
+    const result = this.shadowRoot.querySelector(".result");
     this.last = est;
     result.innerHTML = "";
     const cur = CURRENCY_NAMES[est.currency] || est.currency;
     result.append(el("div", { class: "credits", part: "credits" }, `${fmt(est.credits)} `, el("small", {}, cur)));
-    result.append(this.priceLine(est));
+    result.append(this.priceLine(est, price));
     if (est.breakdown && est.breakdown.length) result.append(breakdownTable(est));
     if (est.warnings && est.warnings.length) {
       const ul = el("ul", { class: "warnings", part: "warnings", "aria-label": "Warnings" });
@@ -242,14 +300,14 @@ export class CreditEstimator extends HTMLElement {
     this.dispatchEvent(new CustomEvent("credit-estimate", { detail: est, bubbles: true, composed: true }));
   }
 
-  priceLine(est) {
+  priceLine(est, pr) {
     const p = el("p", { class: "price", part: "price" });
     if (Number(est.credits) === 0) {
       p.textContent = "No credits: this service is included.";
       return p;
     }
     try {
-      const pr = cc.price(est.currency, est.credits, this.channel, this.purchasedThisYear);
+      if (pr instanceof Error || !pr) throw pr || new Error("no price");
       this.lastPrice = pr;
       const packs = `${fmt(pr.packs)} pack${pr.packs === "1" ? "" : "s"} of ${fmt(pr.pack_size)}`;
       p.append(el("strong", {}, `$${fmtMoney(pr.subtotal)}`),

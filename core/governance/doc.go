@@ -58,8 +58,10 @@
 //     worth the cut × the purchase. The larger value wins, and the report
 //     says which for this contract's demand.
 //
-// Not here yet, because they need store changes: the currency sunset (sales
-// stop, lots re-expire) and notifications (expiry warnings, withdrawal
-// notices and alerts through an outbox). The alerts and calendar here are
-// what such notifications would send.
+// The currency sunset (sales stop, lots re-expire, the successor pays for
+// the retiring currency's services) lives in core/ledger (sunset.go): it
+// moves money, so it is the ledger's. Not here yet, because it needs store
+// changes: notifications (expiry warnings, withdrawal notices and alerts
+// through an outbox). The alerts and calendar here are what such
+// notifications would send.
 package governance

@@ -50,4 +50,19 @@
 //   - Volume tiers count the contract year's paid and fulfilled orders of the
 //     same currency (each currency has its own price book); pending,
 //     cancelled and refunded orders count for nothing.
+//   - A currency's sunset (sunset.go) stops its sales at SalesEnd and ends
+//     every lot of it by FinalExpiry: grants made after the sunset is set
+//     are capped (GrantRequest.CurrencyEnd, UserRequest.CurrencyEnd), lots
+//     that exist are ended by EndLotsAfterSunset in bounded follow-up Txs.
+//   - From a sunset's SalesEnd, a spend priced in the retiring currency
+//     (its service's rate names it) may also draw on the successor currency:
+//     the burn order (SpendOrder) is the retiring currency's burn order, then
+//     the successor's — old credits first, since they expire. Each debit of
+//     a successor's lot names its currency (Debit.Currency); the consumption
+//     or hold, its budget counter and its usage row stay in the rate's
+//     currency. Before SalesEnd, and for every other pair of currencies,
+//     balances never substitute and a job that only another currency could
+//     pay for is refused with currency_mismatch ("you hold 500 forma
+//     credits; this service takes cloud credits"; after a sunset "… takes
+//     cloud credits or flex tokens").
 package ledger

@@ -87,6 +87,10 @@ type UserRequest struct {
 	Kind     UserKind `json:"kind"`
 	Entity   string   `json:"entity"`
 	CanSpend bool     `json:"can_spend"`
+	// CurrencyEnd is the final expiry of the grant's currency (cloud) after
+	// a sunset, if any: the service sets it from the stored sunset, never a
+	// client, and it caps the individual lot's end.
+	CurrencyEnd time.Time `json:"-"`
 }
 
 // UserResult is the answer to associating a user: the user and, the first
@@ -141,7 +145,7 @@ func PlanAddUser(c Contract, existing *User, granted bool, req UserRequest, prio
 			amount := decimal.NewFromInt(IndividualGrantCredits)
 			lot := newLot(env.OpID, c.ID, core.Cloud, Individual, SourceSubscription, amount, env.At)
 			lot.Owner = u.ID
-			lot.ExpiresAt = c.EndAt()
+			lot.ExpiresAt = earlier(c.EndAt(), req.CurrencyEnd)
 			seq := 0
 			ops = append(ops, MarkGrant{Contract: c.ID, User: u.ID}, CreateLot{Lot: lot},
 				PutEntry{Entry: entry(lot, EntryGrant, amount, Movement{Remaining: amount}, lot.ID, env, &seq)})

@@ -262,6 +262,10 @@ const (
 type Debit struct {
 	Lot     string          `json:"lot"`
 	Credits decimal.Decimal `json:"credits"`
+	// Currency is the lot's currency when it is not the operation's own: a
+	// successor's lot drawn on after a sunset. Empty means the operation's
+	// currency (and records made before sunsets existed have none).
+	Currency core.Currency `json:"currency,omitempty"`
 }
 
 // Hold reserves credits for a variable-cost job.

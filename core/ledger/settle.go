@@ -122,7 +122,7 @@ func PlanSettle(in HoldInput, actual decimal.Decimal, idem Idem, env Env) (Decis
 			if err := refuseSpend(st, req, env.At); err != nil {
 				return Tx{}, nil, err
 			}
-			more, moreOps, err := debitPlan(st.Lots, req, EntryConsume, h.ID, env, &seq)
+			more, moreOps, err := debitPlan(st.Lots, st.Sunset, req, EntryConsume, h.ID, env, &seq)
 			if err != nil {
 				return Tx{}, nil, err
 			}

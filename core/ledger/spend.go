@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -155,6 +156,9 @@ type SpendState struct {
 	Budget     *Budget
 	BudgetUsed decimal.Decimal
 	Prior      *IdempotencyRecord
+	// Sunset is the request currency's sunset, nil when it has none: from
+	// its sales end a spend may continue into the successor's lots.
+	Sunset *Sunset
 }
 
 // ConsumeResult is the answer to a consumption (API: POST …/consumptions).
@@ -268,17 +272,43 @@ func Spendable(lots []Lot, user string, currency core.Currency, t time.Time) dec
 	return sum
 }
 
+// SpendOrder is the burn order of a spend priced in currency: BurnOrder of
+// each currency Payable names, one after the other — so after a sunset's
+// sales end the retiring currency's lots (which expire) go first and the
+// successor's follow.
+func SpendOrder(lots []Lot, user string, currency core.Currency, s *Sunset, t time.Time, rotation uint32) []Lot {
+	var out []Lot
+	for _, c := range Payable(currency, s, t) {
+		out = append(out, BurnOrder(lots, user, c, t, rotation)...)
+	}
+	return out
+}
+
+// spendableFor is what a spend priced in currency may draw on at t.
+func spendableFor(lots []Lot, user string, currency core.Currency, s *Sunset, t time.Time) decimal.Decimal {
+	sum := decimal.Zero
+	for _, l := range SpendOrder(lots, user, currency, s, t, 0) {
+		sum = sum.Add(l.Remaining)
+	}
+	return sum
+}
+
 // refuseSpend returns the error for a spend that the lots can't cover, or nil.
 func refuseSpend(st SpendState, req SpendRequest, at time.Time) error {
-	available := Spendable(st.Lots, req.User, req.Currency, at)
+	payable := Payable(req.Currency, st.Sunset, at)
+	available := spendableFor(st.Lots, req.User, req.Currency, st.Sunset, at)
 	if available.GreaterThanOrEqual(req.Credits) {
 		return nil
+	}
+	takes := make([]string, len(payable))
+	for i, c := range payable {
+		takes[i] = c.Name()
 	}
 	if available.IsZero() {
 		var held []string
 		details := map[string]string{}
 		for _, c := range core.Currencies() {
-			if c == req.Currency {
+			if slices.Contains(payable, c) {
 				continue
 			}
 			if other := Spendable(st.Lots, req.User, c, at); other.Sign() > 0 {
@@ -288,7 +318,7 @@ func refuseSpend(st SpendState, req SpendRequest, at time.Time) error {
 		}
 		if len(held) > 0 {
 			return core.Errorf(core.CodeCurrencyMismatch, "you hold %s; this service takes %s",
-				strings.Join(held, " and "), req.Currency.Name()).
+				strings.Join(held, " and "), strings.Join(takes, " or ")).
 				WithDetail("currency", string(req.Currency)).
 				WithDetail("held", details)
 		}
@@ -333,11 +363,11 @@ func checkID(p *core.Problems, field, v string, required bool) {
 // debitPlan takes credits from lots in burn order. kind is EntryConsume
 // (remaining → spent) or EntryHold (remaining → held). Each debit's write is
 // conditioned on the lot being live at env.At and holding enough.
-func debitPlan(lots []Lot, req SpendRequest, kind EntryKind, ref string, env Env, entrySeq *int) ([]Debit, []Op, error) {
+func debitPlan(lots []Lot, s *Sunset, req SpendRequest, kind EntryKind, ref string, env Env, entrySeq *int) ([]Debit, []Op, error) {
 	left := req.Credits
 	var debits []Debit
 	var ops []Op
-	for _, l := range BurnOrder(lots, req.User, req.Currency, env.At, env.Rotation) {
+	for _, l := range SpendOrder(lots, req.User, req.Currency, s, env.At, env.Rotation) {
 		if left.Sign() == 0 {
 			break
 		}
@@ -353,7 +383,11 @@ func debitPlan(lots []Lot, req SpendRequest, kind EntryKind, ref string, env Env
 		} else {
 			move.Spent = take
 		}
-		debits = append(debits, Debit{Lot: l.ID, Credits: take})
+		d := Debit{Lot: l.ID, Credits: take}
+		if l.Currency != req.Currency {
+			d.Currency = l.Currency // a successor's lot, after a sunset
+		}
+		debits = append(debits, d)
 		ops = append(ops,
 			MoveLot{Lot: l.ID, Contract: l.Contract, Move: move, LiveAt: env.At},
 			PutEntry{Entry: entry(l, kind, take, move, ref, env, entrySeq)})
@@ -441,7 +475,7 @@ func PlanConsume(st SpendState, req SpendRequest, idem Idem, env Env) (Decision,
 			return Tx{}, nil, err
 		}
 		seq := 0
-		debits, ops, err := debitPlan(st.Lots, req, EntryConsume, env.OpID, env, &seq)
+		debits, ops, err := debitPlan(st.Lots, st.Sunset, req, EntryConsume, env.OpID, env, &seq)
 		if err != nil {
 			return Tx{}, nil, err
 		}
@@ -454,7 +488,7 @@ func PlanConsume(st SpendState, req SpendRequest, idem Idem, env Env) (Decision,
 		ops = append(ops, budgetOp(st, req, c.BudgetMonth, req.Credits)...)
 		res := ConsumeResult{
 			ConsumptionID: c.ID, Credits: req.Credits, Currency: req.Currency, Debits: debits,
-			BalanceAfter: Spendable(st.Lots, req.User, req.Currency, env.At).Sub(req.Credits),
+			BalanceAfter: spendableFor(st.Lots, req.User, req.Currency, st.Sunset, env.At).Sub(req.Credits),
 			Project:      req.Project, Service: req.Service, CreatedAt: env.At,
 		}
 		return Tx{At: env.At, Ops: ops}, res, nil
@@ -479,7 +513,7 @@ func PlanHold(st SpendState, req SpendRequest, idem Idem, env Env) (Decision, er
 			ttl = HoldTTLDefault
 		}
 		seq := 0
-		debits, ops, err := debitPlan(st.Lots, req, EntryHold, env.OpID, env, &seq)
+		debits, ops, err := debitPlan(st.Lots, st.Sunset, req, EntryHold, env.OpID, env, &seq)
 		if err != nil {
 			return Tx{}, nil, err
 		}
@@ -492,7 +526,7 @@ func PlanHold(st SpendState, req SpendRequest, idem Idem, env Env) (Decision, er
 		ops = append(ops, budgetOp(st, req, Month(env.At), req.Credits)...)
 		res := HoldResult{
 			HoldID: h.ID, Credits: h.Credits, Currency: h.Currency, ExpiresAt: h.ExpiresAt, Debits: debits,
-			BalanceAfter: Spendable(st.Lots, req.User, req.Currency, env.At).Sub(req.Credits),
+			BalanceAfter: spendableFor(st.Lots, req.User, req.Currency, st.Sunset, env.At).Sub(req.Credits),
 		}
 		return Tx{At: env.At, Ops: ops}, res, nil
 	})

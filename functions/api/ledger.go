@@ -37,6 +37,7 @@ func (h *Handler) ledgerRoutes() {
 	h.handle(GroupReads, "GET /v1/me/balance", h.authed(usersOnly, h.myBalance))
 	h.orderRoutes()
 	h.governanceRoutes()
+	h.sunsetRoutes()
 }
 
 // mutation is the shape every mutating route shares: read the body, check

@@ -522,6 +522,23 @@ func TestOpenAPIMatchesTheHandler(t *testing.T) {
 	c.call("vendor", "POST", "/v1/contracts/c3/terminate", "t-4", `{"at":"2020-01-01T00:00:00Z"}`, 400, false)
 	c.call("admin2", "POST", "/v1/contracts/c2/orders", "o-ended", cardOrder, 409, false)
 
+	// A currency sunset, as the vendor admin: forma stops selling now.
+	sunsetURL := "/v1/currencies/forma/sunset"
+	c.call("ann", "GET", sunsetURL, "", "", 404, false)
+	formaSunset := `{"sales_end":"2026-03-10T09:00:00Z","final_expiry":"2026-12-01T00:00:00Z","successor":"flex"}`
+	wantReplayed(t, c.call("vendor", "PUT", sunsetURL, "ss-1", formaSunset, 200, false), false)
+	wantReplayed(t, c.call("vendor", "PUT", sunsetURL, "ss-1", formaSunset, 200, false), true)
+	c.call("ann", "GET", sunsetURL, "", "", 200, false)
+	c.call("reseller", "GET", sunsetURL, "", "", 200, false)
+	c.call("vendor", "GET", "/v1/currencies/cloud/sunset", "", "", 404, false)
+	c.call("admin", "PUT", sunsetURL, "ss-2", formaSunset, 403, refusedByDoc)
+	c.call("vendor", "PUT", sunsetURL, "ss-3", `{"sales_end":"2026-05-01T00:00:00Z","final_expiry":"2026-04-01T00:00:00Z"}`, 400, false)
+	c.call("vendor", "PUT", "/v1/currencies/usd/sunset", "ss-4", formaSunset, 400, false)
+	c.call("vendor", "PUT", sunsetURL, "ss-5", `{"sales_end":"2026-05-01T00:00:00Z","final_expiry":"2026-06-01T00:00:00Z","successor":"forma"}`, 400, false)
+	c.call("vendor", "PUT", sunsetURL, "ss-6", `{"sales_end":"2026-05-01T00:00:00Z","final_expiry":"2026-06-01T00:00:00Z","successor":"usd"}`, 400, refusedByDoc)
+	c.call("vendor", "PUT", sunsetURL, "", formaSunset, 400, refusedByDoc)
+	c.call("vendor", "POST", "/v1/contracts/c4/orders", "o-forma", `{"currency":"forma","packs":"1","payment":"card"}`, 422, false)
+
 	var missed []string
 	for _, r := range e.h.(*api.Handler).Routes() {
 		if !c.ok[r.Pattern] {

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"cloudcredits/core"
 	"cloudcredits/core/ledger"
@@ -185,7 +184,7 @@ func (h *Handler) priceOrder(ctx context.Context, c string, req orderRequest, id
 	if err := ledger.CanBuy(contract, now); err != nil {
 		return ledger.Order{}, err
 	}
-	if err := h.salesOpen(req.currency, now); err != nil {
+	if err := h.salesOpen(ctx, req.currency, now); err != nil {
 		return ledger.Order{}, err
 	}
 	channel := pricing.ChannelList
@@ -241,17 +240,6 @@ func (h *Handler) openCheckout(ctx context.Context, o ledger.Order) (ledger.Orde
 	return o, nil
 }
 
-// salesOpen refuses an order of a currency whose sales have stopped
-// (sales_closed, PRODUCT.md: "Sales of a currency can be stopped at a sunset
-// date"). Sunsets are not implemented yet: every currency with a price book
-// is on sale. This is the one place to add the check.
-func (h *Handler) salesOpen(cur core.Currency, at time.Time) error { return nil }
-
-// currencyEnd is the final expiry of a currency's lots after a sunset (zero:
-// none), which caps a purchased lot's expiry. Not implemented yet, with
-// salesOpen.
-func (h *Handler) currencyEnd(cur core.Currency) time.Time { return time.Time{} }
-
 func (h *Handler) getOrder(w http.ResponseWriter, r *http.Request) {
 	c, id := r.PathValue("c"), r.PathValue("o")
 	if err := ownContract(r, c); err != nil {
@@ -281,7 +269,11 @@ func (h *Handler) markPaid(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return credits.Outcome{}, err
 		}
-		return h.cfg.Ledger.MarkPaid(ctx, contract, id, h.currencyEnd(order.Currency), idem)
+		end, err := h.currencyEnd(ctx, order.Currency)
+		if err != nil {
+			return credits.Outcome{}, err
+		}
+		return h.cfg.Ledger.MarkPaid(ctx, contract, id, end, idem)
 	})
 }
 
@@ -395,7 +387,11 @@ func (h *Handler) handleEvent(ctx context.Context, ev payments.Event) (webhookAn
 				return refuse("order %s was paid after its contract ended (%s): not fulfilled, refund the payment", o.ID, core.ErrorCode(err))
 			}
 		}
-		if _, err := h.cfg.Ledger.Fulfil(ctx, contract, o.ID, h.currencyEnd(o.Currency)); err != nil {
+		end, err := h.currencyEnd(ctx, o.Currency)
+		if err != nil {
+			return ans, err
+		}
+		if _, err := h.cfg.Ledger.Fulfil(ctx, contract, o.ID, end); err != nil {
 			return ans, err
 		}
 		ans.Action = webhookFulfilled

@@ -246,7 +246,7 @@ func (h *Handler) makeQuote(ctx context.Context, p auth.Principal, req quoteRequ
 			channel = pricing.ChannelReseller
 		}
 	}
-	if err := h.salesOpen(req.currency, now); err != nil {
+	if err := h.salesOpen(ctx, req.currency, now); err != nil {
 		return quote.Quote{}, err
 	}
 	price, err := h.cfg.Prices.Price(pricing.Request{
@@ -348,7 +348,7 @@ func (h *Handler) acceptQuote(ctx context.Context, c string, q quote.Quote, pay 
 	if err := ledger.CanBuy(contract, now); err != nil {
 		return credits.Outcome{}, err
 	}
-	if err := h.salesOpen(q.Currency, now); err != nil {
+	if err := h.salesOpen(ctx, q.Currency, now); err != nil {
 		return credits.Outcome{}, err
 	}
 	if pay == ledger.PayInvoice && q.Channel == pricing.ChannelList {

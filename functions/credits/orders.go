@@ -79,7 +79,11 @@ func (s *Service) Fulfil(ctx context.Context, contract, orderID string, currency
 		if err != nil {
 			return ledger.Decision{}, err
 		}
-		return ledger.PlanFulfil(c, o, currencyEnd, env)
+		end, err := s.currencyEnd(ctx, o.Currency, currencyEnd)
+		if err != nil {
+			return ledger.Decision{}, err
+		}
+		return ledger.PlanFulfil(c, o, end, env)
 	})
 }
 
@@ -93,7 +97,11 @@ func (s *Service) MarkPaid(ctx context.Context, contract, orderID string, curren
 		if err != nil {
 			return ledger.Decision{}, err
 		}
-		return ledger.PlanMarkPaid(c, o, currencyEnd, prior, idem, env)
+		end, err := s.currencyEnd(ctx, o.Currency, currencyEnd)
+		if err != nil {
+			return ledger.Decision{}, err
+		}
+		return ledger.PlanMarkPaid(c, o, end, prior, idem, env)
 	})
 }
 

@@ -165,6 +165,9 @@ func (s *Service) spendState(ctx context.Context, contract, user, project string
 	if st.Lots, err = s.Store.Lots(ctx, contract); err != nil {
 		return st, err
 	}
+	if st.Sunset, err = s.sunsetOf(ctx, cur); err != nil {
+		return st, err
+	}
 	if project != "" {
 		b, ok, err := s.Store.Budget(ctx, contract, project, cur)
 		if err != nil {
@@ -297,6 +300,10 @@ func (s *Service) AddUser(ctx context.Context, contract string, req ledger.UserR
 		if err != nil {
 			return ledger.Decision{}, err
 		}
+		req := req
+		if req.CurrencyEnd, err = s.currencyEnd(ctx, core.Cloud, req.CurrencyEnd); err != nil {
+			return ledger.Decision{}, err
+		}
 		return ledger.PlanAddUser(c, existing, granted, req, prior, idem, env)
 	})
 }
@@ -343,6 +350,10 @@ func (s *Service) GrantShared(ctx context.Context, contract string, req ledger.G
 			} else if core.ErrorCode(err) != core.CodeNotFound {
 				return ledger.Decision{}, err
 			}
+		}
+		req := req
+		if req.CurrencyEnd, err = s.currencyEnd(ctx, req.Currency, req.CurrencyEnd); err != nil {
+			return ledger.Decision{}, err
 		}
 		return ledger.PlanGrantShared(c, req, prior, idem, env)
 	})

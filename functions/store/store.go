@@ -76,6 +76,15 @@ type Store interface {
 	// most limit of them.
 	ExpiredHolds(ctx context.Context, at time.Time, limit int) ([]ledger.Hold, error)
 
+	// Sunset reads a currency's sunset, or not_found when it has none.
+	Sunset(ctx context.Context, cur core.Currency) (ledger.Sunset, error)
+	// Sunsets returns every currency's sunset, ordered by currency.
+	Sunsets(ctx context.Context) ([]ledger.Sunset, error)
+	// LotsOutliving returns lots of currency cur (of any contract) whose end
+	// is after `at` or that have no end — what a sunset must end — at most
+	// limit of them, ordered by contract and id.
+	LotsOutliving(ctx context.Context, cur core.Currency, at time.Time, limit int) ([]ledger.Lot, error)
+
 	// Dump returns every stored item as canonical text lines, sorted. Tests
 	// compare dumps to prove a refused request changed nothing.
 	Dump(ctx context.Context) ([]string, error)

@@ -79,7 +79,10 @@ func wantGrants() map[string][]grant {
 	return map[string][]grant{
 		"reads":    slices.Concat(grants(ledgerRead, tableArn), tokenKeys),
 		"spending": writer,
-		"admin":    writer,
+		// A currency sunset (PUT /v1/currencies/{cur}/sunset) finds the lots
+		// it must end through the sweep index.
+		"admin": slices.Concat(writer, grants([]string{"dynamodb:BatchGetItem"}, tableArn),
+			grants([]string{"dynamodb:Query"}, indexArn())),
 		"purchases": slices.Concat(writer, grants([]string{"ssm:GetParameter"},
 			param("StripeSecretKeyParam"), param("StripeWebhookSecretParam"), param("QuoteSigningKeyParam"))),
 		"sweeper": slices.Concat(

@@ -385,6 +385,14 @@ func (s *Store) plan(tx ledger.Tx, stamp int64) ([]write, error) {
 			writes = append(writes, s.put(i, "", orderDirItem(o.Order.Contract, o.Order.ID), "", &expr{}))
 		case ledger.PutQuoteAcceptance:
 			w = s.put(i, "quote "+o.Acceptance.QuoteID+" was not accepted before", quoteAcceptanceItem(o.Acceptance), notExists(e), e)
+		case ledger.PutSunset:
+			if o.Sunset.Version == 1 {
+				w = s.put(i, "currency "+string(o.Sunset.Currency)+" has no sunset", sunsetItem(o.Sunset), notExists(e), e)
+				break
+			}
+			prev := o.Sunset.Version - 1
+			cond := e.n(AttrVersion) + " = " + e.v(intNum(prev))
+			w = s.put(i, fmt.Sprintf("sunset of %s is at version %d", o.Sunset.Currency, prev), sunsetItem(o.Sunset), cond, e)
 		case ledger.UpdateOrder:
 			// Fails on a missing order too: an absent status equals nothing.
 			cond := e.n(AttrStatus) + " = " + e.v(str(string(o.WasStatus)))

@@ -83,9 +83,11 @@ func (it item) debits(name string, v []ledger.Debit) {
 	}
 	l := make([]types.AttributeValue, len(v))
 	for i, d := range v {
-		l[i] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
-			AttrLot: str(d.Lot), AttrCredits: num(d.Credits),
-		}}
+		m := map[string]types.AttributeValue{AttrLot: str(d.Lot), AttrCredits: num(d.Credits)}
+		if d.Currency != "" {
+			m[AttrCurrency] = str(string(d.Currency))
+		}
+		l[i] = &types.AttributeValueMemberM{Value: m}
 	}
 	it[name] = &types.AttributeValueMemberL{Value: l}
 }
@@ -252,7 +254,7 @@ func (r *reader) debits(name string) []ledger.Debit {
 			continue
 		}
 		sub := reader{it: m.Value}
-		out[i] = ledger.Debit{Lot: sub.s(AttrLot), Credits: sub.n(AttrCredits)}
+		out[i] = ledger.Debit{Lot: sub.s(AttrLot), Credits: sub.n(AttrCredits), Currency: core.Currency(sub.s(AttrCurrency))}
 		if sub.err != nil && r.err == nil {
 			r.err = fmt.Errorf("dynamo: attribute %s[%d]: %w", name, i, sub.err)
 		}
@@ -344,14 +346,20 @@ func lotEndNs(end time.Time) int64 {
 	return clampNs(end)
 }
 
-// lotIndex returns the sweep-index keys of a lot that ends at end; none
-// (ok false) when it has no end.
+// lotIndex returns the sweep-index keys of a lot that ends at end. A lot
+// with no end is indexed at lotEndKeyNone, after every time EndedLots asks
+// about, so only LotsOutliving (a sunset's work list) finds it. ok is
+// always true; the result keeps the shape of the other index keys.
 func lotIndex(contract, id string, end time.Time) (pk, sk string, ok bool) {
-	if end.IsZero() {
-		return "", "", false
+	key := lotEndKeyNone
+	if !end.IsZero() {
+		key = timeKey(end)
 	}
-	return gsiLotEnd + indexShard(contractPK(contract), lotSK(id)), timeKey(end) + "#" + contract + "#" + id, true
+	return gsiLotEnd + indexShard(contractPK(contract), lotSK(id)), key + "#" + contract + "#" + id, true
 }
+
+// lotEndKeyNone is the index time key of a lot with no end: EndNsNone.
+var lotEndKeyNone = fmt.Sprintf("%0*d", timeKeyDigits, int64(EndNsNone))
 
 func lotItem(l ledger.Lot) item {
 	it := keyOf(contractPK(l.Contract), lotSK(l.ID))
@@ -657,4 +665,25 @@ func decodeQuoteAcceptance(m map[string]types.AttributeValue) (ledger.QuoteAccep
 	r := reader{it: m}
 	a := ledger.QuoteAcceptance{QuoteID: r.s(AttrQuote), Contract: r.s(AttrContract), Order: r.s(AttrOrder), AcceptedAt: r.t(AttrAt)}
 	return a, r.err
+}
+
+// sunsetItem is a currency's sunset; all of them share one partition, so
+// Sunsets is one query.
+func sunsetItem(x ledger.Sunset) item {
+	it := keyOf(pkSunsets, sunsetSK(string(x.Currency)))
+	it.s(AttrCurrency, string(x.Currency))
+	it.t(AttrSalesEnd, x.SalesEnd)
+	it.t(AttrFinalExpiry, x.FinalExpiry)
+	it.s(AttrSuccessor, string(x.Successor))
+	it.t(AttrUpdatedAt, x.UpdatedAt)
+	it.i(AttrVersion, x.Version)
+	return it
+}
+
+func decodeSunset(m map[string]types.AttributeValue) (ledger.Sunset, error) {
+	r := reader{it: m}
+	x := ledger.Sunset{Currency: core.Currency(r.s(AttrCurrency)), SalesEnd: r.t(AttrSalesEnd),
+		FinalExpiry: r.t(AttrFinalExpiry), Successor: core.Currency(r.s(AttrSuccessor)),
+		UpdatedAt: r.t(AttrUpdatedAt), Version: r.i(AttrVersion)}
+	return x, r.err
 }

@@ -49,6 +49,7 @@
 //	consumption       CONSUMPTION#<contract>#<id>     CONSUMPTION
 //	idempotency       IDEM#<contract>#<key>           IDEM
 //	quote acceptance  QUOTE#<quote>                   ACCEPTANCE
+//	currency sunset   SUNSETS                         CURRENCY#<currency>
 //
 // So: LotContract (a lot named by id alone) is one Query on the lot
 // directory, whose item CreateLot writes in the same transaction as the lot,
@@ -76,9 +77,13 @@
 //
 // # Sweep index
 //
-// IndexSweep is sparse: only lots with an end and open holds have AttrGSI1PK.
+// IndexSweep is sparse: only lots and open holds have AttrGSI1PK. A lot
+// with no end is indexed at EndNsNone (19 digits, after every time the
+// sweeper asks about), so a sunset's LotsOutliving finds it. (Lots written
+// before this rule have no index keys while they have no end; a table that
+// holds such lots needs them backfilled before a sunset is set.)
 //
-//	lot with an end   gsi1pk LOTEND#<shard>    gsi1sk <end ns>#<contract>#<lot>
+//	lot               gsi1pk LOTEND#<shard>    gsi1sk <end ns | EndNsNone>#<contract>#<lot>
 //	open hold         gsi1pk HOLDEXP#<shard>   gsi1sk <expires ns>#<contract>#<hold>
 //
 // <shard> (0..IndexShards-1) is a hash of the item's key, so no single index
@@ -111,6 +116,14 @@
 // condition, the ConflictError names op -1 (unknown). Any other repeated item
 // is refused before anything is sent, as is a transaction of more than
 // TransactItemsMax items.
+//
+// # Sunsets
+//
+// Every currency's sunset lives in the one SUNSETS partition (Sunsets is one
+// Query), replaced under a condition on AttrVersion. LotsOutliving — the lots
+// of a currency a sunset must end, across contracts — queries the sweep
+// index for keys after the final expiry (no Scan at run time), reads the
+// lots strongly consistent and keeps the currency's.
 //
 // Consumed capacity is asked for on every call and added up (Consumed,
 // LastApply), so benchmarks can report write units per spend. (DynamoDB

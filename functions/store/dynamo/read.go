@@ -553,7 +553,8 @@ func (s *Store) ExpiredHolds(ctx context.Context, at time.Time, limit int) ([]le
 // EndedLots may drop; like an SQL index, not part of the ledger). The
 // entity is the plural name of what the item holds (contracts, users, grants,
 // lots, lot_contracts, budgets, budget_usage, usage, attempts, entries, holds,
-// consumptions, idempotency, orders, order_contracts, quote_acceptances), so a test can pick out
+// consumptions, idempotency, orders, order_contracts, quote_acceptances,
+// sunsets), so a test can pick out
 // one kind by prefix.
 func (s *Store) Dump(ctx context.Context) ([]string, error) {
 	lines := []string{}
@@ -602,6 +603,8 @@ func entityOf(pk, sk string) string {
 		return "idempotency"
 	case sk == skAcceptance:
 		return "quote_acceptances"
+	case pk == pkSunsets:
+		return "sunsets"
 	case strings.HasPrefix(pk, pfxLotDir):
 		return "lot_contracts"
 	case strings.HasPrefix(pk, pfxOrderDir):
@@ -672,4 +675,85 @@ func render(av types.AttributeValue) string {
 		return "NS" + fmt.Sprint(s)
 	}
 	return fmt.Sprintf("%T", av)
+}
+
+// Sunset reads a currency's sunset; not_found when it has none.
+func (s *Store) Sunset(ctx context.Context, cur core.Currency) (ledger.Sunset, error) {
+	it, err := s.get(ctx, pkSunsets, sunsetSK(string(cur)))
+	if err != nil {
+		return ledger.Sunset{}, err
+	}
+	if it == nil {
+		return ledger.Sunset{}, store.NotFound("sunset of currency", string(cur))
+	}
+	return decodeSunset(it)
+}
+
+// Sunsets reads every sunset (one query on their partition), by currency.
+func (s *Store) Sunsets(ctx context.Context) ([]ledger.Sunset, error) {
+	out := []ledger.Sunset{}
+	err := s.query(ctx, pkSunsets, skSunset, "", ReadItemsMax, func(it map[string]types.AttributeValue) error {
+		x, err := decodeSunset(it)
+		out = append(out, x)
+		return err
+	})
+	return out, err
+}
+
+// LotsOutliving reads the sweep index for lots ending after `at` (a lot
+// with no end is indexed at lotEndKeyNone, after every time), shard by
+// shard, reads them with strongly consistent reads and keeps those of cur
+// that still end after `at`, until it has limit of them. It examines at most
+// ReadItemsMax index keys per shard: a sunset's follow-up rounds end what
+// it found, so those fall out of the next call's range only if they are of
+// cur — lots of other currencies ending later stay in it, and the bound is
+// on them.
+func (s *Store) LotsOutliving(ctx context.Context, cur core.Currency, at time.Time, limit int) ([]ledger.Lot, error) {
+	lots := []ledger.Lot{}
+	if limit <= 0 {
+		return lots, nil
+	}
+	for shard := range IndexShards {
+		e := &expr{}
+		in := &dynamodb.QueryInput{
+			TableName: &s.table, IndexName: aws.String(IndexSweep),
+			KeyConditionExpression: aws.String(e.n(AttrGSI1PK) + " = " + e.v(str(gsiLotEnd+strconv.Itoa(shard))) + " AND " +
+				e.n(AttrGSI1SK) + " > " + e.v(str(timeKey(at)+"$"))),
+			ExpressionAttributeNames: e.names, ExpressionAttributeValues: e.values,
+			Limit: aws.Int32(indexPageSize), ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+		}
+		for seen := 0; seen < ReadItemsMax && len(lots) < limit; {
+			out, err := s.db.Query(ctx, in)
+			if err != nil {
+				return nil, fmt.Errorf("dynamo: query index %s for lots outliving %v: %w", IndexSweep, at, err)
+			}
+			s.addRead(out.ConsumedCapacity)
+			seen += len(out.Items)
+			keys := make([]item, len(out.Items))
+			for i, it := range out.Items {
+				keys[i] = keyOf(keyText(it, AttrPK), keyText(it, AttrSK))
+			}
+			items, err := s.batchGet(ctx, keys)
+			if err != nil {
+				return nil, err
+			}
+			for _, it := range items {
+				l, err := decodeLot(it)
+				if err != nil {
+					return nil, err
+				}
+				if end := l.End(); l.Currency == cur && (end.IsZero() || end.After(at)) {
+					lots = append(lots, l)
+				}
+			}
+			if len(out.LastEvaluatedKey) == 0 {
+				break
+			}
+			in.ExclusiveStartKey = out.LastEvaluatedKey
+		}
+	}
+	slices.SortFunc(lots, func(a, b ledger.Lot) int {
+		return cmp.Or(strings.Compare(a.Contract, b.Contract), strings.Compare(a.ID, b.ID))
+	})
+	return lots[:min(limit, len(lots))], nil
 }

@@ -114,6 +114,10 @@ const (
 	AttrPaidAt             = "paid_at"
 	AttrFulfilledAt        = "fulfilled_at"
 	AttrCancelledAt        = "cancelled_at"
+	AttrSalesEnd           = "sales_end"
+	AttrFinalExpiry        = "final_expiry"
+	AttrSuccessor          = "successor"
+	AttrUpdatedAt          = "updated_at"
 )
 
 // Limits.
@@ -151,6 +155,8 @@ const (
 	pfxOrderDir    = "ORDERID#"
 	pfxQuote       = "QUOTE#"
 	skAcceptance   = "ACCEPTANCE"
+	pkSunsets      = "SUNSETS"
+	skSunset       = "CURRENCY#"
 	skOrder        = "ORDER#"
 	skContract     = "CONTRACT"
 	skHold         = "HOLD"
@@ -181,6 +187,7 @@ func lotDirPK(lot string) string               { return pfxLotDir + lot }
 func orderDirPK(order string) string           { return pfxOrderDir + order }
 func orderSK(order string) string              { return skOrder + order }
 func quotePK(quote string) string              { return pfxQuote + quote }
+func sunsetSK(cur string) string               { return skSunset + cur }
 func userSK(user string) string                { return skUser + user }
 func grantSK(user string) string               { return skGrant + user }
 func lotSK(lot string) string                  { return skLot + lot }

@@ -281,6 +281,8 @@ func (w *writeTx) apply(op ledger.Op) error {
 			return failed("quote %s was already accepted", o.Acceptance.QuoteID)
 		}
 		return err
+	case ledger.PutSunset:
+		return w.putSunset(o)
 	case ledger.PutBudget:
 		b := o.Budget
 		args := []any{b.Contract, b.Project, string(b.Currency), encodeDecimal(b.MonthlyCap)}
@@ -556,5 +558,33 @@ func (w *writeTx) updateOrder(o ledger.UpdateOrder) error {
 		return err
 	}
 	_, err = w.exec(qOrderUpdate, args...)
+	return err
+}
+
+// putSunset creates a sunset (Version 1, none may exist) or replaces it on
+// condition that it is at Version − 1.
+func (w *writeTx) putSunset(o ledger.PutSunset) error {
+	x := o.Sunset
+	args, err := sunsetValues(x)
+	if x.Version == 1 {
+		ok, err := w.insertNew(qSunsetInsert, args, err)
+		if err == nil && !ok {
+			return failed("currency %s already has a sunset", x.Currency)
+		}
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	var version int64
+	switch err := w.queryRow(qSunsetVersion, string(x.Currency)).Scan(&version); {
+	case errors.Is(err, sql.ErrNoRows):
+		return failed("currency %s has no sunset to replace", x.Currency)
+	case err != nil:
+		return err
+	case version != x.Version-1:
+		return failed("sunset of %s is at version %d, not %d", x.Currency, version, x.Version-1)
+	}
+	_, err = w.exec(qSunsetUpdate, args...)
 	return err
 }

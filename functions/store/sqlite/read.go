@@ -259,3 +259,23 @@ func (s *Store) ExpiredHolds(ctx context.Context, at time.Time, limit int) ([]le
 	return many(ctx, s, scanHold, "expired holds", unbounded,
 		rExpiredHolds, t, clampLimit(limit))
 }
+
+// Sunset reads a currency's sunset; not_found when it has none.
+func (s *Store) Sunset(ctx context.Context, cur core.Currency) (ledger.Sunset, error) {
+	return one(ctx, s, scanSunset, "sunset of currency", string(cur), rSunset, string(cur))
+}
+
+// Sunsets reads every sunset, ordered by currency.
+func (s *Store) Sunsets(ctx context.Context) ([]ledger.Sunset, error) {
+	return many(ctx, s, scanSunset, "sunsets", unbounded, rSunsets)
+}
+
+// LotsOutliving reads the index lots_currency_end: a currency's lots that
+// end after `at` or never.
+func (s *Store) LotsOutliving(ctx context.Context, cur core.Currency, at time.Time, limit int) ([]ledger.Lot, error) {
+	t, err := encodeTime(at)
+	if err != nil || t == nil {
+		return nil, fmt.Errorf("sqlite: lots outliving %v: need a time in range: %w", at, err)
+	}
+	return many(ctx, s, scanLot, "lots outliving", unbounded, rLotsOutliving, string(cur), t, clampLimit(limit))
+}

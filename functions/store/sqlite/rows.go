@@ -394,3 +394,28 @@ func scanQuoteAcceptance(s scanner) (ledger.QuoteAcceptance, error) {
 	a.AcceptedAt = decodeTime(at)
 	return a, err
 }
+
+const sunsetCols = "currency, sales_end_at, final_expiry_at, successor, updated_at, version"
+
+func sunsetValues(x ledger.Sunset) ([]any, error) {
+	var v values
+	v.add(string(x.Currency))
+	v.time(x.SalesEnd)
+	v.time(x.FinalExpiry)
+	v.add(string(x.Successor))
+	v.time(x.UpdatedAt)
+	v.add(x.Version)
+	return v.args, v.err
+}
+
+func scanSunset(s scanner) (ledger.Sunset, error) {
+	var (
+		x                        ledger.Sunset
+		currency, successor      string
+		salesEnd, final, updated sql.NullInt64
+	)
+	err := s.Scan(&currency, &salesEnd, &final, &successor, &updated, &x.Version)
+	x.Currency, x.Successor = core.Currency(currency), core.Currency(successor)
+	x.SalesEnd, x.FinalExpiry, x.UpdatedAt = decodeTime(salesEnd), decodeTime(final), decodeTime(updated)
+	return x, err
+}

@@ -240,11 +240,26 @@ CREATE TABLE quote_acceptances (
 	accepted_at INTEGER
 ) STRICT, WITHOUT ROWID;
 `,
+
+	// 4: currency sunsets, and the index that finds the lots a sunset must
+	// end (a currency's lots ending after its final expiry, or never).
+	`
+CREATE TABLE sunsets (
+	currency        TEXT    NOT NULL PRIMARY KEY,
+	sales_end_at    INTEGER,
+	final_expiry_at INTEGER,
+	successor       TEXT    NOT NULL,
+	updated_at      INTEGER,
+	version         INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX lots_currency_end ON lots (currency, end_at);
+`,
 }
 
 // tables lists every table Dump writes, in the order it reads them.
 var tables = []string{
 	"contracts", "users", "grants", "lots", "entries", "holds", "consumptions",
 	"idempotency", "budgets", "budget_usage", "usage", "attempts", "orders",
-	"quote_acceptances",
+	"quote_acceptances", "sunsets",
 }

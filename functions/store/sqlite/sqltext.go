@@ -79,13 +79,17 @@ var (
 	qOrderStatus     = "SELECT status FROM orders WHERE contract = ? AND id = ?"
 	qOrderUpdate     = updateSQL("orders", orderCols, 2)
 	qQuoteAccept     = insertSQL("quote_acceptances", quoteAcceptanceCols, "ON CONFLICT DO NOTHING")
+	qSunsetInsert    = insertSQL("sunsets", sunsetCols, "ON CONFLICT DO NOTHING")
+	qSunsetVersion   = "SELECT version FROM sunsets WHERE currency = ?"
+	qSunsetUpdate    = updateSQL("sunsets", sunsetCols, 1)
 	qSavepoint       = "SAVEPOINT apply"
 	qRollbackTo      = "ROLLBACK TO apply"
 	qRelease         = "RELEASE apply"
 	writeQueries     = []string{qSavepoint, qRollbackTo, qRelease, qLotRead, qLotCreate, qLotMove, qLotEnd, qEntryInsert, qIdemRead, qIdemPut,
 		qHoldInsert, qHoldState, qHoldUpdate, qConsInsert, qConsRefunded, qConsUpdate, qBudgetUsedRead, qBudgetUsedPut,
 		qUsageRead, qUsagePut, qAttemptPut, qBudgetPut, qContractInsert, qContractVersion, qContractUpdate,
-		qUserInsert, qUserVersion, qUserUpdate, qGrantInsert, qOrderInsert, qOrderStatus, qOrderUpdate, qQuoteAccept}
+		qUserInsert, qUserVersion, qUserUpdate, qGrantInsert, qOrderInsert, qOrderStatus, qOrderUpdate, qQuoteAccept,
+		qSunsetInsert, qSunsetVersion, qSunsetUpdate}
 )
 
 // The statements the reads run, prepared on the reader pool (database/sql
@@ -112,6 +116,9 @@ var (
 	rOrders        = "SELECT " + orderCols + " FROM orders WHERE contract = ? ORDER BY created_at, id LIMIT ?"
 	rOrderContract = "SELECT contract FROM orders WHERE id = ? ORDER BY contract LIMIT 2"
 	rQuoteAccepted = "SELECT " + quoteAcceptanceCols + " FROM quote_acceptances WHERE quote_id = ?"
-	readQueries    = []string{rContract, rUser, rUsers, rGranted, rLots, rLot, rLotContract, rHold, rConsumption, rBudget,
+	rSunset        = "SELECT " + sunsetCols + " FROM sunsets WHERE currency = ?"
+	rSunsets       = "SELECT " + sunsetCols + " FROM sunsets ORDER BY currency"
+	rLotsOutliving = "SELECT " + lotCols + " FROM lots WHERE currency = ? AND (end_at IS NULL OR end_at > ?) ORDER BY contract, id LIMIT ?"
+	readQueries    = []string{rSunset, rSunsets, rLotsOutliving, rContract, rUser, rUsers, rGranted, rLots, rLot, rLotContract, rHold, rConsumption, rBudget,
 		rBudgetUsed, rIdempotency, rEntries, rUsage, rAttempts, rEndedLots, rExpiredHolds, rOrder, rOrders, rOrderContract, rQuoteAccepted}
 )

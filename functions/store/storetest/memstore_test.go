@@ -36,6 +36,7 @@ type memStore struct {
 	attempts  map[string][]ledger.Attempt
 	orders    map[[2]string]ledger.Order
 	accepted  map[string]ledger.QuoteAcceptance
+	sunsets   map[core.Currency]ledger.Sunset
 	closed    bool
 }
 
@@ -49,7 +50,7 @@ func newMemStore() *memStore {
 		idem: map[[2]string]ledger.IdempotencyRecord{}, budgets: map[[3]string]ledger.Budget{},
 		budgetUse: map[[4]string]decimal.Decimal{}, usage: map[ledger.UsageKey]ledger.Usage{},
 		attempts: map[string][]ledger.Attempt{}, orders: map[[2]string]ledger.Order{},
-		accepted: map[string]ledger.QuoteAcceptance{},
+		accepted: map[string]ledger.QuoteAcceptance{}, sunsets: map[core.Currency]ledger.Sunset{},
 	}
 }
 
@@ -218,6 +219,15 @@ func (m *memStore) Apply(ctx context.Context, tx ledger.Tx) error {
 				return fail(i, "quote %s was accepted", o.Acceptance.QuoteID)
 			}
 			put(&undo, m.accepted, o.Acceptance.QuoteID, o.Acceptance)
+		case ledger.PutSunset:
+			cur, ok := m.sunsets[o.Sunset.Currency]
+			switch {
+			case o.Sunset.Version == 1 && ok:
+				return fail(i, "currency %s has a sunset", o.Sunset.Currency)
+			case o.Sunset.Version != 1 && (!ok || cur.Version != o.Sunset.Version-1):
+				return fail(i, "sunset of %s is not at version %d", o.Sunset.Currency, o.Sunset.Version-1)
+			}
+			put(&undo, m.sunsets, o.Sunset.Currency, o.Sunset)
 		case ledger.UpdateOrder:
 			k := [2]string{o.Order.Contract, o.Order.ID}
 			if cur, ok := m.orders[k]; !ok || cur.Status != o.WasStatus {
@@ -508,6 +518,9 @@ func (m *memStore) Dump(ctx context.Context) ([]string, error) {
 	for k, v := range m.accepted {
 		line("quote_acceptances", k, v)
 	}
+	for k, v := range m.sunsets {
+		line("sunsets", k, v)
+	}
 	for c, as := range m.attempts {
 		for _, a := range as {
 			line("attempt", [2]string{c, a.ID}, a)
@@ -515,6 +528,45 @@ func (m *memStore) Dump(ctx context.Context) ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+func (m *memStore) Sunset(ctx context.Context, cur core.Currency) (ledger.Sunset, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	x, ok := m.sunsets[cur]
+	if !ok {
+		return ledger.Sunset{}, store.NotFound("sunset of currency", string(cur))
+	}
+	return x, nil
+}
+
+func (m *memStore) Sunsets(ctx context.Context) ([]ledger.Sunset, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []ledger.Sunset{}
+	for _, x := range m.sunsets {
+		out = append(out, x)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Currency < out[j].Currency })
+	return out, nil
+}
+
+func (m *memStore) LotsOutliving(ctx context.Context, cur core.Currency, at time.Time, limit int) ([]ledger.Lot, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []ledger.Lot{}
+	for _, l := range m.lots {
+		if end := l.End(); l.Currency == cur && (end.IsZero() || end.After(at)) {
+			out = append(out, l)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Contract != out[j].Contract {
+			return out[i].Contract < out[j].Contract
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out[:min(max(limit, 0), len(out))], nil
 }
 
 func (m *memStore) Close() error {

@@ -1,0 +1,118 @@
+package credits
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"cloudcredits/core"
+	"cloudcredits/core/ledger"
+)
+
+// SunsetRoundsMax bounds the read–end rounds one SetSunset runs to end the
+// lots that outlive a currency's final expiry: each round ends up to
+// SweepBatchMax lots, so a currency of up to SunsetRoundsMax × SweepBatchMax
+// live lots is finished in one call. A call that stops short reports a
+// conflict; retrying it (a replay with the same key) carries on.
+const SunsetRoundsMax = 2000
+
+// sunsetOf reads a currency's sunset; nil when it has none.
+func (s *Service) sunsetOf(ctx context.Context, cur core.Currency) (*ledger.Sunset, error) {
+	x, err := s.Store.Sunset(ctx, cur)
+	switch {
+	case err == nil:
+		return &x, nil
+	case core.ErrorCode(err) == core.CodeNotFound:
+		return nil, nil
+	}
+	return nil, fmt.Errorf("read sunset of %s: %w", cur, err)
+}
+
+// currencyEnd is the earlier of end and cur's final expiry, if it has a
+// sunset: what caps the end of a lot granted in cur.
+func (s *Service) currencyEnd(ctx context.Context, cur core.Currency, end time.Time) (time.Time, error) {
+	x, err := s.sunsetOf(ctx, cur)
+	if err != nil || x == nil {
+		return end, err
+	}
+	if end.IsZero() || x.FinalExpiry.Before(end) {
+		return x.FinalExpiry, nil
+	}
+	return end, nil
+}
+
+// SalesOpen refuses (sales_closed) an order or quote of cur at `at` once the
+// currency's sales have ended.
+func (s *Service) SalesOpen(ctx context.Context, cur core.Currency, at time.Time) error {
+	x, err := s.sunsetOf(ctx, cur)
+	if err != nil {
+		return err
+	}
+	return ledger.SalesOpen(x, at)
+}
+
+// CurrencyEnd is cur's final expiry after a sunset (zero: none).
+func (s *Service) CurrencyEnd(ctx context.Context, cur core.Currency) (time.Time, error) {
+	return s.currencyEnd(ctx, cur, time.Time{})
+}
+
+// SetSunset creates or changes a currency's sunset (a vendor admin's), then
+// ends, in bounded follow-up transactions, every lot of the currency that
+// would outlive its final expiry — on the first answer and on every replay,
+// so a retry finishes what a crash interrupted.
+func (s *Service) SetSunset(ctx context.Context, cur core.Currency, req ledger.SunsetRequest, idem ledger.Idem) (Outcome, error) {
+	idem = fingerprint(idem, []any{"sunset", cur, req})
+	out, err := s.run(ctx, idem.ScopeOr("vendor"), idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
+		existing, err := s.sunsetOf(ctx, cur)
+		if err != nil {
+			return ledger.Decision{}, err
+		}
+		var next *ledger.Sunset
+		if req.Successor != "" {
+			if next, err = s.sunsetOf(ctx, req.Successor); err != nil {
+				return ledger.Decision{}, err
+			}
+		}
+		return ledger.PlanSetSunset(cur, existing, next, req, prior, idem, env)
+	})
+	if err != nil {
+		return out, err
+	}
+	return out, s.EndLotsOfSunset(ctx, cur)
+}
+
+// EndLotsOfSunset ends every lot of cur that would outlive its sunset's
+// final expiry (nothing when cur has no sunset), in transactions of at most
+// ledger.EndLotsPerTxMax lot ends.
+func (s *Service) EndLotsOfSunset(ctx context.Context, cur core.Currency) error {
+	for round := 0; round < SunsetRoundsMax; round++ {
+		x, err := s.sunsetOf(ctx, cur)
+		if err != nil || x == nil {
+			return err
+		}
+		lots, err := s.Store.LotsOutliving(ctx, cur, x.FinalExpiry, SweepBatchMax)
+		if err != nil {
+			return fmt.Errorf("lots of %s outliving its sunset: %w", cur, err)
+		}
+		ops := ledger.EndLotsAfterSunset(*x, lots)
+		if len(ops) == 0 {
+			return nil
+		}
+		for len(ops) > 0 {
+			n := min(len(ops), ledger.EndLotsPerTxMax)
+			tx := ledger.Tx{At: s.Now().UTC()}
+			for _, op := range ops[:n] {
+				tx.Ops = append(tx.Ops, op)
+			}
+			ops = ops[n:]
+			if err := s.Store.Apply(ctx, tx); err != nil {
+				if _, lost := errors.AsType[*ledger.ConflictError](err); lost {
+					break // a lot changed meanwhile: read again
+				}
+				return fmt.Errorf("end lots of %s at its sunset: %w", cur, err)
+			}
+		}
+	}
+	return core.Errorf(core.CodeConflict, "lots of %s were still being ended after %d rounds; retry the request to carry on", cur, SunsetRoundsMax)
+}

@@ -95,13 +95,14 @@ export class CreditEstimator extends HTMLElement {
   async start() {
     const api = (this.getAttribute("api") || "").replace(/\/$/, "");
     const wasm = this.getAttribute("wasm") || undefined;
-    const loading = cc.load(wasm);
     const card = await this.fetchCard(api);
     this.card = card;
     this.api = api;
     this.renderForm();
-    if (this.cardSource === "api") this.updateRemote();
-    await loading;
+    // The first answer comes from the API; the module starts compiling once
+    // it is shown, so the two don't compete for the page's main thread.
+    if (this.cardSource === "api") await this.updateRemote();
+    await cc.load(wasm);
     if (this.cardSource === "api") {
       try { cc.setRateCard(card); } catch (err) { console.warn("cloud credits: the API's rate card was refused; estimating with the embedded card", err); }
     }

@@ -45,7 +45,7 @@ export class PriceTierChart extends HTMLElement {
   }
 
   connectedCallback() {
-    if (!this.loading) this.loading = cc.load(this.getAttribute("wasm") || undefined).then(() => this.draw(), (err) => this.fail(err));
+    if (!this.loading) this.loading = firstEstimateOrSoon().then(() => cc.load(this.getAttribute("wasm") || undefined)).then(() => this.draw(), (err) => this.fail(err));
   }
 
   attributeChangedCallback() {
@@ -210,3 +210,16 @@ function item(label, color) {
 }
 
 if (!customElements.get("price-tier-chart")) customElements.define("price-tier-chart", PriceTierChart);
+
+// firstEstimateOrSoon resolves when an estimator on the page has shown its
+// first estimate (or after a short while when there is none), so the chart's
+// start-up never delays the number a user came for.
+function firstEstimateOrSoon() {
+  const waitMs = 1500;
+  return new Promise((resolve) => {
+    if (!document.querySelector("credit-estimator")) return resolve();
+    const done = () => { document.removeEventListener("credit-estimate", done); clearTimeout(timer); resolve(); };
+    const timer = setTimeout(done, waitMs);
+    document.addEventListener("credit-estimate", done);
+  });
+}

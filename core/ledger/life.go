@@ -67,6 +67,9 @@ func CheckContract(c Contract) error {
 	if c.MonthlyBaseline.Sign() < 0 || c.MonthlyBaseline.GreaterThan(decimal.NewFromInt(core.CreditsMax)) {
 		p.Add("monthly_baseline", "must be between 0 and %d", core.CreditsMax)
 	}
+	if err := CheckNotifyEmail(c.NotifyEmail); err != nil {
+		p.Add("notify_email", "%s", err.Error())
+	}
 	return p.Err()
 }
 
@@ -208,7 +211,11 @@ func endLotAt(l Lot, at time.Time) (EndLot, bool) {
 // PlanWithdrawLot records the vendor's withdrawal of an individual lot: the
 // notice is recorded and the lot closes at notice + 90 days. A notice may not
 // be dated in the past, and a lot is withdrawn once.
-func PlanWithdrawLot(l Lot, noticeAt time.Time, prior *IdempotencyRecord, idem Idem, env Env) (Decision, error) {
+//
+// The withdrawal's notice (PlanWithdrawalNotice, to notifyTo: the
+// contract's NotifyEmail) is put in the same Tx, so the notice is recorded
+// exactly when the withdrawal is.
+func PlanWithdrawLot(l Lot, notifyTo string, noticeAt time.Time, prior *IdempotencyRecord, idem Idem, env Env) (Decision, error) {
 	return idempotent(l.Contract, idem, prior, env, func() (Tx, any, error) {
 		switch {
 		case l.Kind != Individual:
@@ -225,7 +232,8 @@ func PlanWithdrawLot(l Lot, noticeAt time.Time, prior *IdempotencyRecord, idem I
 			ExpiresAt: l.ExpiresAt, WithdrawNoticeAt: after.WithdrawNoticeAt, ClosesAt: after.ClosesAt,
 			WasExpiresAt: l.ExpiresAt, WasNoticeAt: l.WithdrawNoticeAt, WasClosesAt: l.ClosesAt,
 		}
-		return Tx{Ops: []Op{op}}, after, nil
+		notice := PutNotification{Notification: PlanWithdrawalNotice(after, notifyTo, env.At)}
+		return Tx{Ops: []Op{op, notice}}, after, nil
 	})
 }
 

@@ -156,7 +156,7 @@ func TestGrantSharedShards(t *testing.T) {
 
 func TestWithdrawal(t *testing.T) {
 	ind := lot("ind", ledger.Individual, core.Cloud, "100", remaining("60"))
-	dec, err := ledger.PlanWithdrawLot(ind, t0, nil, key(), env())
+	dec, err := ledger.PlanWithdrawLot(ind, "admin@acme.example", t0, nil, key(), env())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,6 +169,12 @@ func TestWithdrawal(t *testing.T) {
 	end, n := opOf[ledger.EndLot](dec.Tx)
 	if n != 1 || !end.ClosesAt.Equal(closeAt) || !end.WasClosesAt.IsZero() || !end.WasNoticeAt.IsZero() {
 		t.Errorf("EndLot = %+v, want close at %s conditioned on no earlier withdrawal", end, closeAt)
+	}
+	notice, n := opOf[ledger.PutNotification](dec.Tx)
+	if want := "withdrawal:" + ind.Contract + ":ind:" + t0.UTC().Format(time.RFC3339); n != 1 || notice.Notification.ID != want ||
+		notice.Notification.To != "admin@acme.example" || notice.Notification.State != ledger.NotificationPending ||
+		notice.Notification.Kind != ledger.KindWithdrawalNotice {
+		t.Errorf("notice = %+v (%d), want one pending withdrawal notice %s to admin@acme.example in the same Tx", notice, n, want)
 	}
 	if !after.LiveAt(closeAt.Add(-time.Nanosecond)) || after.LiveAt(closeAt) {
 		t.Errorf("withdrawn lot live at close−1ns %v and at close %v, want true then false",
@@ -186,11 +192,11 @@ func TestWithdrawal(t *testing.T) {
 		t.Errorf("close-out entries = %+v, want one withdraw entry", e)
 	}
 
-	_, err = ledger.PlanWithdrawLot(after, t0, nil, key(), env())
+	_, err = ledger.PlanWithdrawLot(after, "admin@acme.example", t0, nil, key(), env())
 	wantCode(t, err, core.CodeConflict)
-	_, err = ledger.PlanWithdrawLot(lot("pool", ledger.Shared, core.Cloud, "100"), t0, nil, key(), env())
+	_, err = ledger.PlanWithdrawLot(lot("pool", ledger.Shared, core.Cloud, "100"), "admin@acme.example", t0, nil, key(), env())
 	wantCode(t, err, core.CodeInvalidRequest)
-	_, err = ledger.PlanWithdrawLot(ind, t0.Add(-time.Hour), nil, key(), env())
+	_, err = ledger.PlanWithdrawLot(ind, "admin@acme.example", t0.Add(-time.Hour), nil, key(), env())
 	wantCode(t, err, core.CodeInvalidRequest)
 }
 

@@ -209,7 +209,10 @@ type Contract struct {
 	MonthlyBaseline    decimal.Decimal `json:"monthly_baseline"`
 	PlanActive         bool            `json:"plan_active"`
 	TerminatedAt       time.Time       `json:"terminated_at,omitzero"`
-	Version            int64           `json:"version"`
+	// NotifyEmail is the contract admin's address for notifications
+	// (expiry warnings, withdrawal notices); optional.
+	NotifyEmail string `json:"notify_email,omitempty"`
+	Version     int64  `json:"version"`
 }
 
 // Covers reports whether the contract covers entity: its own entity or one

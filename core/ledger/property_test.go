@@ -152,7 +152,7 @@ func runSequence(t *testing.T, seed uint64, steps int) bool {
 			if rng.IntN(2) == 0 {
 				l := b.lots[u+"-ind"]
 				what = "withdraw " + l.ID
-				dec, err = ledger.PlanWithdrawLot(l, at, nil, key(), e)
+				dec, err = ledger.PlanWithdrawLot(l, "", at, nil, key(), e)
 			} else if !removed[u] {
 				what = "remove " + u
 				dec, err = ledger.PlanRemoveUser(*stateOf(u).User, b.lotList(), nil, key(), e)

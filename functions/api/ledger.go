@@ -90,6 +90,10 @@ func (h *Handler) createContract(w http.ResponseWriter, r *http.Request) {
 			ExtensionMonths:    int(o.integer("extension_months", false, 0, 24)),
 			Channel:            o.str("channel", false, 32),
 			PlanActive:         o.boolean("plan_active", false),
+			NotifyEmail:        o.str("notify_email", false, ledger.NotifyEmailMax),
+		}
+		if err := ledger.CheckNotifyEmail(c.NotifyEmail); err != nil {
+			o.p.Add("notify_email", "%s", err.Error())
 		}
 		c.MonthlyBaseline, _ = o.dec("monthly_baseline", false, false, core.CreditsScaleMax)
 		if c.Channel == "" {

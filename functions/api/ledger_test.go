@@ -283,6 +283,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"contract by non-vendor", "admin", "POST", "/v1/contracts", "k", `{"id":"c3","customer":"x","entity":"e","start":"2026-01-01T00:00:00Z"}`, 403, "forbidden"},
 		{"contract bad dates", "vendor", "POST", "/v1/contracts", "k", `{"id":"c3","customer":"x","entity":"e","start":"2026-01-01T00:00:00Z","end":"2025-01-01T00:00:00Z"}`, 400, "invalid_request"},
 		{"contract bad time", "vendor", "POST", "/v1/contracts", "k", `{"id":"c3","customer":"x","entity":"e","start":"yesterday"}`, 400, "invalid_request"},
+		{"contract bad notify_email", "vendor", "POST", "/v1/contracts", "k", `{"id":"c3","customer":"x","entity":"e","start":"2026-01-01T00:00:00Z","notify_email":"Admin <a@b.example>"}`, 400, "invalid_request"},
 		{"terminate in the past", "vendor", "POST", "/v1/contracts/c1/terminate", "k", `{"at":"2020-01-01T00:00:00Z"}`, 400, "invalid_request"},
 		{"withdraw unknown lot", "vendor", "POST", "/v1/lots/nope/withdraw", "k", `{}`, 404, "not_found"},
 		{"withdraw a shared lot", "vendor", "POST", "/v1/lots/c1-pool/withdraw", "k", `{}`, 400, "invalid_request"},

@@ -325,7 +325,7 @@ func TestOpenAPIMatchesTheHandler(t *testing.T) {
 	c.call(none, "POST", "/v1/estimates", "", `{"service":"structural-analysis","params":{"x":"`+strings.Repeat("1", api.BodyMax)+`"}}`, 413, refusedByDoc)
 
 	// A contract's life, as the vendor admin.
-	c3 := `{"id":"c3","customer":"Customer c3","entity":"c3-hq","covered_entities":["c3-sub"],"contractor_coverage":true,"start":"2026-01-01T00:00:00Z","end":"2027-01-01T00:00:00Z","extension_months":3,"channel":"eba","monthly_baseline":"2500","plan_active":true}`
+	c3 := `{"id":"c3","customer":"Customer c3","entity":"c3-hq","covered_entities":["c3-sub"],"contractor_coverage":true,"start":"2026-01-01T00:00:00Z","end":"2027-01-01T00:00:00Z","extension_months":3,"channel":"eba","monthly_baseline":"2500","plan_active":true,"notify_email":"procurement@c3.example"}`
 	wantReplayed(t, c.call("vendor", "POST", "/v1/contracts", "c3", c3, 201, false), false)
 	wantReplayed(t, c.call("vendor", "POST", "/v1/contracts", "c3", c3, 201, false), true)
 	c.call("vendor", "POST", "/v1/contracts", "c4", `{"id":"c4","customer":"Open-ended","entity":"c4-hq","start":"2026-01-01T00:00:00Z"}`, 201, false)

@@ -19,6 +19,7 @@ import (
 
 	"cloudcredits/core"
 	"cloudcredits/core/ledger"
+	"cloudcredits/functions/notify"
 	"cloudcredits/functions/store"
 
 	"github.com/shopspring/decimal"
@@ -37,6 +38,9 @@ type Service struct {
 	Now func() time.Time
 	// NewID makes operation ids; nil means random ids.
 	NewID func() string
+	// Notifier delivers the outbox on each Sweep; nil leaves notifications
+	// pending (they are still recorded).
+	Notifier notify.Sender
 }
 
 // New returns a Service on st with the system clock and random ids.
@@ -367,11 +371,15 @@ func (s *Service) WithdrawLot(ctx context.Context, contract, lot string, noticeA
 		if err != nil {
 			return ledger.Decision{}, err
 		}
+		c, err := s.Store.Contract(ctx, contract)
+		if err != nil {
+			return ledger.Decision{}, err
+		}
 		at := noticeAt
 		if at.IsZero() {
 			at = env.At
 		}
-		return ledger.PlanWithdrawLot(l, at, prior, idem, env)
+		return ledger.PlanWithdrawLot(l, c.NotifyEmail, at, prior, idem, env)
 	})
 }
 
@@ -446,11 +454,20 @@ func (s *Service) endLotsAfter(ctx context.Context, contract string) error {
 type SweepReport struct {
 	LotsClosed    int `json:"lots_closed"`
 	HoldsReleased int `json:"holds_released"`
+	// WarningsRecorded counts expiry warnings put in the outbox;
+	// NotificationsSent and NotificationsFailed what the drain delivered
+	// and what stays pending for the next sweep.
+	WarningsRecorded    int `json:"warnings_recorded"`
+	NotificationsSent   int `json:"notifications_sent"`
+	NotificationsFailed int `json:"notifications_failed"`
 }
 
-// Sweep closes out ended lots (remaining → expired or withdrawn) and
-// releases holds past their expiry. Each item is its own conditional write,
-// so two sweepers running at once do every piece of work once.
+// Sweep closes out ended lots (remaining → expired or withdrawn), releases
+// holds past their expiry, records expiry warnings for lots ending within
+// ledger.ExpiryWarningAhead, and delivers pending notifications through
+// Notifier. Each item is its own conditional write, so two sweepers running
+// at once do every piece of work once (a notification may be sent twice
+// when two drain it at once; see sweepNotifications).
 func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 	var rep SweepReport
 	at := s.Now().UTC()
@@ -495,6 +512,9 @@ func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 		if closed {
 			rep.LotsClosed++
 		}
+	}
+	if err := s.sweepNotifications(ctx, at, &rep); err != nil {
+		return rep, err
 	}
 	return rep, nil
 }

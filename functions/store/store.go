@@ -85,6 +85,19 @@ type Store interface {
 	// limit of them, ordered by contract and id.
 	LotsOutliving(ctx context.Context, cur core.Currency, at time.Time, limit int) ([]ledger.Lot, error)
 
+	// LotsEndingWithin returns lots (of any contract) that still have
+	// remaining credits and whose end is after `after` and at or before
+	// `by` — the expiry warnings' work list — ordered by end, contract and
+	// id, at most limit of them. Unlike EndedLots it changes nothing.
+	LotsEndingWithin(ctx context.Context, after, by time.Time, limit int) ([]ledger.Lot, error)
+
+	// PendingNotifications returns notifications (of any contract) still
+	// pending delivery, oldest first (created_at, then id), at most limit.
+	PendingNotifications(ctx context.Context, limit int) ([]ledger.Notification, error)
+	// Notifications returns a contract's notifications, oldest first, at
+	// most ledger.NotificationsPerContractMax of them.
+	Notifications(ctx context.Context, contract string) ([]ledger.Notification, error)
+
 	// Dump returns every stored item as canonical text lines, sorted. Tests
 	// compare dumps to prove a refused request changed nothing.
 	Dump(ctx context.Context) ([]string, error)

@@ -42,8 +42,10 @@ func param(name string) string {
 //   - every write is Apply: one TransactWriteItems, whose items IAM
 //     authorises as PutItem, UpdateItem and ConditionCheckItem (there is no
 //     dynamodb:TransactWriteItems action);
-//   - the sweep's EndedLots and ExpiredHolds Query the index, read the items
-//     by BatchGetItem and drop finished lots from the index by UpdateItem.
+//   - the sweep's EndedLots, ExpiredHolds, LotsEndingWithin (expiry
+//     warnings) and PendingNotifications (the outbox) Query the index, read
+//     the items by BatchGetItem, and EndedLots drops finished lots from the
+//     index by UpdateItem; MarkSent is an Apply.
 //
 // So: reads (balances: Lots) reads and never writes; spending, admin and
 // purchases read and Apply; the sweeper reads, Applies and sweeps. The HTTP

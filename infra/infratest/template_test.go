@@ -260,8 +260,8 @@ func TestEnvironment(t *testing.T) {
 			vars = f.Environment.Variables
 		}
 		want := http
-		if name == "sweeper" { // LedgerFromEnv: the table only, no keys
-			want = map[string]string{boot.EnvTable: "${" + tableID + "}"}
+		if name == "sweeper" { // SweeperFromEnv: the table and the From address, no keys
+			want = map[string]string{boot.EnvTable: "${" + tableID + "}", boot.EnvNotifyFrom: "${NotificationFromAddress}"}
 			for _, k := range []string{boot.EnvIssuer, boot.EnvAudience, boot.EnvPublicKeysParam} {
 				if _, ok := vars[k]; ok {
 					t.Errorf("%s: sets %s; the sweeper reads no token settings", name, k)

@@ -46,7 +46,7 @@ try {
     await context.close();
   }
   firsts.sort((a, b) => a - b);
-  lines.splice(1, 0, `navigation to first estimate shown (localhost, raw wasm, cold cache, median of ${RUNS}): ${firsts[RUNS >> 1].toFixed(0)} ms (min ${firsts[0].toFixed(0)}, max ${firsts.at(-1).toFixed(0)})`);
+  lines.splice(1, 0, `navigation to first estimate shown (localhost over http, wasm served gzip, cold cache, median of ${RUNS}): ${firsts[RUNS >> 1].toFixed(0)} ms (min ${firsts[0].toFixed(0)}, max ${firsts.at(-1).toFixed(0)})`);
 } finally {
   await chrome.close();
   await server.stop();

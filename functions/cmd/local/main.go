@@ -24,6 +24,7 @@ import (
 	"cloudcredits/functions/auth"
 	"cloudcredits/functions/credits"
 	"cloudcredits/functions/internal/ddblocal"
+	"cloudcredits/functions/notify"
 	"cloudcredits/functions/payments"
 	"cloudcredits/functions/payments/testpay"
 	"cloudcredits/functions/quotekey"
@@ -158,6 +159,8 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		return nil, err
 	}
 	ledger := credits.New(st)
+	// The readable local outbox: one .eml file per notification.
+	ledger.Notifier = notify.EML{Dir: filepath.Join(cfg.data, "outbox")}
 	if !cfg.noDemo {
 		if err := seedDemo(ctx, ledger, time.Now().UTC()); err != nil {
 			st.Close()
@@ -205,16 +208,20 @@ func openStore(ctx context.Context, kind, data, endpoint, table string) (store.S
 	return nil, "", fmt.Errorf("unknown --store %q: use sqlite or dynamodb", kind)
 }
 
-// sweep runs the ledger's sweeper every minute: it closes ended lots and
-// releases expired holds (in AWS a scheduled Lambda function does this).
+// sweep runs the ledger's sweeper every minute: it closes ended lots,
+// releases expired holds, records expiry warnings and writes pending
+// notifications to <data>/outbox/ (in AWS a scheduled Lambda function does
+// this, sending through SES).
 func sweep(ctx context.Context, ledger *credits.Service, logger *slog.Logger) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
 		if rep, err := ledger.Sweep(ctx); err != nil {
 			logger.Error("sweep", "error", err.Error())
-		} else if rep.LotsClosed+rep.HoldsReleased > 0 {
-			logger.Info("sweep", "lots_closed", rep.LotsClosed, "holds_released", rep.HoldsReleased)
+		} else if rep.LotsClosed+rep.HoldsReleased+rep.WarningsRecorded+rep.NotificationsSent+rep.NotificationsFailed > 0 {
+			logger.Info("sweep", "lots_closed", rep.LotsClosed, "holds_released", rep.HoldsReleased,
+				"warnings_recorded", rep.WarningsRecorded, "notifications_sent", rep.NotificationsSent,
+				"notifications_failed", rep.NotificationsFailed)
 		}
 		select {
 		case <-ctx.Done():

@@ -35,6 +35,8 @@ func seedDemo(ctx context.Context, l *credits.Service, now time.Time) error {
 		CoveredEntities: []string{"demo-sub"}, ContractorCoverage: true,
 		Start: start, End: start.AddDate(1, 0, 0), Channel: "list",
 		MonthlyBaseline: decimal.NewFromInt(2000), PlanActive: true,
+		// Notifications land in <data>/outbox/ locally: nothing is mailed.
+		NotifyEmail: "procurement@demo.example",
 	}
 	if _, err := l.CreateContract(ctx, c, vendor("contract")); err != nil {
 		return fmt.Errorf("contract: %w", err)

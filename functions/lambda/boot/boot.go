@@ -15,6 +15,8 @@ import (
 	"cloudcredits/functions/api"
 	"cloudcredits/functions/auth"
 	"cloudcredits/functions/credits"
+	"cloudcredits/functions/notify"
+	"cloudcredits/functions/notify/ses"
 	"cloudcredits/functions/payments"
 	stripepay "cloudcredits/functions/payments/stripe"
 	"cloudcredits/functions/quotekey"
@@ -24,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
 
@@ -35,6 +38,9 @@ const (
 	EnvPublicKeysParam = "TOKEN_PUBLIC_KEYS_PARAM"
 	EnvDynamoEndpoint  = "DYNAMODB_ENDPOINT"
 	EnvRatecardDir     = "RATECARD_DIR"
+	// EnvNotifyFrom is the sweeper's From address for notifications (SES);
+	// it must belong to the identity its role may send as.
+	EnvNotifyFrom = "NOTIFY_FROM"
 	// The purchases function's checkout settings: the site's public URL
 	// (where checkout returns the buyer) and the names of the SSM parameters
 	// holding the Stripe secret key and webhook signing secret.
@@ -244,6 +250,26 @@ func LedgerFromEnv(ctx context.Context) (*credits.Service, error) {
 		return nil, err
 	}
 	logStart(logger, deps, nil)
+	return l, nil
+}
+
+// SweeperFromEnv is LedgerFromEnv with the notification outbox delivered
+// through Amazon SES from NOTIFY_FROM (required). Like LedgerFromEnv it
+// reads no keys.
+func SweeperFromEnv(ctx context.Context) (*credits.Service, error) {
+	from := os.Getenv(EnvNotifyFrom)
+	if !strings.Contains(from, "@") || strings.ContainsAny(from, "\r\n") {
+		return nil, fmt.Errorf("boot: %s must be the notifications' From address (domain %q)", EnvNotifyFrom, notify.Domain(from))
+	}
+	l, err := LedgerFromEnv(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("boot: AWS configuration: %w", err)
+	}
+	l.Notifier = ses.Sender{Client: sesv2.NewFromConfig(cfg), From: from}
 	return l, nil
 }
 

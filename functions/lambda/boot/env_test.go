@@ -150,3 +150,14 @@ func TestFromEnvironmentRefusesKeysItCannotUse(t *testing.T) {
 		})
 	}
 }
+
+// TestSweeperNeedsNotifyFrom: the sweeper refuses to start without the
+// notifications' From address, before it touches AWS.
+func TestSweeperNeedsNotifyFrom(t *testing.T) {
+	for _, from := range []string{"", "no-at-sign", "a@b.example\r\nBcc: x@y.example"} {
+		t.Setenv(boot.EnvNotifyFrom, from)
+		if _, err := boot.SweeperFromEnv(context.Background()); err == nil || !strings.Contains(err.Error(), boot.EnvNotifyFrom) {
+			t.Errorf("SweeperFromEnv with %s=%q: %v, want an error naming %s", boot.EnvNotifyFrom, from, err, boot.EnvNotifyFrom)
+		}
+	}
+}

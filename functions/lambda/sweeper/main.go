@@ -15,7 +15,7 @@ import (
 )
 
 func main() {
-	ledger, err := boot.LedgerFromEnv(context.Background())
+	ledger, err := boot.SweeperFromEnv(context.Background())
 	if err != nil {
 		slog.Error("cold start failed", "function", "sweeper", "error", err.Error())
 		os.Exit(1)

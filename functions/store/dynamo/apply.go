@@ -393,6 +393,14 @@ func (s *Store) plan(tx ledger.Tx, stamp int64) ([]write, error) {
 			prev := o.Sunset.Version - 1
 			cond := e.n(AttrVersion) + " = " + e.v(intNum(prev))
 			w = s.put(i, fmt.Sprintf("sunset of %s is at version %d", o.Sunset.Currency, prev), sunsetItem(o.Sunset), cond, e)
+		case ledger.PutNotification:
+			w = s.put(i, "notification "+o.Notification.ID+" was not recorded before", notificationItem(o.Notification), notExists(e), e)
+		case ledger.MarkSent:
+			// Fails on a missing notification too: an absent state is not pending.
+			cond := e.n(AttrState) + " = " + e.v(str(string(ledger.NotificationPending)))
+			update := "SET " + e.n(AttrState) + " = " + e.v(str(string(ledger.NotificationSent))) + ", " +
+				e.n(AttrSentAt) + " = " + e.v(str(timeText(o.At))) + " REMOVE " + e.n(AttrGSI1PK) + ", " + e.n(AttrGSI1SK)
+			w = s.update(i, "notification "+o.ID+" is pending", contractPK(o.Contract), notificationSK(o.ID), update, cond, e)
 		case ledger.UpdateOrder:
 			// Fails on a missing order too: an absent status equals nothing.
 			cond := e.n(AttrStatus) + " = " + e.v(str(string(o.WasStatus)))

@@ -299,6 +299,7 @@ func contractItem(c ledger.Contract) item {
 	it.b(AttrPlanActive, c.PlanActive)
 	it.t(AttrTerminatedAt, c.TerminatedAt)
 	it.i(AttrVersion, c.Version)
+	it.s(AttrNotifyEmail, c.NotifyEmail)
 	return it
 }
 
@@ -309,7 +310,7 @@ func decodeContract(m map[string]types.AttributeValue) (ledger.Contract, error) 
 		CoveredEntities: r.strs(AttrCoveredEntities), ContractorCoverage: r.b(AttrContractorCoverage),
 		Start: r.t(AttrStart), End: r.t(AttrEnd), ExtensionMonths: int(r.i(AttrExtensionMonths)),
 		Channel: r.s(AttrChannel), MonthlyBaseline: r.n(AttrMonthlyBaseline), PlanActive: r.b(AttrPlanActive),
-		TerminatedAt: r.t(AttrTerminatedAt), Version: r.i(AttrVersion),
+		TerminatedAt: r.t(AttrTerminatedAt), Version: r.i(AttrVersion), NotifyEmail: r.s(AttrNotifyEmail),
 	}
 	return c, r.err
 }
@@ -686,4 +687,35 @@ func decodeSunset(m map[string]types.AttributeValue) (ledger.Sunset, error) {
 		FinalExpiry: r.t(AttrFinalExpiry), Successor: core.Currency(r.s(AttrSuccessor)),
 		UpdatedAt: r.t(AttrUpdatedAt), Version: r.i(AttrVersion)}
 	return x, r.err
+}
+
+// notificationItem is one notification, in its contract's partition. While
+// it is pending it carries sweep-index keys (NOTIFYPENDING#<shard>, by
+// creation time), so PendingNotifications finds it across contracts
+// without a Scan; MarkSent removes them.
+func notificationItem(n ledger.Notification) item {
+	it := keyOf(contractPK(n.Contract), notificationSK(n.ID))
+	it.s(AttrID, n.ID)
+	it.s(AttrContract, n.Contract)
+	it.s(AttrKind, string(n.Kind))
+	it.s(AttrTo, n.To)
+	it.s(AttrSubject, n.Subject)
+	it.s(AttrBody, n.Body)
+	it.t(AttrCreatedAt, n.CreatedAt)
+	it.s(AttrState, string(n.State))
+	it.t(AttrSentAt, n.SentAt)
+	if n.State == ledger.NotificationPending {
+		pk, sk := keyText(it, AttrPK), keyText(it, AttrSK)
+		it.s(AttrGSI1PK, gsiPending+indexShard(pk, sk))
+		it.s(AttrGSI1SK, timeKey(n.CreatedAt)+"#"+n.Contract+"#"+n.ID)
+	}
+	return it
+}
+
+func decodeNotification(m map[string]types.AttributeValue) (ledger.Notification, error) {
+	r := reader{it: m}
+	n := ledger.Notification{ID: r.s(AttrID), Contract: r.s(AttrContract), Kind: ledger.NotificationKind(r.s(AttrKind)),
+		To: r.s(AttrTo), Subject: r.s(AttrSubject), Body: r.s(AttrBody), CreatedAt: r.t(AttrCreatedAt),
+		State: ledger.NotificationState(r.s(AttrState)), SentAt: r.t(AttrSentAt)}
+	return n, r.err
 }

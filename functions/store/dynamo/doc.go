@@ -50,6 +50,7 @@
 //	idempotency       IDEM#<contract>#<key>           IDEM
 //	quote acceptance  QUOTE#<quote>                   ACCEPTANCE
 //	currency sunset   SUNSETS                         CURRENCY#<currency>
+//	notification      CONTRACT#<contract>             NOTIFICATION#<id>
 //
 // So: LotContract (a lot named by id alone) is one Query on the lot
 // directory, whose item CreateLot writes in the same transaction as the lot,
@@ -85,6 +86,7 @@
 //
 //	lot               gsi1pk LOTEND#<shard>    gsi1sk <end ns | EndNsNone>#<contract>#<lot>
 //	open hold         gsi1pk HOLDEXP#<shard>   gsi1sk <expires ns>#<contract>#<hold>
+//	pending notice    gsi1pk NOTIFYPENDING#<shard>  gsi1sk <created ns>#<contract>#<id>
 //
 // <shard> (0..IndexShards-1) is a hash of the item's key, so no single index
 // partition takes every hold's writes. EndedLots and ExpiredHolds query each
@@ -124,6 +126,20 @@
 // of a currency a sunset must end, across contracts — queries the sweep
 // index for keys after the final expiry (no Scan at run time), reads the
 // lots strongly consistent and keeps the currency's.
+//
+// # Notifications
+//
+// A notification lives in its contract's partition (Notifications is one
+// Query; the id names the event and includes the contract, so
+// attribute_not_exists on the item is "once per event"). While pending it
+// carries NOTIFYPENDING# sweep-index keys, and MarkSent — an Update in the
+// Apply transaction, conditioned on state = pending — removes them, so the
+// index holds only what is still to be sent: PendingNotifications queries
+// it with no Scan and no filter over sent items. The expiry warnings' work
+// list (LotsEndingWithin) reads the LOTEND# shards for ends in a window and,
+// unlike EndedLots, drops nothing from the index. So the sweeper needs no
+// IAM action it did not have: Query on the index, BatchGetItem, and the
+// transaction's PutItem and UpdateItem.
 //
 // Consumed capacity is asked for on every call and added up (Consumed,
 // LastApply), so benchmarks can report write units per spend. (DynamoDB

@@ -517,7 +517,7 @@ func TestEveryFieldRoundTrips(t *testing.T) {
 	at := t0.Add(123456789 * time.Nanosecond)
 	c := ledger.Contract{ID: "c1", Customer: "Acme", Entity: "e1", CoveredEntities: []string{"e2", "e3"},
 		ContractorCoverage: true, Start: t0, End: t0.AddDate(2, 0, 0), ExtensionMonths: 3, Channel: "reseller",
-		MonthlyBaseline: dec("1000.25"), PlanActive: true, TerminatedAt: at, Version: 1}
+		MonthlyBaseline: dec("1000.25"), PlanActive: true, TerminatedAt: at, Version: 1, NotifyEmail: "admin@acme.example"}
 	u := ledger.User{Contract: "c1", ID: "u1", Kind: ledger.Contractor, Entity: "e2", CanSpend: true, Active: true,
 		AddedAt: t0, RemovedAt: at, Version: 1}
 	l := ledger.Lot{ID: "L1", Contract: "c1", Currency: core.Forma, Kind: ledger.Individual, Owner: "u1",
@@ -547,14 +547,17 @@ func TestEveryFieldRoundTrips(t *testing.T) {
 		PriceBookVersion: "forma-2024-01", Payment: ledger.PayCard, Provider: "stripe", SessionID: "cs_test_1",
 		CheckoutURL: "https://checkout.example/c/pay/cs_test_1", TestMode: true, Quote: "q1", Lot: "lot_o1",
 		CreatedAt: t0, PaidAt: at, FulfilledAt: at.Add(time.Nanosecond), CancelledAt: at.Add(time.Hour)}
-	written := []any{c, u, l, h, k, e, b, a, r, use, o}
+	n := ledger.Notification{ID: "withdrawal:c1:L1:x", Contract: "c1", Kind: ledger.KindWithdrawalNotice, To: "admin@acme.example",
+		Subject: "subject é", Body: "body\nline 2", CreatedAt: at, State: ledger.NotificationSent, SentAt: at.Add(time.Second)}
+	written := []any{c, u, l, h, k, e, b, a, r, use, o, n}
 	for _, v := range written {
 		allSet(t, v)
 	}
 	apply(t, st, ledger.PutContract{Contract: c}, ledger.PutUser{User: u}, ledger.CreateLot{Lot: l},
 		ledger.PutHold{Hold: h}, ledger.PutConsumption{Consumption: k}, ledger.PutEntry{Entry: e},
 		ledger.PutBudget{Budget: b}, ledger.PutAttempt{Attempt: a}, ledger.PutIdempotency{Record: r, At: at},
-		ledger.AddUsage{Key: use.Key, Credits: use.Credits, Count: use.Count}, ledger.PutOrder{Order: o})
+		ledger.AddUsage{Key: use.Key, Credits: use.Credits, Count: use.Count}, ledger.PutOrder{Order: o},
+		ledger.PutNotification{Notification: n})
 
 	gotC, err1 := st.Contract(ctx, "c1")
 	gotU, err2 := st.User(ctx, "c1", "u1")
@@ -567,13 +570,14 @@ func TestEveryFieldRoundTrips(t *testing.T) {
 	gotR, _, err9 := st.Idempotency(ctx, "c1", r.Key, at)
 	gotUse, err10 := st.Usage(ctx, "c1", "2026-03", "2026-03")
 	gotO, err11 := st.Order(ctx, "c1", "o1")
-	if err := errors.Join(err1, err2, err3, err4, err5, err6, err7, err8, err9, err10, err11); err != nil {
+	gotN, err12 := st.Notifications(ctx, "c1")
+	if err := errors.Join(err1, err2, err3, err4, err5, err6, err7, err8, err9, err10, err11, err12); err != nil {
 		t.Fatal(err)
 	}
-	if len(gotE) != 1 || len(gotA) != 1 || len(gotUse) != 1 {
-		t.Fatalf("read %d entries, %d attempts, %d usage rows; want 1 each", len(gotE), len(gotA), len(gotUse))
+	if len(gotE) != 1 || len(gotA) != 1 || len(gotUse) != 1 || len(gotN) != 1 {
+		t.Fatalf("read %d entries, %d attempts, %d usage rows, %d notifications; want 1 each", len(gotE), len(gotA), len(gotUse), len(gotN))
 	}
-	read := []any{gotC, gotU, gotL, gotH, gotK, gotE[0], gotB, gotA[0], gotR, gotUse[0], gotO}
+	read := []any{gotC, gotU, gotL, gotH, gotK, gotE[0], gotB, gotA[0], gotR, gotUse[0], gotO, gotN[0]}
 	for i := range written {
 		w, _ := json.Marshal(written[i])
 		g, _ := json.Marshal(read[i])

@@ -554,7 +554,7 @@ func (s *Store) ExpiredHolds(ctx context.Context, at time.Time, limit int) ([]le
 // entity is the plural name of what the item holds (contracts, users, grants,
 // lots, lot_contracts, budgets, budget_usage, usage, attempts, entries, holds,
 // consumptions, idempotency, orders, order_contracts, quote_acceptances,
-// sunsets), so a test can pick out
+// sunsets, notifications), so a test can pick out
 // one kind by prefix.
 func (s *Store) Dump(ctx context.Context) ([]string, error) {
 	lines := []string{}
@@ -605,6 +605,8 @@ func entityOf(pk, sk string) string {
 		return "quote_acceptances"
 	case pk == pkSunsets:
 		return "sunsets"
+	case strings.HasPrefix(sk, skNotification):
+		return "notifications"
 	case strings.HasPrefix(pk, pfxLotDir):
 		return "lot_contracts"
 	case strings.HasPrefix(pk, pfxOrderDir):
@@ -754,6 +756,122 @@ func (s *Store) LotsOutliving(ctx context.Context, cur core.Currency, at time.Ti
 	}
 	slices.SortFunc(lots, func(a, b ledger.Lot) int {
 		return cmp.Or(strings.Compare(a.Contract, b.Contract), strings.Compare(a.ID, b.ID))
+	})
+	return lots[:min(limit, len(lots))], nil
+}
+
+// pendingHorizon bounds the pending-notification index query: every
+// creation time is before it.
+var pendingHorizon = time.Unix(0, EndNsNone-1)
+
+// PendingNotifications reads the NOTIFYPENDING# shards of the sweep index
+// (only pending notifications carry those keys), reads the items strongly
+// consistent and keeps those still pending, oldest first.
+func (s *Store) PendingNotifications(ctx context.Context, limit int) ([]ledger.Notification, error) {
+	out := []ledger.Notification{}
+	if limit <= 0 {
+		return out, nil
+	}
+	for shard := range IndexShards {
+		found := 0
+		err := s.indexKeys(ctx, gsiPending+strconv.Itoa(shard), pendingHorizon, func(keys []item) (bool, error) {
+			items, err := s.batchGet(ctx, keys)
+			if err != nil {
+				return true, err
+			}
+			for _, it := range items {
+				n, err := decodeNotification(it)
+				if err != nil {
+					return true, err
+				}
+				if n.State == ledger.NotificationPending {
+					out = append(out, n)
+					found++
+				}
+			}
+			return found >= limit, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	slices.SortFunc(out, func(a, b ledger.Notification) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
+	})
+	return out[:min(limit, len(out))], nil
+}
+
+// Notifications reads a contract's outbox (one query on its partition),
+// oldest first, at most ledger.NotificationsPerContractMax.
+func (s *Store) Notifications(ctx context.Context, contract string) ([]ledger.Notification, error) {
+	out := []ledger.Notification{}
+	err := s.query(ctx, contractPK(contract), skNotification, "", ReadItemsMax, func(it map[string]types.AttributeValue) error {
+		n, err := decodeNotification(it)
+		out = append(out, n)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b ledger.Notification) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
+	})
+	return out[:min(ledger.NotificationsPerContractMax, len(out))], nil
+}
+
+// LotsEndingWithin reads the LOTEND# shards of the sweep index for ends in
+// (after, by], reads the lots strongly consistent and keeps those that
+// still end in that window with credits remaining. It examines at most
+// SweepScanMax index keys per shard and, unlike EndedLots, never drops
+// anything from the index (a lot that ends later may still be refunded
+// into).
+func (s *Store) LotsEndingWithin(ctx context.Context, after, by time.Time, limit int) ([]ledger.Lot, error) {
+	lots := []ledger.Lot{}
+	if limit <= 0 || !by.After(after) {
+		return lots, nil
+	}
+	for shard := range IndexShards {
+		e := &expr{}
+		in := &dynamodb.QueryInput{
+			TableName: &s.table, IndexName: aws.String(IndexSweep),
+			KeyConditionExpression: aws.String(e.n(AttrGSI1PK) + " = " + e.v(str(gsiLotEnd+strconv.Itoa(shard))) + " AND " +
+				e.n(AttrGSI1SK) + " BETWEEN " + e.v(str(timeKey(after)+"$")) + " AND " + e.v(str(timeKey(by)+"$"))),
+			ExpressionAttributeNames: e.names, ExpressionAttributeValues: e.values,
+			Limit: aws.Int32(indexPageSize), ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+		}
+		for seen, found := 0, 0; seen < SweepScanMax && found < limit; {
+			out, err := s.db.Query(ctx, in)
+			if err != nil {
+				return nil, fmt.Errorf("dynamo: query index %s for lots ending by %v: %w", IndexSweep, by, err)
+			}
+			s.addRead(out.ConsumedCapacity)
+			seen += len(out.Items)
+			keys := make([]item, len(out.Items))
+			for i, it := range out.Items {
+				keys[i] = keyOf(keyText(it, AttrPK), keyText(it, AttrSK))
+			}
+			items, err := s.batchGet(ctx, keys)
+			if err != nil {
+				return nil, err
+			}
+			for _, it := range items {
+				l, err := decodeLot(it)
+				if err != nil {
+					return nil, err
+				}
+				if end := l.End(); !end.IsZero() && end.After(after) && !end.After(by) && l.Remaining.Sign() > 0 {
+					lots = append(lots, l)
+					found++
+				}
+			}
+			if len(out.LastEvaluatedKey) == 0 {
+				break
+			}
+			in.ExclusiveStartKey = out.LastEvaluatedKey
+		}
+	}
+	slices.SortFunc(lots, func(a, b ledger.Lot) int {
+		return cmp.Or(a.End().Compare(b.End()), strings.Compare(a.Contract, b.Contract), strings.Compare(a.ID, b.ID))
 	})
 	return lots[:min(limit, len(lots))], nil
 }

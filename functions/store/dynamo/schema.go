@@ -118,6 +118,11 @@ const (
 	AttrFinalExpiry        = "final_expiry"
 	AttrSuccessor          = "successor"
 	AttrUpdatedAt          = "updated_at"
+	AttrNotifyEmail        = "notify_email"
+	AttrTo                 = "to"
+	AttrSubject            = "subject"
+	AttrBody               = "body"
+	AttrSentAt             = "sent_at"
 )
 
 // Limits.
@@ -172,6 +177,8 @@ const (
 	skEntry        = "ENTRY#"
 	gsiLotEnd      = "LOTEND#"
 	gsiHoldExpiry  = "HOLDEXP#"
+	gsiPending     = "NOTIFYPENDING#"
+	skNotification = "NOTIFICATION#"
 	entrySeqDigits = 9
 	timeKeyDigits  = 19
 )
@@ -197,6 +204,7 @@ func budgetUsedSK(project, currency, month string) string {
 }
 func attemptSK(at time.Time, id string) string { return skAttempt + timeKey(at) + "#" + id }
 func entrySK(id string) string                 { return skEntry + id }
+func notificationSK(id string) string          { return skNotification + id }
 
 // timeKey renders t as 19 digits of Unix nanoseconds, clamped to
 // [0, MaxInt64], so that text order is time order.

@@ -283,6 +283,26 @@ func (w *writeTx) apply(op ledger.Op) error {
 		return err
 	case ledger.PutSunset:
 		return w.putSunset(o)
+	case ledger.PutNotification:
+		args, err := notificationValues(o.Notification)
+		ok, err := w.insertNew(qNotifyInsert, args, err)
+		if err == nil && !ok {
+			return failed("notification %s was already recorded", o.Notification.ID)
+		}
+		return err
+	case ledger.MarkSent:
+		at, err := encodeTime(o.At)
+		if err != nil {
+			return err
+		}
+		res, err := w.exec(qNotifySent, at, o.Contract, o.ID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return cmpErr(err, failed("notification %s of contract %s is not pending", o.ID, o.Contract))
+		}
+		return nil
 	case ledger.PutBudget:
 		b := o.Budget
 		args := []any{b.Contract, b.Project, string(b.Currency), encodeDecimal(b.MonthlyCap)}
@@ -587,4 +607,12 @@ func (w *writeTx) putSunset(o ledger.PutSunset) error {
 	}
 	_, err = w.exec(qSunsetUpdate, args...)
 	return err
+}
+
+// cmpErr returns err when there is one, else the condition's failure.
+func cmpErr(err, failure error) error {
+	if err != nil {
+		return err
+	}
+	return failure
 }

@@ -279,3 +279,26 @@ func (s *Store) LotsOutliving(ctx context.Context, cur core.Currency, at time.Ti
 	}
 	return many(ctx, s, scanLot, "lots outliving", unbounded, rLotsOutliving, string(cur), t, clampLimit(limit))
 }
+
+// PendingNotifications reads the partial index notifications_pending:
+// what the sender still has to deliver, oldest first.
+func (s *Store) PendingNotifications(ctx context.Context, limit int) ([]ledger.Notification, error) {
+	return many(ctx, s, scanNotification, "pending notifications", unbounded, rPendingNotes, clampLimit(limit))
+}
+
+// Notifications reads a contract's outbox, oldest first, at most
+// ledger.NotificationsPerContractMax of them.
+func (s *Store) Notifications(ctx context.Context, contract string) ([]ledger.Notification, error) {
+	return many(ctx, s, scanNotification, "notifications", unbounded, rNotifications, contract, ledger.NotificationsPerContractMax)
+}
+
+// LotsEndingWithin reads the partial index lots_ended for ends in
+// (after, by].
+func (s *Store) LotsEndingWithin(ctx context.Context, after, by time.Time, limit int) ([]ledger.Lot, error) {
+	a, err1 := encodeTime(after)
+	b, err2 := encodeTime(by)
+	if err := errors.Join(err1, err2); err != nil || a == nil || b == nil {
+		return nil, fmt.Errorf("sqlite: lots ending in (%v, %v]: need times in range: %w", after, by, err)
+	}
+	return many(ctx, s, scanLot, "lots ending", unbounded, rLotsEnding, a, b, clampLimit(limit))
+}

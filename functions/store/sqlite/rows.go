@@ -19,7 +19,7 @@ func placeholders(n int) string {
 }
 
 const contractCols = `id, customer, entity, covered_entities, contractor_coverage, start_at, end_at,
-	extension_months, channel, monthly_baseline, plan_active, terminated_at, version`
+	extension_months, channel, monthly_baseline, plan_active, terminated_at, version, notify_email`
 
 func contractValues(c ledger.Contract) ([]any, error) {
 	var v values
@@ -32,7 +32,7 @@ func contractValues(c ledger.Contract) ([]any, error) {
 	v.dec(c.MonthlyBaseline)
 	v.add(encodeBool(c.PlanActive))
 	v.time(c.TerminatedAt)
-	v.add(c.Version)
+	v.add(c.Version, c.NotifyEmail)
 	return v.args, v.err
 }
 
@@ -45,7 +45,7 @@ func scanContract(s scanner) (ledger.Contract, error) {
 		coverage, active       bool
 	)
 	if err := s.Scan(&c.ID, &c.Customer, &c.Entity, &covered, &coverage, &start, &end,
-		&extension, &c.Channel, &baseline, &active, &terminated, &c.Version); err != nil {
+		&extension, &c.Channel, &baseline, &active, &terminated, &c.Version, &c.NotifyEmail); err != nil {
 		return c, err
 	}
 	var d decoder
@@ -418,4 +418,27 @@ func scanSunset(s scanner) (ledger.Sunset, error) {
 	x.Currency, x.Successor = core.Currency(currency), core.Currency(successor)
 	x.SalesEnd, x.FinalExpiry, x.UpdatedAt = decodeTime(salesEnd), decodeTime(final), decodeTime(updated)
 	return x, err
+}
+
+const notificationCols = "id, contract, kind, recipient, subject, body, created_at, state, sent_at"
+
+func notificationValues(n ledger.Notification) ([]any, error) {
+	var v values
+	v.add(n.ID, n.Contract, string(n.Kind), n.To, n.Subject, n.Body)
+	v.time(n.CreatedAt)
+	v.add(string(n.State))
+	v.time(n.SentAt)
+	return v.args, v.err
+}
+
+func scanNotification(s scanner) (ledger.Notification, error) {
+	var (
+		n             ledger.Notification
+		kind, state   string
+		created, sent sql.NullInt64
+	)
+	err := s.Scan(&n.ID, &n.Contract, &kind, &n.To, &n.Subject, &n.Body, &created, &state, &sent)
+	n.Kind, n.State = ledger.NotificationKind(kind), ledger.NotificationState(state)
+	n.CreatedAt, n.SentAt = decodeTime(created), decodeTime(sent)
+	return n, err
 }

@@ -255,11 +255,34 @@ CREATE TABLE sunsets (
 
 CREATE INDEX lots_currency_end ON lots (currency, end_at);
 `,
+
+	// 5: the notification outbox, and the contract's notification address.
+	// A notification's id names its event, so it is the whole key: the same
+	// event is recorded once. notifications_pending is partial (only what
+	// the sender still has to deliver), like lots_ended.
+	`
+ALTER TABLE contracts ADD COLUMN notify_email TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE notifications (
+	id         TEXT NOT NULL PRIMARY KEY,
+	contract   TEXT NOT NULL,
+	kind       TEXT NOT NULL,
+	recipient  TEXT NOT NULL,
+	subject    TEXT NOT NULL,
+	body       TEXT NOT NULL,
+	created_at INTEGER,
+	state      TEXT NOT NULL,
+	sent_at    INTEGER
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX notifications_contract ON notifications (contract, created_at, id);
+CREATE INDEX notifications_pending ON notifications (created_at, id) WHERE state = 'pending';
+`,
 }
 
 // tables lists every table Dump writes, in the order it reads them.
 var tables = []string{
 	"contracts", "users", "grants", "lots", "entries", "holds", "consumptions",
 	"idempotency", "budgets", "budget_usage", "usage", "attempts", "orders",
-	"quote_acceptances", "sunsets",
+	"quote_acceptances", "sunsets", "notifications",
 }

@@ -82,6 +82,8 @@ var (
 	qSunsetInsert    = insertSQL("sunsets", sunsetCols, "ON CONFLICT DO NOTHING")
 	qSunsetVersion   = "SELECT version FROM sunsets WHERE currency = ?"
 	qSunsetUpdate    = updateSQL("sunsets", sunsetCols, 1)
+	qNotifyInsert    = insertSQL("notifications", notificationCols, "ON CONFLICT DO NOTHING")
+	qNotifySent      = "UPDATE notifications SET state = 'sent', sent_at = ? WHERE contract = ? AND id = ? AND state = 'pending'"
 	qSavepoint       = "SAVEPOINT apply"
 	qRollbackTo      = "ROLLBACK TO apply"
 	qRelease         = "RELEASE apply"
@@ -89,7 +91,7 @@ var (
 		qHoldInsert, qHoldState, qHoldUpdate, qConsInsert, qConsRefunded, qConsUpdate, qBudgetUsedRead, qBudgetUsedPut,
 		qUsageRead, qUsagePut, qAttemptPut, qBudgetPut, qContractInsert, qContractVersion, qContractUpdate,
 		qUserInsert, qUserVersion, qUserUpdate, qGrantInsert, qOrderInsert, qOrderStatus, qOrderUpdate, qQuoteAccept,
-		qSunsetInsert, qSunsetVersion, qSunsetUpdate}
+		qSunsetInsert, qSunsetVersion, qSunsetUpdate, qNotifyInsert, qNotifySent}
 )
 
 // The statements the reads run, prepared on the reader pool (database/sql
@@ -119,6 +121,9 @@ var (
 	rSunset        = "SELECT " + sunsetCols + " FROM sunsets WHERE currency = ?"
 	rSunsets       = "SELECT " + sunsetCols + " FROM sunsets ORDER BY currency"
 	rLotsOutliving = "SELECT " + lotCols + " FROM lots WHERE currency = ? AND (end_at IS NULL OR end_at > ?) ORDER BY contract, id LIMIT ?"
-	readQueries    = []string{rSunset, rSunsets, rLotsOutliving, rContract, rUser, rUsers, rGranted, rLots, rLot, rLotContract, rHold, rConsumption, rBudget,
+	rLotsEnding    = "SELECT " + lotCols + " FROM lots WHERE end_at IS NOT NULL AND remaining <> '0' AND end_at > ? AND end_at <= ? ORDER BY end_at, contract, id LIMIT ?"
+	rPendingNotes  = "SELECT " + notificationCols + " FROM notifications WHERE state = 'pending' ORDER BY created_at, id LIMIT ?"
+	rNotifications = "SELECT " + notificationCols + " FROM notifications WHERE contract = ? ORDER BY created_at, id LIMIT ?"
+	readQueries    = []string{rLotsEnding, rPendingNotes, rNotifications, rSunset, rSunsets, rLotsOutliving, rContract, rUser, rUsers, rGranted, rLots, rLot, rLotContract, rHold, rConsumption, rBudget,
 		rBudgetUsed, rIdempotency, rEntries, rUsage, rAttempts, rEndedLots, rExpiredHolds, rOrder, rOrders, rOrderContract, rQuoteAccepted}
 )

@@ -37,6 +37,7 @@ type memStore struct {
 	orders    map[[2]string]ledger.Order
 	accepted  map[string]ledger.QuoteAcceptance
 	sunsets   map[core.Currency]ledger.Sunset
+	notes     map[string]ledger.Notification
 	closed    bool
 }
 
@@ -51,6 +52,7 @@ func newMemStore() *memStore {
 		budgetUse: map[[4]string]decimal.Decimal{}, usage: map[ledger.UsageKey]ledger.Usage{},
 		attempts: map[string][]ledger.Attempt{}, orders: map[[2]string]ledger.Order{},
 		accepted: map[string]ledger.QuoteAcceptance{}, sunsets: map[core.Currency]ledger.Sunset{},
+		notes: map[string]ledger.Notification{},
 	}
 }
 
@@ -228,6 +230,18 @@ func (m *memStore) Apply(ctx context.Context, tx ledger.Tx) error {
 				return fail(i, "sunset of %s is not at version %d", o.Sunset.Currency, o.Sunset.Version-1)
 			}
 			put(&undo, m.sunsets, o.Sunset.Currency, o.Sunset)
+		case ledger.PutNotification:
+			if _, ok := m.notes[o.Notification.ID]; ok {
+				return fail(i, "notification %s was recorded", o.Notification.ID)
+			}
+			put(&undo, m.notes, o.Notification.ID, o.Notification)
+		case ledger.MarkSent:
+			n, ok := m.notes[o.ID]
+			if !ok || n.Contract != o.Contract || n.State != ledger.NotificationPending {
+				return fail(i, "notification %s is not pending", o.ID)
+			}
+			n.State, n.SentAt = ledger.NotificationSent, o.At
+			put(&undo, m.notes, o.ID, n)
 		case ledger.UpdateOrder:
 			k := [2]string{o.Order.Contract, o.Order.ID}
 			if cur, ok := m.orders[k]; !ok || cur.Status != o.WasStatus {
@@ -453,6 +467,24 @@ func (m *memStore) EndedLots(ctx context.Context, at time.Time, limit int) ([]le
 	return out[:min(len(out), limit)], nil
 }
 
+func (m *memStore) LotsEndingWithin(ctx context.Context, after, by time.Time, limit int) ([]ledger.Lot, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []ledger.Lot{}
+	for _, l := range m.lots {
+		if end := l.End(); !end.IsZero() && end.After(after) && !end.After(by) && l.Remaining.Sign() > 0 {
+			out = append(out, l)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].End().Equal(out[j].End()) {
+			return out[i].End().Before(out[j].End())
+		}
+		return out[i].Contract+"/"+out[i].ID < out[j].Contract+"/"+out[j].ID
+	})
+	return out[:min(len(out), max(limit, 0))], nil
+}
+
 func (m *memStore) ExpiredHolds(ctx context.Context, at time.Time, limit int) ([]ledger.Hold, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -521,6 +553,9 @@ func (m *memStore) Dump(ctx context.Context) ([]string, error) {
 	for k, v := range m.sunsets {
 		line("sunsets", k, v)
 	}
+	for k, v := range m.notes {
+		line("notifications", k, v)
+	}
 	for c, as := range m.attempts {
 		for _, a := range as {
 			line("attempt", [2]string{c, a.ID}, a)
@@ -567,6 +602,32 @@ func (m *memStore) LotsOutliving(ctx context.Context, cur core.Currency, at time
 		return out[i].ID < out[j].ID
 	})
 	return out[:min(max(limit, 0), len(out))], nil
+}
+
+func (m *memStore) notifications(keep func(ledger.Notification) bool, limit int) []ledger.Notification {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []ledger.Notification{}
+	for _, n := range m.notes {
+		if keep(n) {
+			out = append(out, n)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if c := out[i].CreatedAt.Compare(out[j].CreatedAt); c != 0 {
+			return c < 0
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out[:min(max(limit, 0), len(out))]
+}
+
+func (m *memStore) PendingNotifications(ctx context.Context, limit int) ([]ledger.Notification, error) {
+	return m.notifications(func(n ledger.Notification) bool { return n.State == ledger.NotificationPending }, limit), nil
+}
+
+func (m *memStore) Notifications(ctx context.Context, contract string) ([]ledger.Notification, error) {
+	return m.notifications(func(n ledger.Notification) bool { return n.Contract == contract }, ledger.NotificationsPerContractMax), nil
 }
 
 func (m *memStore) Close() error {

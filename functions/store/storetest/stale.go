@@ -186,7 +186,7 @@ func testStaleGrant(t *testing.T, h *harness) {
 func testStaleWithdraw(t *testing.T, h *harness) {
 	h.contract()
 	ind := h.employee("acme", "alice")
-	tx := h.planned(ledger.PlanWithdrawLot(h.lot("acme", ind.ID), h.clk.Now(), nil, h.key(), h.env()))
+	tx := h.planned(ledger.PlanWithdrawLot(h.lot("acme", ind.ID), "", h.clk.Now(), nil, h.key(), h.env()))
 	h.clk.Advance(time.Minute)
 	if _, err := h.svc.RemoveUser(h.ctx, "acme", "alice", h.key()); err != nil {
 		t.Fatal(err)

@@ -76,6 +76,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts ...Option) {
 		{"Orders", orderSpecs()},
 		{"Quotes", quoteSpecs()},
 		{"Sunsets", sunsetSpecs()},
+		{"Notifications", notificationSpecs()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

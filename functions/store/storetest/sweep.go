@@ -71,8 +71,13 @@ func testSweepNothing(t *testing.T, h *harness) {
 	h.grant("acme", "pool", "100", sunset(t0.Add(time.Hour)))
 	h.hold(req("alice", "150", holdFor(time.Hour)))
 	h.clk.Set(t0.Add(time.Hour - time.Nanosecond))
+	// The pool ends within 90 days: the first sweep records its expiry
+	// warning (and nothing else); after that a sweep has nothing to do.
+	if rep := h.sweep(); rep.HoldsReleased != 0 || rep.LotsClosed != 0 || rep.WarningsRecorded != 1 {
+		t.Errorf("sweep = %+v, want one expiry warning and nothing else", rep)
+	}
 	before := h.dump()
-	if rep := h.sweep(); rep.HoldsReleased != 0 || rep.LotsClosed != 0 {
+	if rep := h.sweep(); rep.HoldsReleased != 0 || rep.LotsClosed != 0 || rep.WarningsRecorded != 0 {
 		t.Errorf("sweep = %+v, want nothing", rep)
 	}
 	h.unchanged(t, "a sweep with nothing due", before)

@@ -1,0 +1,168 @@
+package ledger
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Notifications are the outbox (PRODUCT.md, "Governance": expiry warnings,
+// withdrawal notices and alerts go through an outbox). A planner puts a
+// Notification in the same Tx as the change it reports (a withdrawal and
+// its notice are written together or not at all); a sender outside core
+// delivers pending ones and marks each sent.
+//
+// Rules chosen where PRODUCT.md is silent:
+//
+//   - A notification's ID names the event it reports
+//     ("withdrawal:<contract>:<lot>:<notice>", "expiry-warning:<contract>:
+//     <lot>:<end>"), and PutNotification creates it only if absent, so an
+//     event is recorded once however often it is planned (two sweepers, a
+//     retried request). A lot whose end moves is a new event: a new warning.
+//   - Delivery is at least once: the sender sends, then MarkSent. A crash
+//     between the two sends again on the next sweep; a send failure leaves
+//     it pending, retried on the next sweep.
+//   - The recipient is the contract's NotifyEmail. A contract without one
+//     still gets its notifications recorded (the withdrawal notice is
+//     "recorded and sent"), with To empty; a sender may refuse those, and
+//     then they stay pending until one is set (open: they are not
+//     re-addressed when it is).
+//   - Alerts (usage above 15 % of the baseline, pools running out) are not
+//     planned here yet: the kind exists so the outbox can carry them.
+type Notification struct {
+	ID        string            `json:"id"`
+	Contract  string            `json:"contract"`
+	Kind      NotificationKind  `json:"kind"`
+	To        string            `json:"to"`
+	Subject   string            `json:"subject"`
+	Body      string            `json:"body"`
+	CreatedAt time.Time         `json:"created_at"`
+	State     NotificationState `json:"state"`
+	SentAt    time.Time         `json:"sent_at,omitzero"`
+}
+
+// NotificationKind says what a notification reports.
+type NotificationKind string
+
+const (
+	KindExpiryWarning    NotificationKind = "expiry_warning"
+	KindWithdrawalNotice NotificationKind = "withdrawal_notice"
+	KindAlert            NotificationKind = "alert"
+)
+
+// NotificationState is pending until a sender delivered it, then sent.
+type NotificationState string
+
+const (
+	NotificationPending NotificationState = "pending"
+	NotificationSent    NotificationState = "sent"
+)
+
+// ExpiryWarningAhead is how far ahead of a lot's end its holder is warned
+// (PRODUCT.md: "warned 90 days ahead"; governance.WarnDays is the same rule
+// for the calendar).
+const ExpiryWarningAhead = 90 * 24 * time.Hour
+
+// NotificationsPerContractMax bounds what one read of a contract's outbox
+// returns (the newest beyond it are left out of that read).
+const NotificationsPerContractMax = 1000
+
+// NotifyEmailMax bounds a contract's notification address (RFC 5321's
+// path limit).
+const NotifyEmailMax = 254
+
+// PutNotification creates a notification. Condition: none with that ID
+// exists (in any contract's outbox: the ID names the event).
+type PutNotification struct{ Notification Notification }
+
+// MarkSent records that a notification was delivered at At. Condition: it
+// exists in Contract and is still pending.
+type MarkSent struct {
+	ID, Contract string
+	At           time.Time
+}
+
+func (PutNotification) isOp() {}
+func (MarkSent) isOp()        {}
+
+// CheckNotifyEmail validates an optional notification address: empty, or
+// one plain address local@domain (no display name, no list, no quoting; a
+// domain of at least two labels). core does no I/O, so net/mail is not used:
+// this is the dot-atom subset of RFC 5322 that every sender accepts.
+func CheckNotifyEmail(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	bad := fmt.Errorf("must be one email address, like admin@example.com")
+	if len(addr) > NotifyEmailMax {
+		return fmt.Errorf("must be at most %d characters", NotifyEmailMax)
+	}
+	local, domain, ok := strings.Cut(addr, "@")
+	if !ok || local == "" || len(local) > 64 || strings.Contains(domain, "@") {
+		return bad
+	}
+	for _, atom := range strings.Split(local, ".") {
+		if atom == "" || strings.IndexFunc(atom, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("!#$%&'*+/=?^_`{|}~-", r))
+		}) >= 0 {
+			return bad
+		}
+	}
+	labels := strings.Split(domain, ".")
+	if len(labels) < 2 {
+		return bad
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' || strings.IndexFunc(l, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-')
+		}) >= 0 {
+			return bad
+		}
+	}
+	return nil
+}
+
+// noticeTime is how event ids and bodies write an instant.
+func noticeTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// PlanWithdrawalNotice is the notice of a lot's withdrawal: l is the lot as
+// withdrawn (WithdrawNoticeAt and ClosesAt set), to the contract's address.
+func PlanWithdrawalNotice(l Lot, to string, at time.Time) Notification {
+	return Notification{
+		ID:       "withdrawal:" + l.Contract + ":" + l.ID + ":" + noticeTime(l.WithdrawNoticeAt),
+		Contract: l.Contract, Kind: KindWithdrawalNotice, To: to,
+		Subject: fmt.Sprintf("Individual credits of %s withdrawn on %s", l.Owner, l.ClosesAt.UTC().Format(time.DateOnly)),
+		Body: fmt.Sprintf("The vendor has given notice, as of %s, that individual lot %s of %s on contract %s "+
+			"(%s %s remaining of %s) is withdrawn. The lot can be spent until it closes at %s; "+
+			"whatever remains then is withdrawn.\n",
+			noticeTime(l.WithdrawNoticeAt), l.ID, l.Owner, l.Contract, l.Remaining, l.Currency.Name(), l.Amount, noticeTime(l.ClosesAt)),
+		CreatedAt: at.UTC(), State: NotificationPending,
+	}
+}
+
+// PlanExpiryWarnings returns one warning for each of the contract's lots
+// that holds credits and ends after at and within ExpiryWarningAhead, by
+// lot id. Lots of other contracts are ignored, and so are lots that end by
+// withdrawal: their withdrawal notice (sent when it was given, 90 days
+// ahead) already names the close.
+func PlanExpiryWarnings(c Contract, lots []Lot, at time.Time) []Notification {
+	var out []Notification
+	for _, l := range lots {
+		end := l.End()
+		if l.Contract != c.ID || l.EndsByWithdrawal() || end.IsZero() || !end.After(at) || end.After(at.Add(ExpiryWarningAhead)) || l.Remaining.Sign() <= 0 {
+			continue
+		}
+		days := int(end.Sub(at) / (24 * time.Hour))
+		out = append(out, Notification{
+			ID:       "expiry-warning:" + c.ID + ":" + l.ID + ":" + noticeTime(end),
+			Contract: c.ID, Kind: KindExpiryWarning, To: c.NotifyEmail,
+			Subject: fmt.Sprintf("%s %s expire on %s", l.Remaining, l.Currency.Name(), end.UTC().Format(time.DateOnly)),
+			Body: fmt.Sprintf("Lot %s of contract %s (%s) holds %s %s that end at %s, in %d days. "+
+				"Credits not used by then expire.\n", l.ID, c.ID, l.Kind, l.Remaining, l.Currency.Name(), noticeTime(end), days),
+			CreatedAt: at.UTC(), State: NotificationPending,
+		})
+	}
+	slices.SortFunc(out, func(a, b Notification) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}

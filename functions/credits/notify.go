@@ -1,0 +1,116 @@
+package credits
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"cloudcredits/core/ledger"
+	"cloudcredits/functions/notify"
+)
+
+// Limits of one sweep's notification work.
+const (
+	// WarnPagesMax bounds the pages of SweepBatchMax lots one sweep reads
+	// for expiry warnings (lots already warned are skipped without a write,
+	// so a later page is reached even when the first is all warned).
+	WarnPagesMax = 20
+	// SendBatchMax bounds the notifications one sweep delivers.
+	SendBatchMax = 200
+)
+
+// sweepNotifications records the expiry warnings due at `at` and then
+// delivers pending notifications: Send, then MarkSent. A failed send leaves
+// the notification pending for the next sweep; a MarkSent that loses to
+// another sweeper (conflict) means it was delivered twice — delivery is at
+// least once, never silently dropped.
+func (s *Service) sweepNotifications(ctx context.Context, at time.Time, rep *SweepReport) error {
+	if err := s.recordExpiryWarnings(ctx, at, rep); err != nil {
+		return err
+	}
+	if s.Notifier == nil {
+		return nil
+	}
+	pending, err := s.Store.PendingNotifications(ctx, SendBatchMax)
+	if err != nil {
+		return fmt.Errorf("list pending notifications: %w", err)
+	}
+	for _, n := range pending {
+		if err := s.Notifier.Send(ctx, n); err != nil {
+			rep.NotificationsFailed++
+			// The error names the domain at most (notify.Sender's rule).
+			slog.WarnContext(ctx, "notification not sent; it stays pending", "id", n.ID, "kind", n.Kind,
+				"domain", notify.Domain(n.To), "err", err)
+			continue
+		}
+		sentAt := s.Now().UTC()
+		err := s.Store.Apply(ctx, ledger.Tx{At: sentAt, Ops: []ledger.Op{ledger.MarkSent{ID: n.ID, Contract: n.Contract, At: sentAt}}})
+		var conflict *ledger.ConflictError
+		switch {
+		case err == nil:
+			rep.NotificationsSent++
+		case errors.As(err, &conflict): // another sweeper marked it first
+		default:
+			return fmt.Errorf("mark notification %s sent: %w", n.ID, err)
+		}
+	}
+	return nil
+}
+
+// recordExpiryWarnings puts one warning per lot ending in
+// (at, at + ExpiryWarningAhead] with credits remaining, each in its own Tx
+// (the event id makes a repeat a conflict, which is ignored).
+func (s *Service) recordExpiryWarnings(ctx context.Context, at time.Time, rep *SweepReport) error {
+	by := at.Add(ledger.ExpiryWarningAhead)
+	after := at
+	contracts := map[string]ledger.Contract{}
+	known := map[string]map[string]bool{} // contract → notification ids already recorded
+	for range WarnPagesMax {
+		lots, err := s.Store.LotsEndingWithin(ctx, after, by, SweepBatchMax)
+		if err != nil {
+			return fmt.Errorf("list lots ending by %s: %w", by.Format(time.RFC3339), err)
+		}
+		for _, l := range lots {
+			c, ok := contracts[l.Contract]
+			if !ok {
+				if c, err = s.Store.Contract(ctx, l.Contract); err != nil {
+					return fmt.Errorf("read contract %s: %w", l.Contract, err)
+				}
+				contracts[l.Contract] = c
+				ids := map[string]bool{}
+				notes, err := s.Store.Notifications(ctx, l.Contract)
+				if err != nil {
+					return fmt.Errorf("read notifications of %s: %w", l.Contract, err)
+				}
+				for _, n := range notes {
+					ids[n.ID] = true
+				}
+				known[l.Contract] = ids
+			}
+			for _, n := range ledger.PlanExpiryWarnings(c, []ledger.Lot{l}, at) {
+				if known[c.ID][n.ID] {
+					continue
+				}
+				err := s.Store.Apply(ctx, ledger.Tx{At: at, Ops: []ledger.Op{ledger.PutNotification{Notification: n}}})
+				var conflict *ledger.ConflictError
+				switch {
+				case err == nil:
+					rep.WarningsRecorded++
+				case errors.As(err, &conflict): // recorded meanwhile
+				default:
+					return fmt.Errorf("record expiry warning %s: %w", n.ID, err)
+				}
+				known[c.ID][n.ID] = true
+			}
+		}
+		if len(lots) < SweepBatchMax || !lots[len(lots)-1].End().After(after) {
+			return nil
+		}
+		// Lots sharing the page's last end beyond the page are reached by the
+		// next sweep at the latest (the window moves with `at`).
+		after = lots[len(lots)-1].End()
+	}
+	return nil
+}

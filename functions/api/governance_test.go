@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"cloudcredits/functions/internal/ddblocal"
+	"cloudcredits/functions/store/dynamo"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -110,8 +112,21 @@ func loadSynth(t *testing.T, e *env, name string) synthYear {
 // through the ledger and checks each route answers exactly what
 // core/governance computes from what the store holds, and that the store's
 // roll-ups are the synthetic year's.
+// TestGovernanceRoutesOnARealStore replays a synthetic contract through the
+// ledger on each store and checks the five views against core/governance.
 func TestGovernanceRoutesOnARealStore(t *testing.T) {
-	e := newEnv(t)
+	t.Run("sqlite", func(t *testing.T) { governanceOnStore(t, newEnv(t)) })
+	t.Run("dynamodb", func(t *testing.T) {
+		client := ddblocal.Client(ddblocal.Endpoint(t))
+		table := ddblocal.UniqueName("governance")
+		if err := dynamo.CreateTable(context.Background(), client, table); err != nil {
+			t.Fatal(err)
+		}
+		governanceOnStore(t, newEnvOn(t, dynamo.New(client, table)))
+	})
+}
+
+func governanceOnStore(t *testing.T, e *env) {
 	const name = "render-steady"
 	y := loadSynth(t, e, name)
 	ctx := context.Background()

@@ -63,6 +63,13 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newEnvOn(t, st)
+}
+
+// newEnvOn is newEnv on a given (fresh, empty) store, which it closes when
+// the test ends.
+func newEnvOn(t testing.TB, st store.Store) *env {
+	t.Helper()
 	t.Cleanup(func() { st.Close() })
 	now := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
 	svc := credits.New(st)

@@ -16,8 +16,9 @@ const (
 	// BurnMonths is how many complete months the burn rate averages.
 	BurnMonths = 3
 	// WarnDays is how far ahead the expiry calendar warns (the seed: start
-	// acceleration or extension talks at least 90 days before expiry).
-	WarnDays = 90
+	// acceleration or extension talks at least 90 days before expiry): the
+	// same rule as the ledger's expiry warnings.
+	WarnDays = ledger.ExpiryWarningDays
 	// ForecastMonthsDefault is the forecast horizon PRODUCT.md asks for.
 	ForecastMonthsDefault = 12
 	// ForecastMonthsMax bounds a forecast's horizon.

@@ -59,10 +59,13 @@ const (
 	NotificationSent    NotificationState = "sent"
 )
 
-// ExpiryWarningAhead is how far ahead of a lot's end its holder is warned
-// (PRODUCT.md: "warned 90 days ahead"; governance.WarnDays is the same rule
-// for the calendar).
-const ExpiryWarningAhead = 90 * 24 * time.Hour
+// ExpiryWarningDays is how far ahead of a lot's end its holder is warned
+// (PRODUCT.md: "warned 90 days ahead"). It is the one home of the rule: the
+// expiry calendar (governance.WarnDays) uses it too.
+const ExpiryWarningDays = 90
+
+// ExpiryWarningAhead is ExpiryWarningDays as a duration.
+const ExpiryWarningAhead = ExpiryWarningDays * 24 * time.Hour
 
 // NotificationsPerContractMax bounds what one read of a contract's outbox
 // returns (the newest beyond it are left out of that read).

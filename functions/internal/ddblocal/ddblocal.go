@@ -20,6 +20,7 @@ package ddblocal
 
 import (
 	"bytes"
+	"cloudcredits/functions/internal/testproc"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -28,7 +29,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -54,17 +54,8 @@ const (
 	installHint  = "run `make test` or `scripts/ddb-local.sh install`"
 )
 
-var (
-	once      sync.Once
-	endpoint  string
-	setupErr  error
-	startedIn time.Duration
-	logged    atomic.Bool
-	stopped   atomic.Bool
-
-	procMu sync.Mutex
-	proc   *process // the emulator this process started, if any
-)
+// shared is the DynamoDB Local of this test process.
+var shared = &testproc.Shared{Name: "ddblocal", What: "DynamoDB Local", Setup: setup}
 
 // Endpoint returns the base URL of a DynamoDB that answers, or fails tb.
 //
@@ -74,17 +65,7 @@ var (
 // calling test, with what went wrong and how to fix it.
 func Endpoint(tb testing.TB) string {
 	tb.Helper()
-	if stopped.Load() {
-		tb.Fatalf("ddblocal: Endpoint called after Stop: DynamoDB Local is no longer running")
-	}
-	once.Do(setup)
-	if setupErr != nil {
-		tb.Fatalf("ddblocal: %v", setupErr)
-	}
-	if startedIn > 0 && logged.CompareAndSwap(false, true) {
-		tb.Logf("ddblocal: DynamoDB Local started at %s in %s", endpoint, startedIn.Round(time.Millisecond))
-	}
-	return endpoint
+	return shared.Get(tb)
 }
 
 // Main runs the tests, stops the DynamoDB Local this process started (if
@@ -97,16 +78,7 @@ func Main(m *testing.M) {
 
 // Stop kills the DynamoDB Local this process started, if any. Main calls it;
 // later calls to Endpoint keep failing rather than starting another.
-func Stop() {
-	stopped.Store(true)
-	procMu.Lock()
-	p := proc
-	proc = nil
-	procMu.Unlock()
-	if p != nil {
-		p.stop()
-	}
-}
+func Stop() { shared.Stop() }
 
 // Client returns a DynamoDB client for DynamoDB Local at endpoint: static
 // credentials local/local, region us-east-1, no response checksum validation
@@ -156,26 +128,19 @@ func UniqueName(prefix string) string {
 	return p + suffix
 }
 
-func setup() {
+func setup() (string, *testproc.Process, error) {
 	if ep := os.Getenv(EnvEndpoint); ep != "" {
 		if err := probe(context.Background(), ep, probeTimeout); err != nil {
-			setupErr = fmt.Errorf("%s=%s does not answer as DynamoDB: %v\n"+
+			return "", nil, fmt.Errorf("%s=%s does not answer as DynamoDB: %v\n"+
 				"  start DynamoDB there, or unset %s to let the tests start DynamoDB Local themselves", EnvEndpoint, ep, err, EnvEndpoint)
-			return
 		}
-		endpoint = ep
-		return
+		return ep, nil, nil
 	}
-	t0 := time.Now()
 	p, err := start()
 	if err != nil {
-		setupErr = err
-		return
+		return "", nil, err
 	}
-	procMu.Lock()
-	proc = p
-	procMu.Unlock()
-	endpoint, startedIn = p.endpoint, time.Since(t0)
+	return p.endpoint, p.Process, nil
 }
 
 // probe makes one ListTables call, without retries, within timeout.
@@ -236,11 +201,9 @@ func start() (*process, error) {
 }
 
 type process struct {
+	*testproc.Process
 	endpoint string
-	cmd      *exec.Cmd
 	out      *tailBuffer
-	done     chan struct{} // closed when the process has exited
-	waitErr  error         // set before done is closed
 }
 
 func (p *process) bindFailed() bool {
@@ -248,68 +211,42 @@ func (p *process) bindFailed() bool {
 	return strings.Contains(s, "BindException") || strings.Contains(s, "Address already in use")
 }
 
-func (p *process) stop() {
-	_ = p.cmd.Process.Kill() // in-memory: nothing to flush
-	select {
-	case <-p.done:
-	case <-time.After(5 * time.Second):
-	}
-}
-
 func launch(java, dir string) (*process, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, fmt.Errorf("finding a free port for DynamoDB Local: %v", err)
 	}
-	p := &process{
-		endpoint: "http://127.0.0.1:" + strconv.Itoa(port),
-		out:      &tailBuffer{max: 16 << 10},
-		done:     make(chan struct{}),
-	}
-	p.cmd = exec.Command(java,
+	out := &tailBuffer{max: 16 << 10}
+	cmd := exec.Command(java,
 		"-Djava.library.path="+filepath.Join(dir, "DynamoDBLocal_lib"),
 		"-jar", filepath.Join(dir, "DynamoDBLocal.jar"),
 		"-inMemory", "-sharedDb", "-port", strconv.Itoa(port), "-disableTelemetry")
-	p.cmd.Dir = dir
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	setDeathSignal(p.cmd)
-
-	// Pdeathsig fires when the OS thread that started the child exits, not the
-	// process: start it from a locked thread that lives as long as the child.
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := p.cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		p.waitErr = p.cmd.Wait()
-		close(p.done)
-	}()
-	if err := <-started; err != nil {
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = out, out
+	proc, err := testproc.Start(cmd)
+	if err != nil {
 		return nil, fmt.Errorf("starting DynamoDB Local (%s in %s): %v", java, dir, err)
 	}
+	p := &process{Process: proc, endpoint: "http://127.0.0.1:" + strconv.Itoa(port), out: out}
 
 	deadline := time.Now().Add(startTimeout)
 	var lastErr error
 	for {
 		select {
-		case <-p.done:
-			return p, fmt.Errorf("DynamoDB Local exited before answering (%v); its output:\n%s", p.waitErr, p.out.String())
+		case <-p.Done:
+			return p, fmt.Errorf("DynamoDB Local exited before answering (%v); its output:\n%s", p.WaitErr, p.out.String())
 		default:
 		}
 		if lastErr = probe(context.Background(), p.endpoint, time.Second); lastErr == nil {
 			return p, nil
 		}
 		if time.Now().After(deadline) {
-			p.stop()
+			p.Stop()
 			return p, fmt.Errorf("DynamoDB Local did not answer at %s within %s (last error: %v); its output:\n%s",
 				p.endpoint, startTimeout, lastErr, p.out.String())
 		}
 		select {
-		case <-p.done:
+		case <-p.Done:
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

@@ -2,6 +2,7 @@ package stripemock
 
 import (
 	"bytes"
+	"cloudcredits/functions/internal/testproc"
 	"context"
 	"errors"
 	"fmt"
@@ -11,10 +12,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -36,17 +35,8 @@ const (
 	installHint  = "run `make test` or `make tools` (they run `GOBIN=$PWD/.tools/bin go install github.com/stripe/stripe-mock@" + Version + "`)"
 )
 
-var (
-	once      sync.Once
-	baseURL   string
-	setupErr  error
-	startedIn time.Duration
-	logged    atomic.Bool
-	stopped   atomic.Bool
-
-	procMu sync.Mutex
-	proc   *process // the stripe-mock this process started, if any
-)
+// shared is the stripe-mock of this test process.
+var shared = &testproc.Shared{Name: "stripemock", What: "stripe-mock", Setup: setup}
 
 // URL returns the base URL (http://127.0.0.1:port, no /v1) of a stripe-mock
 // that answers, or fails tb.
@@ -57,17 +47,7 @@ var (
 // calling test, with what went wrong and how to fix it.
 func URL(tb testing.TB) string {
 	tb.Helper()
-	if stopped.Load() {
-		tb.Fatalf("stripemock: URL called after Stop: stripe-mock is no longer running")
-	}
-	once.Do(setup)
-	if setupErr != nil {
-		tb.Fatalf("stripemock: %v", setupErr)
-	}
-	if startedIn > 0 && logged.CompareAndSwap(false, true) {
-		tb.Logf("stripemock: stripe-mock started at %s in %s", baseURL, startedIn.Round(time.Millisecond))
-	}
-	return baseURL
+	return shared.Get(tb)
 }
 
 // Main runs the tests, stops the stripe-mock this process started (if any)
@@ -80,43 +60,26 @@ func Main(m *testing.M) {
 
 // Stop kills the stripe-mock this process started, if any. Main calls it;
 // later calls to URL keep failing rather than starting another.
-func Stop() {
-	stopped.Store(true)
-	procMu.Lock()
-	p := proc
-	proc = nil
-	procMu.Unlock()
-	if p != nil {
-		p.stop()
-	}
-}
+func Stop() { shared.Stop() }
 
-func setup() {
+func setup() (string, *testproc.Process, error) {
 	if u := os.Getenv(EnvURL); u != "" {
 		u = strings.TrimRight(u, "/")
 		if err := probe(context.Background(), u, probeTimeout); err != nil {
-			setupErr = fmt.Errorf("%s=%s does not answer as stripe-mock: %v\n"+
+			return "", nil, fmt.Errorf("%s=%s does not answer as stripe-mock: %v\n"+
 				"  start stripe-mock there, or unset %s to let the tests start it themselves", EnvURL, u, err, EnvURL)
-			return
 		}
-		baseURL = u
-		return
+		return u, nil, nil
 	}
-	t0 := time.Now()
 	bin, err := Binary()
 	if err != nil {
-		setupErr = err
-		return
+		return "", nil, err
 	}
 	p, err := launch(bin)
 	if err != nil {
-		setupErr = err
-		return
+		return "", nil, err
 	}
-	procMu.Lock()
-	proc = p
-	procMu.Unlock()
-	baseURL, startedIn = p.url, time.Since(t0)
+	return p.url, p.Process, nil
 }
 
 // probe makes one authenticated GET and checks that stripe-mock answered
@@ -178,64 +141,37 @@ func Binary() (string, error) {
 }
 
 type process struct {
-	url     string
-	cmd     *exec.Cmd
-	out     *outputWatcher
-	done    chan struct{} // closed when the process has exited
-	waitErr error         // set before done is closed
-}
-
-func (p *process) stop() {
-	_ = p.cmd.Process.Kill() // stateless: nothing to flush
-	select {
-	case <-p.done:
-	case <-time.After(5 * time.Second):
-	}
+	*testproc.Process
+	url string
+	out *outputWatcher
 }
 
 func launch(bin string) (*process, error) {
-	p := &process{
-		out:  newOutputWatcher(16 << 10),
-		done: make(chan struct{}),
-	}
+	out := newOutputWatcher(16 << 10)
 	// Both listeners on loopback, ports chosen by the kernel (so no race for
 	// a free port); the HTTP one is read back from stripe-mock's output.
 	// -https-addr is not optional: with -http-addr alone, v0.203.0 still
 	// opens its default HTTPS listener on :12112 on every interface, and a
 	// second test process (go test runs packages in parallel) then dies with
 	// "address already in use".
-	p.cmd = exec.Command(bin, "-http-addr", "127.0.0.1:0", "-https-addr", "127.0.0.1:0")
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	p.cmd.Env = withoutEnv(os.Environ(), "PORT") // stripe-mock reads PORT
-	setDeathSignal(p.cmd)
-
-	// Pdeathsig fires when the OS thread that started the child exits, not the
-	// process: start it from a locked thread that lives as long as the child.
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := p.cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		p.waitErr = p.cmd.Wait()
-		close(p.done)
-	}()
-	if err := <-started; err != nil {
+	cmd := exec.Command(bin, "-http-addr", "127.0.0.1:0", "-https-addr", "127.0.0.1:0")
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Env = withoutEnv(os.Environ(), "PORT") // stripe-mock reads PORT
+	proc, err := testproc.Start(cmd)
+	if err != nil {
 		return nil, fmt.Errorf("starting stripe-mock (%s): %v", bin, err)
 	}
+	p := &process{Process: proc, out: out}
 
 	deadline := time.NewTimer(startTimeout)
 	defer deadline.Stop()
 	select {
 	case addr := <-p.out.addr:
 		p.url = "http://" + addr
-	case <-p.done:
-		return nil, fmt.Errorf("stripe-mock (%s) exited before listening (%v); its output:\n%s", bin, p.waitErr, p.out.String())
+	case <-p.Done:
+		return nil, fmt.Errorf("stripe-mock (%s) exited before listening (%v); its output:\n%s", bin, p.WaitErr, p.out.String())
 	case <-deadline.C:
-		p.stop()
+		p.Stop()
 		return nil, fmt.Errorf("stripe-mock (%s) did not report its HTTP address within %s; its output:\n%s", bin, startTimeout, p.out.String())
 	}
 	var lastErr error
@@ -244,10 +180,10 @@ func launch(bin string) (*process, error) {
 			return p, nil
 		}
 		select {
-		case <-p.done:
-			return nil, fmt.Errorf("stripe-mock exited before answering (%v); its output:\n%s", p.waitErr, p.out.String())
+		case <-p.Done:
+			return nil, fmt.Errorf("stripe-mock exited before answering (%v); its output:\n%s", p.WaitErr, p.out.String())
 		case <-deadline.C:
-			p.stop()
+			p.Stop()
 			return nil, fmt.Errorf("stripe-mock did not answer at %s within %s (last error: %v); its output:\n%s",
 				p.url, startTimeout, lastErr, p.out.String())
 		case <-time.After(50 * time.Millisecond):

@@ -7,8 +7,10 @@
 //     bar charts, with the period's CSV (…&format=csv) fetched with the
 //     bearer token and saved through a Blob, since a link cannot carry it;
 //   - the alerts (…/alerts), the expiry calendar (…/expirations), the
-//     entity-coverage audit (…/audit) and the forecast with its purchase
-//     advisor (…/forecast).
+//     entity-coverage audit (…/audit), the forecast with its purchase
+//     advisor (…/forecast), and the notification outbox (…/notifications):
+//     what was sent to the contract's address, what is pending, and what
+//     could not be addressed.
 // Every value from the API reaches the page as text (textContent through
 // el()/svg()), never as markup.
 import { api, claims, el, fmt, token, tokenForm, ApiError } from "./session.js";
@@ -87,7 +89,10 @@ const MISSING = {
   expirations: "The expiry calendar arrives with governance.",
   audit: "The entity-coverage audit arrives with governance.",
   forecast: "The forecast and purchase advisor arrive with governance.",
+  outbox: "The notification outbox is not served here.",
 };
+const KIND_TITLES = { expiry_warning: "Expiry warning", withdrawal_notice: "Withdrawal notice", alert: "Alert" };
+const STATE_BADGES = { sent: "good", pending: "warn", unaddressed: "bad" };
 const ALERT_TITLES = {
   user_over_baseline_share: "User above 15% of the baseline",
   project_over_baseline_share: "Project above 15% of the baseline",
@@ -158,6 +163,7 @@ function governance(base) {
   report("expirations", $("expirations"), "expirations", expirations);
   report("audit", $("audit"), "audit", audit);
   report("forecast", $("forecast"), "forecast", forecast);
+  report("outbox", $("outbox"), "notifications", outbox);
 }
 
 // ---- usage -----------------------------------------------------------------
@@ -279,6 +285,30 @@ function alerts(rep) {
   }
   box.replaceChildren(intro, ul);
   if (rep.omitted > 0) box.append(el("p", { class: "hint" }, `${plural(rep.omitted, "more alert")} not listed.`));
+}
+
+// ---- notification outbox ---------------------------------------------------
+
+function outbox(rep) {
+  const box = $("outbox");
+  const list = rep.notifications || [];
+  const intro = el("p", { class: "hint" }, "Expiry warnings, withdrawal notices and alerts, newest first. Each event is sent once to the contract's notification address; alerts are checked every hour.");
+  if (!list.length) { box.replaceChildren(intro, el("p", { id: "outbox-none", class: "ok" }, "No notifications yet.")); return; }
+  const t = el("table", { class: "data", id: "outbox-table" });
+  t.append(el("caption", { class: "sr-only" }, "Notifications, newest first"));
+  t.append(el("thead", {}, el("tr", {}, ...["Recorded", "Kind", "Message", "To", "State"].map((h) => el("th", { scope: "col" }, h)))));
+  const body = el("tbody");
+  for (const n of list) {
+    const state = n.state === "sent" && n.sent_at ? `sent ${day(n.sent_at)}` : n.state;
+    body.append(el("tr", { "data-id": n.id, "data-kind": n.kind, "data-state": n.state },
+      el("td", {}, day(n.created_at)),
+      el("td", {}, KIND_TITLES[n.kind] || n.kind),
+      el("td", {}, el("details", {}, el("summary", {}, n.subject), el("pre", { class: "mail" }, n.body))),
+      el("td", {}, n.to || "(no address)"),
+      el("td", {}, el("span", { class: `badge ${STATE_BADGES[n.state] || ""}` }, state))));
+  }
+  t.append(body);
+  box.replaceChildren(intro, scroller(t, "Notifications table"));
 }
 
 // ---- expiry calendar -------------------------------------------------------

@@ -60,8 +60,7 @@
 //
 // The currency sunset (sales stop, lots re-expire, the successor pays for
 // the retiring currency's services) lives in core/ledger (sunset.go): it
-// moves money, so it is the ledger's. Not here yet, because it needs store
-// changes: notifications (expiry warnings, withdrawal notices and alerts
-// through an outbox). The alerts and calendar here are what such
-// notifications would send.
+// moves money, so it is the ledger's. Alerts go to the buyer through the
+// ledger's notification outbox: AlertNotifications names each alert event
+// (notify.go), and the sweeper records and sends them.
 package governance

@@ -20,16 +20,22 @@ import (
 //     <lot>:<end>"), and PutNotification creates it only if absent, so an
 //     event is recorded once however often it is planned (two sweepers, a
 //     retried request). A lot whose end moves is a new event: a new warning.
-//   - Delivery is at least once: the sender sends, then MarkSent. A crash
-//     between the two sends again on the next sweep; a send failure leaves
-//     it pending, retried on the next sweep.
+//   - Delivery: a sender first claims a pending notification
+//     (ClaimNotification: a conditional write that holds it for
+//     NotificationClaim), then sends, then MarkSent. Two sweepers running
+//     at once never both send it: one claim wins. A send failure leaves it
+//     pending, retried once the claim lapses. The one window left is a
+//     crash between a successful send and MarkSent: the claim lapses and
+//     the message goes out again — a second copy of one event, never a
+//     lost one (no mail system offers a send-and-record transaction).
 //   - The recipient is the contract's NotifyEmail. A contract without one
 //     still gets its notifications recorded (the withdrawal notice is
-//     "recorded and sent"), with To empty; a sender may refuse those, and
-//     then they stay pending until one is set (open: they are not
-//     re-addressed when it is).
-//   - Alerts (usage above 15 % of the baseline, pools running out) are not
-//     planned here yet: the kind exists so the outbox can carry them.
+//     "recorded and sent"), with To empty and state unaddressed: readable
+//     in the contract's outbox (GET /notifications), never queued for a
+//     sender, so they cannot clog the queue. Setting an address later
+//     does not re-send them; new events go to it.
+//   - Alerts are planned by core/governance (AlertNotifications) from the
+//     same report GET /alerts answers, one notification per alert event.
 type Notification struct {
 	ID        string            `json:"id"`
 	Contract  string            `json:"contract"`
@@ -40,6 +46,8 @@ type Notification struct {
 	CreatedAt time.Time         `json:"created_at"`
 	State     NotificationState `json:"state"`
 	SentAt    time.Time         `json:"sent_at,omitzero"`
+	// ClaimedUntil is when a sender's claim lapses (zero: never claimed).
+	ClaimedUntil time.Time `json:"claimed_until,omitzero"`
 }
 
 // NotificationKind says what a notification reports.
@@ -55,9 +63,19 @@ const (
 type NotificationState string
 
 const (
-	NotificationPending NotificationState = "pending"
-	NotificationSent    NotificationState = "sent"
+	NotificationPending     NotificationState = "pending"
+	NotificationSent        NotificationState = "sent"
+	NotificationUnaddressed NotificationState = "unaddressed"
 )
+
+// InitialState is a new notification's state: pending when it has a
+// recipient, unaddressed when not.
+func InitialState(to string) NotificationState {
+	if to == "" {
+		return NotificationUnaddressed
+	}
+	return NotificationPending
+}
 
 // ExpiryWarningDays is how far ahead of a lot's end its holder is warned
 // (PRODUCT.md: "warned 90 days ahead"). It is the one home of the rule: the
@@ -79,6 +97,20 @@ const NotifyEmailMax = 254
 // exists (in any contract's outbox: the ID names the event).
 type PutNotification struct{ Notification Notification }
 
+// NotificationClaim is how long a sender's claim on a notification holds:
+// longer than any one send may take (the SES client's deadline is far
+// shorter), short enough that a crashed sender's work is taken up again
+// within a few sweeps.
+const NotificationClaim = 5 * time.Minute
+
+// ClaimNotification claims a notification for one sender, at At, until
+// Until. Condition: it exists in Contract, is pending, and is not claimed
+// at At (ClaimedUntil zero, or at or before At).
+type ClaimNotification struct {
+	ID, Contract string
+	At, Until    time.Time
+}
+
 // MarkSent records that a notification was delivered at At. Condition: it
 // exists in Contract and is still pending.
 type MarkSent struct {
@@ -86,8 +118,24 @@ type MarkSent struct {
 	At           time.Time
 }
 
-func (PutNotification) isOp() {}
-func (MarkSent) isOp()        {}
+func (PutNotification) isOp()   {}
+func (MarkSent) isOp()          {}
+func (ClaimNotification) isOp() {}
+
+// DueAt is when a pending notification may next be claimed: its creation,
+// or when a claim on it lapses.
+func (n Notification) DueAt() time.Time {
+	if n.ClaimedUntil.After(n.CreatedAt) {
+		return n.ClaimedUntil
+	}
+	return n.CreatedAt
+}
+
+// Claimable reports whether a sender may claim n at at: pending and due
+// (created, and not claimed by a sender whose claim still holds).
+func (n Notification) Claimable(at time.Time) bool {
+	return n.State == NotificationPending && !n.DueAt().After(at)
+}
 
 // CheckNotifyEmail validates an optional notification address: empty, or
 // one plain address local@domain (no display name, no list, no quoting; a
@@ -140,7 +188,7 @@ func PlanWithdrawalNotice(l Lot, to string, at time.Time) Notification {
 			"(%s %s remaining of %s) is withdrawn. The lot can be spent until it closes at %s; "+
 			"whatever remains then is withdrawn.\n",
 			noticeTime(l.WithdrawNoticeAt), l.ID, l.Owner, l.Contract, l.Remaining, l.Currency.Name(), l.Amount, noticeTime(l.ClosesAt)),
-		CreatedAt: at.UTC(), State: NotificationPending,
+		CreatedAt: at.UTC(), State: InitialState(to),
 	}
 }
 
@@ -163,7 +211,7 @@ func PlanExpiryWarnings(c Contract, lots []Lot, at time.Time) []Notification {
 			Subject: fmt.Sprintf("%s %s expire on %s", l.Remaining, l.Currency.Name(), end.UTC().Format(time.DateOnly)),
 			Body: fmt.Sprintf("Lot %s of contract %s (%s) holds %s %s that end at %s, in %d days. "+
 				"Credits not used by then expire.\n", l.ID, c.ID, l.Kind, l.Remaining, l.Currency.Name(), noticeTime(end), days),
-			CreatedAt: at.UTC(), State: NotificationPending,
+			CreatedAt: at.UTC(), State: InitialState(c.NotifyEmail),
 		})
 	}
 	slices.SortFunc(out, func(a, b Notification) int { return strings.Compare(a.ID, b.ID) })

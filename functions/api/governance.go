@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +25,7 @@ func (h *Handler) governanceRoutes() {
 	h.handle(GroupReads, "GET /v1/contracts/{c}/alerts", h.authed(contractAdmin, h.alerts))
 	h.handle(GroupReads, "GET /v1/contracts/{c}/audit", h.authed(contractAdmin, h.audit))
 	h.handle(GroupReads, "GET /v1/contracts/{c}/forecast", h.authed(contractAdmin, h.forecast))
+	h.handle(GroupReads, "GET /v1/contracts/{c}/notifications", h.authed(contractAdmin, h.notifications))
 }
 
 // governed checks the caller may read contract c and reads it.
@@ -35,11 +37,9 @@ func (h *Handler) governed(r *http.Request) (ledger.Contract, error) {
 	return h.cfg.Ledger.Store.Contract(r.Context(), c)
 }
 
-// history reads the usage roll-ups the reports need: the HistoryMonths
-// complete months before now and the current month.
+// history reads the usage roll-ups the reports need (credits.Service.History).
 func (h *Handler) history(r *http.Request, c string, now time.Time) ([]ledger.Usage, error) {
-	to := ledger.Month(now)
-	return h.cfg.Ledger.Store.Usage(r.Context(), c, governance.AddMonths(to, -governance.HistoryMonths), to)
+	return h.cfg.Ledger.History(r.Context(), c, now)
 }
 
 // usageQuery is the parsed query of GET /usage.
@@ -213,24 +213,92 @@ func (h *Handler) expirations(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, governance.Expirations(lots, rows, now))
 }
 
+// alerts answers what the hourly alert check would send now (the check
+// itself is credits.Service.SweepAlerts).
 func (h *Handler) alerts(w http.ResponseWriter, r *http.Request) {
 	c, err := h.governed(r)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	now := h.cfg.Now()
-	lots, err := h.cfg.Ledger.Store.Lots(r.Context(), c.ID)
+	rep, err := h.cfg.Ledger.Alerts(r.Context(), c, h.cfg.Now())
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	rows, err := h.history(r, c.ID, now)
+	writeJSON(w, http.StatusOK, rep)
+}
+
+// NotificationView is one notification of GET /notifications.
+type NotificationView struct {
+	ID        string                   `json:"id"`
+	Kind      ledger.NotificationKind  `json:"kind"`
+	To        string                   `json:"to"`
+	Subject   string                   `json:"subject"`
+	Body      string                   `json:"body"`
+	State     ledger.NotificationState `json:"state"`
+	CreatedAt time.Time                `json:"created_at"`
+	SentAt    *time.Time               `json:"sent_at,omitempty"`
+}
+
+// NotificationList is the answer of GET /notifications.
+type NotificationList struct {
+	Notifications []NotificationView `json:"notifications"`
+}
+
+// notificationFilters are the values the state and kind parameters take.
+var notificationFilters = map[string][]string{
+	"state": {string(ledger.NotificationPending), string(ledger.NotificationSent), string(ledger.NotificationUnaddressed)},
+	"kind":  {string(ledger.KindExpiryWarning), string(ledger.KindWithdrawalNotice), string(ledger.KindAlert)},
+}
+
+// notifications lists the contract's outbox, newest first: what was sent
+// to its notify_email, what is still pending, and what could not be
+// addressed. Optional filters: state, kind. It reads the newest
+// ledger.NotificationsPerContractMax notifications.
+func (h *Handler) notifications(w http.ResponseWriter, r *http.Request) {
+	c, err := h.governed(r)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, governance.Alerts(c, lots, rows, now))
+	var p core.Problems
+	q := r.URL.Query()
+	for k, vs := range q {
+		allowed, ok := notificationFilters[k]
+		switch {
+		case !ok:
+			p.Add(k, "is not a parameter of this route; use state, kind")
+		case len(vs) > 1:
+			p.Add(k, "is given %d times; give it once", len(vs))
+		case !slices.Contains(allowed, vs[0]):
+			p.Add(k, "must be one of %s, got %q", strings.Join(allowed, ", "), clip(vs[0]))
+		}
+	}
+	if err := p.Err(); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	notes, err := h.cfg.Ledger.Store.Notifications(r.Context(), c.ID)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	out := NotificationList{Notifications: []NotificationView{}}
+	for _, n := range slices.Backward(notes) {
+		if s := q.Get("state"); s != "" && string(n.State) != s {
+			continue
+		}
+		if k := q.Get("kind"); k != "" && string(n.Kind) != k {
+			continue
+		}
+		v := NotificationView{ID: n.ID, Kind: n.Kind, To: n.To, Subject: n.Subject, Body: n.Body, State: n.State, CreatedAt: n.CreatedAt}
+		if !n.SentAt.IsZero() {
+			v.SentAt = &n.SentAt
+		}
+		out.Notifications = append(out.Notifications, v)
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // audit reads the usage since the contract started (at most MonthsMax

@@ -179,8 +179,44 @@ func governanceOnStore(t *testing.T, e *env) {
 	if len(cal.Lots) != 1 || cal.Lots[0].Lot != "render-2025-09" {
 		t.Errorf("calendar lots = %+v", cal.Lots)
 	}
+	// The hourly alert check records what /alerts answers, once; the outbox
+	// route lists them (unaddressed: the synthetic contract has no
+	// notify_email).
+	var alerts governance.AlertReport
+	if err := json.Unmarshal(e.do(t, admin, "GET", base+"/alerts", "", "").Body.Bytes(), &alerts); err != nil {
+		t.Fatal(err)
+	}
+	if len(alerts.Alerts) == 0 {
+		t.Fatal("the synthetic contract has no alerts to send")
+	}
+	// (The env's own contracts have alerts too: the first check records
+	// at least this contract's; the second nothing.)
+	if rep, err := e.svc.SweepAlerts(ctx); err != nil || rep.AlertsRecorded < len(alerts.Alerts) {
+		t.Fatalf("first alert check = %+v, %v; want at least %d recorded", rep, err, len(alerts.Alerts))
+	}
+	if rep, err := e.svc.SweepAlerts(ctx); err != nil || rep.AlertsRecorded != 0 {
+		t.Fatalf("second alert check = %+v, %v; want nothing recorded", rep, err)
+	}
+	var outbox struct {
+		Notifications []struct{ ID, Kind, State, Body string } `json:"notifications"`
+	}
+	if err := json.Unmarshal(e.do(t, admin, "GET", base+"/notifications?kind=alert", "", "").Body.Bytes(), &outbox); err != nil {
+		t.Fatal(err)
+	}
+	wantIDs := map[string]bool{}
+	for _, n := range governance.AlertNotifications(c, alerts, e.now) {
+		wantIDs[n.ID] = true
+	}
+	if len(outbox.Notifications) != len(wantIDs) {
+		t.Errorf("the outbox lists %d alerts, want %d", len(outbox.Notifications), len(wantIDs))
+	}
+	for _, n := range outbox.Notifications {
+		if !wantIDs[n.ID] || n.Kind != "alert" || n.State != "unaddressed" {
+			t.Errorf("outbox entry %+v is not one of the alerts, unaddressed", n)
+		}
+	}
 	// Another contract's admin: 404, not 403; a user: 403.
-	for _, p := range []string{"/usage", "/expirations", "/alerts", "/audit", "/forecast"} {
+	for _, p := range []string{"/usage", "/expirations", "/alerts", "/audit", "/forecast", "/notifications"} {
 		e.ok(t, e.do(t, "admin2", "GET", base+p, "", ""), 404)
 		e.ok(t, e.do(t, "ann", "GET", base+p, "", ""), 403)
 		e.ok(t, e.do(t, "vendor", "GET", "/v1/contracts/nope"+p, "", ""), 404)

@@ -514,6 +514,15 @@ func TestOpenAPIMatchesTheHandler(t *testing.T) {
 	c.call("vendor", "POST", "/v1/lots/"+bobLot+"/withdraw", "w-2", `{}`, 409, false)
 	c.call("vendor", "POST", "/v1/lots/c1-pool/withdraw", "w-3", "", 400, false)
 	c.call("vendor", "POST", "/v1/lots/nope/withdraw", "w-4", "", 404, false)
+	// The withdrawal recorded its notice in the outbox.
+	if rec := c.call("admin", "GET", "/v1/contracts/c1/notifications", "", "", 200, false); !strings.Contains(rec.Body.String(), `"withdrawal_notice"`) {
+		t.Errorf("the outbox after a withdrawal has no withdrawal notice: %s", rec.Body)
+	}
+	c.call("vendor", "GET", "/v1/contracts/c1/notifications?state=pending&kind=withdrawal_notice", "", "", 200, false)
+	c.call("admin", "GET", "/v1/contracts/c1/notifications?state=lost", "", "", 400, refusedByDoc)
+	c.call("admin", "GET", "/v1/contracts/c1/notifications?page=2", "", "", 400, false)
+	c.call("admin2", "GET", "/v1/contracts/c1/notifications", "", "", 404, false)
+	c.call("ann", "GET", "/v1/contracts/c1/notifications", "", "", 403, refusedByDoc)
 	c.call("admin", "DELETE", "/v1/contracts/c1/users/bob", "d-bob", "", 200, false)
 	c.call("admin", "DELETE", "/v1/contracts/c1/users/nobody", "d-nobody", "", 404, false)
 	c.call("vendor", "POST", "/v1/contracts/c1/terminate", "t-1", `{"at":"2026-06-01T00:00:00Z"}`, 200, false)

@@ -22,10 +22,12 @@ const (
 )
 
 // sweepNotifications records the expiry warnings due at `at` and then
-// delivers pending notifications: Send, then MarkSent. A failed send leaves
-// the notification pending for the next sweep; a MarkSent that loses to
-// another sweeper (conflict) means it was delivered twice — delivery is at
-// least once, never silently dropped.
+// delivers pending notifications: claim (a conditional write that holds the
+// notification for ledger.NotificationClaim), Send, MarkSent. A claim lost
+// to another sweeper skips the notification, so two sweepers never both
+// send it. A failed send leaves it pending, and the next sweep after the
+// claim lapses tries again. Only a crash between Send and MarkSent sends an
+// event twice (see core/ledger's notify.go).
 func (s *Service) sweepNotifications(ctx context.Context, at time.Time, rep *SweepReport) error {
 	if err := s.recordExpiryWarnings(ctx, at, rep); err != nil {
 		return err
@@ -33,11 +35,24 @@ func (s *Service) sweepNotifications(ctx context.Context, at time.Time, rep *Swe
 	if s.Notifier == nil {
 		return nil
 	}
-	pending, err := s.Store.PendingNotifications(ctx, SendBatchMax)
+	pending, err := s.Store.PendingNotifications(ctx, at, SendBatchMax)
 	if err != nil {
 		return fmt.Errorf("list pending notifications: %w", err)
 	}
 	for _, n := range pending {
+		claimAt := s.Now().UTC()
+		if !n.Claimable(claimAt) {
+			continue // another sender holds it
+		}
+		claim := ledger.ClaimNotification{ID: n.ID, Contract: n.Contract, At: claimAt, Until: claimAt.Add(ledger.NotificationClaim)}
+		err := s.Store.Apply(ctx, ledger.Tx{At: claimAt, Ops: []ledger.Op{claim}})
+		var conflict *ledger.ConflictError
+		switch {
+		case errors.As(err, &conflict): // claimed or sent meanwhile
+			continue
+		case err != nil:
+			return fmt.Errorf("claim notification %s: %w", n.ID, err)
+		}
 		if err := s.Notifier.Send(ctx, n); err != nil {
 			rep.NotificationsFailed++
 			// The error names the domain at most (notify.Sender's rule).
@@ -46,12 +61,12 @@ func (s *Service) sweepNotifications(ctx context.Context, at time.Time, rep *Swe
 			continue
 		}
 		sentAt := s.Now().UTC()
-		err := s.Store.Apply(ctx, ledger.Tx{At: sentAt, Ops: []ledger.Op{ledger.MarkSent{ID: n.ID, Contract: n.Contract, At: sentAt}}})
-		var conflict *ledger.ConflictError
+		err = s.Store.Apply(ctx, ledger.Tx{At: sentAt, Ops: []ledger.Op{ledger.MarkSent{ID: n.ID, Contract: n.Contract, At: sentAt}}})
 		switch {
 		case err == nil:
 			rep.NotificationsSent++
-		case errors.As(err, &conflict): // another sweeper marked it first
+		case errors.As(err, &conflict): // our claim lapsed and another sender sent it too
+			slog.WarnContext(ctx, "notification sent by two senders (a claim lapsed during the send)", "id", n.ID)
 		default:
 			return fmt.Errorf("mark notification %s sent: %w", n.ID, err)
 		}

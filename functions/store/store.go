@@ -28,6 +28,10 @@ type Store interface {
 	Apply(ctx context.Context, tx ledger.Tx) error
 
 	Contract(ctx context.Context, id string) (ledger.Contract, error)
+	// Contracts returns the ids of contracts after `after` (the empty
+	// string: from the first), in id order, at most limit of them: the
+	// sweeper's directory for checks that run on every contract (alerts).
+	Contracts(ctx context.Context, after string, limit int) ([]string, error)
 	User(ctx context.Context, contract, user string) (ledger.User, error)
 	Users(ctx context.Context, contract string) ([]ledger.User, error)
 	// Granted reports whether the user's one-time individual grant was made.
@@ -92,10 +96,15 @@ type Store interface {
 	LotsEndingWithin(ctx context.Context, after, by time.Time, limit int) ([]ledger.Lot, error)
 
 	// PendingNotifications returns notifications (of any contract) still
-	// pending delivery, oldest first (created_at, then id), at most limit.
-	PendingNotifications(ctx context.Context, limit int) ([]ledger.Notification, error)
-	// Notifications returns a contract's notifications, oldest first, at
-	// most ledger.NotificationsPerContractMax of them.
+	// pending delivery and due at `at` — not claimed by a sender at `at`
+	// (ledger.Notification.Claimable) — by due time (the later of
+	// created_at and claimed_until: a failed send's claim is its back-off),
+	// then id, at most limit. So notifications that keep failing never
+	// starve the ones behind them.
+	PendingNotifications(ctx context.Context, at time.Time, limit int) ([]ledger.Notification, error)
+	// Notifications returns a contract's newest
+	// ledger.NotificationsPerContractMax notifications, oldest first
+	// (created_at, then id).
 	Notifications(ctx context.Context, contract string) ([]ledger.Notification, error)
 
 	// Dump returns every stored item as canonical text lines, sorted. Tests

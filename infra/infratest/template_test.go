@@ -357,7 +357,9 @@ func TestTableMatchesAdapter(t *testing.T) {
 
 type dynamodbKey struct{ AttributeName, KeyType string }
 
-// TestSchedule: the sweeper runs every minute and serves no HTTP.
+// TestSchedule: the sweeper runs every minute (the plain scheduled event:
+// the sweep) and every hour with the input naming the alert check, and
+// serves no HTTP.
 func TestSchedule(t *testing.T) {
 	tpl := load(t)
 	sw := functions(t, tpl)["sweeper"]
@@ -372,13 +374,19 @@ func TestSchedule(t *testing.T) {
 				t.Errorf("event %s: unreadable Schedule properties", name)
 				continue
 			}
-			schedules = append(schedules, ev.Properties.ScheduleEvent.Schedule)
+			s := ev.Properties.ScheduleEvent
+			input := ""
+			if s.Input != nil {
+				input = *s.Input
+			}
+			schedules = append(schedules, s.Schedule+" "+input)
 		default:
 			t.Errorf("sweeper event %s of type %s: the sweeper only runs on its schedule", name, ev.Type)
 		}
 	}
-	if !slices.Equal(schedules, []string{"rate(1 minute)"}) {
-		t.Errorf("sweeper schedules = %v, want [rate(1 minute)]", schedules)
+	slices.Sort(schedules)
+	if want := []string{`rate(1 hour) {"task": "alerts"}`, "rate(1 minute) "}; !slices.Equal(schedules, want) {
+		t.Errorf("sweeper schedules = %q, want %q", schedules, want)
 	}
 }
 

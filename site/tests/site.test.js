@@ -276,6 +276,13 @@ test("the admin dashboard shows usage charts, alerts, the expiry calendar, the a
   assert.match(await edu.innerText(), /Advice: Named User registry audit/);
   assert.match(await page.locator("#audit-total").innerText(), /total exposure \$2,500\.00–\$12,000\.00/);
   await page.locator("#forecast #forecast-none, #forecast article.forecast").first().waitFor();
+  // The outbox: bob's withdrawal notice, to the demo's address, its body
+  // behind a disclosure.
+  const notice = page.locator('#outbox-table tr[data-kind="withdrawal_notice"]').filter({ hasText: "procurement@demo.example" });
+  await notice.waitFor();
+  assert.match(await notice.getAttribute("data-state"), /^(pending|sent)$/);
+  await notice.locator("summary").click();
+  assert.match(await notice.locator("pre.mail").innerText(), new RegExp(bobLot.id));
   await page.screenshot({ path: screenshotPath("admin-governance"), fullPage: true });
   assert.deepEqual(errors, []);
   await context.close();
@@ -301,6 +308,8 @@ test("the admin dashboard shows usage charts, alerts, the expiry calendar, the a
   await g.page.route("**/v1/contracts/demo/alerts", (r) => r.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify({
     as_of: new Date().toISOString(), months: ["2026-01", "2026-02"], monthly_baseline: "0", threshold: "0", omitted: 0,
     alerts: [{ code: "pool_expires_unused", currency: "cloud", message: '<img src=x onerror="window.__pwned=1">', details: {} }] }) }));
+  await g.page.route("**/v1/contracts/demo/notifications", (r) => r.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify({
+    notifications: [{ id: "alert:demo:x", kind: "alert", to: "", subject: '<img src=x onerror="window.__pwned=2">', body: "<b>bold</b>", state: "unaddressed", created_at: new Date().toISOString() }] }) }));
   await g.page.goto(`${server.base}/admin.html`);
   const advisor = g.page.locator('#forecast article.forecast[data-currency="cloud"] .advisor');
   await advisor.waitFor({ timeout: 10000 });
@@ -312,6 +321,10 @@ test("the admin dashboard shows usage charts, alerts, the expiry calendar, the a
   await li.waitFor();
   assert.match(await li.innerText(), /<img src=x onerror=/);
   assert.equal(await g.page.locator("#alerts img").count(), 0);
+  const unaddressed = g.page.locator('#outbox-table tr[data-state="unaddressed"]');
+  await unaddressed.waitFor();
+  assert.match(await unaddressed.innerText(), /<img src=x onerror=[\s\S]*\(no address\)/);
+  assert.equal(await g.page.locator("#outbox img, #outbox b").count(), 0);
   assert.equal(await g.page.evaluate(() => window.__pwned), undefined);
   await g.page.screenshot({ path: screenshotPath("admin-governance-forecast"), fullPage: true });
   assert.deepEqual(g.errors, []);

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/mail"
 	"os"
@@ -10,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"cloudcredits/core"
 	"cloudcredits/core/ledger"
+
+	"github.com/shopspring/decimal"
 )
 
 // TestLocalOutbox: withdrawing an individual lot records its notice; the
@@ -82,5 +86,74 @@ func TestLocalOutbox(t *testing.T) {
 	}
 	if again, _ := filepath.Glob(filepath.Join(outbox, "*.eml")); len(again) != 1 {
 		t.Errorf("after a second sweep the outbox holds %v, want the one file", again)
+	}
+}
+
+// TestLocalAlertsReachTheOutbox: a job above 15 % of the demo's baseline is
+// an alert; the alert check records it once, the sweep writes it to
+// <data>/outbox/, and GET /notifications lists it as sent.
+func TestLocalAlertsReachTheOutbox(t *testing.T) {
+	data := t.TempDir()
+	base, a := startLocal(t, data)
+	ctx := context.Background()
+	admin := ""
+	for _, tok := range demoTokens(a.keys, time.Now()) {
+		if tok[0] == "ADMIN" {
+			admin = tok[1]
+		}
+	}
+	// 400 credits in one job: above 15 % of the 2,000 baseline (300).
+	job := ledger.SpendRequest{Contract: demoContract, User: "ann", Entity: demoEntity, Service: "rendering",
+		Currency: core.Cloud, Credits: decimal.NewFromInt(400)}
+	if _, err := a.ledger.Consume(ctx, job, ledger.Idem{Key: "big-job"}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := a.ledger.SweepAlerts(ctx)
+	if err != nil || rep.AlertsRecorded == 0 {
+		t.Fatalf("alert check = %+v, %v; want alerts recorded", rep, err)
+	}
+	if again, err := a.ledger.SweepAlerts(ctx); err != nil || again.AlertsRecorded != 0 {
+		t.Fatalf("second alert check = %+v, %v; want nothing new", again, err)
+	}
+	sw, err := a.ledger.Sweep(ctx)
+	if err != nil || sw.NotificationsSent != rep.AlertsRecorded {
+		t.Fatalf("sweep = %+v, %v; want the %d alerts sent", sw, err, rep.AlertsRecorded)
+	}
+	files, _ := filepath.Glob(filepath.Join(data, "outbox", "alert_*.eml"))
+	if len(files) != rep.AlertsRecorded {
+		t.Fatalf("outbox holds %v, want %d alert messages", files, rep.AlertsRecorded)
+	}
+	found := false
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := mail.ReadMessage(f)
+		if err != nil {
+			f.Close()
+			t.Fatalf("%s is not a mail message: %v", name, err)
+		}
+		raw, _ := io.ReadAll(m.Body)
+		f.Close()
+		if strings.Contains(m.Header.Get("Subject"), "single job above 15%") && strings.Contains(string(raw), "400") &&
+			m.Header.Get("To") == "procurement@demo.example" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no message in %v tells procurement@demo.example of the 400-credit job", files)
+	}
+	status, body := call(t, "GET", base+"/v1/contracts/"+demoContract+"/notifications?kind=alert", admin, "", "")
+	var list struct {
+		Notifications []struct{ State string } `json:"notifications"`
+	}
+	if err := json.Unmarshal(body, &list); status != 200 || err != nil || len(list.Notifications) != rep.AlertsRecorded {
+		t.Fatalf("GET /notifications = %d %s", status, body)
+	}
+	for _, n := range list.Notifications {
+		if n.State != "sent" {
+			t.Errorf("alert state %s after the sweep, want sent", n.State)
+		}
 	}
 }

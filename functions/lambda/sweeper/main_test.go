@@ -6,14 +6,18 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"cloudcredits/core"
 	"cloudcredits/core/ledger"
 	"cloudcredits/functions/credits"
 	"cloudcredits/functions/internal/ddblocal"
 	"cloudcredits/functions/lambda/boot"
 	"cloudcredits/functions/lambda/internal/lambdatest"
+
+	"github.com/shopspring/decimal"
 )
 
 func TestMain(m *testing.M) { ddblocal.Main(m) }
@@ -22,6 +26,7 @@ func TestMain(m *testing.M) { ddblocal.Main(m) }
 type logLine struct {
 	Level   string              `json:"level"`
 	Msg     string              `json:"msg"`
+	Task    string              `json:"task"`
 	EventID string              `json:"event_id"`
 	Report  credits.SweepReport `json:"report"`
 	Error   string              `json:"error"`
@@ -70,11 +75,11 @@ func TestScheduledSweepReleasesExpiredHolds(t *testing.T) {
 			t.Fatal(err)
 		}
 		var buf bytes.Buffer
-		rep, err := handler(l, slog.New(slog.NewJSONHandler(&buf, nil)))(ctx, sched)
+		rep, err := handler(l, slog.New(slog.NewJSONHandler(&buf, nil)))(ctx, Invocation{EventBridgeEvent: sched})
 		if err != nil {
 			t.Fatalf("sweep at now%+v: %v", offset, err)
 		}
-		return rep, lastLine(t, &buf)
+		return rep.(credits.SweepReport), lastLine(t, &buf)
 	}
 
 	if rep, _ := sweepAt(0); rep.HoldsReleased != 0 {
@@ -84,7 +89,7 @@ func TestScheduledSweepReleasesExpiredHolds(t *testing.T) {
 	if rep.HoldsReleased != 1 {
 		t.Errorf("sweep after the expiry released %d holds, want 1", rep.HoldsReleased)
 	}
-	if line.Msg != "sweep" || line.Level != "INFO" || line.EventID != sched.ID || line.Report != rep {
+	if line.Msg != "sweep" || line.Task != "sweep" || line.Level != "INFO" || line.EventID != sched.ID || line.Report != rep {
 		t.Errorf("log line %+v, want msg sweep, event %s, report %+v", line, sched.ID, rep)
 	}
 	h, err := env.Ledger.Store.Hold(ctx, lambdatest.Contract, hold.HoldID)
@@ -118,10 +123,78 @@ func TestFailedSweepReturnsAnError(t *testing.T) {
 	}
 	var buf bytes.Buffer
 	sched := lambdatest.ScheduledEvent(t, "eventbridge-scheduled-sweep.json")
-	if _, err := handler(l, slog.New(slog.NewJSONHandler(&buf, nil)))(context.Background(), sched); err == nil {
+	if _, err := handler(l, slog.New(slog.NewJSONHandler(&buf, nil)))(context.Background(), Invocation{EventBridgeEvent: sched}); err == nil {
 		t.Fatal("sweep of a missing table succeeded")
 	}
 	if line := lastLine(t, &buf); line.Level != "ERROR" || line.Error == "" || line.EventID != sched.ID {
 		t.Errorf("log line %+v, want an ERROR naming the event and the error", line)
+	}
+}
+
+// The hourly schedule's input names the alert check: it records every
+// alert /alerts answers as one outbox event, once, and the next sweep sends
+// them. The plain scheduled event (no task) is the sweep; an unknown task
+// is refused.
+func TestHourlyAlertCheck(t *testing.T) {
+	env := lambdatest.New(t)
+	ctx := context.Background()
+	// 400 credits in one job: above 15 % of the seeded 2,000 baseline.
+	job := ledger.SpendRequest{Contract: lambdatest.Contract, User: "ann", Entity: lambdatest.Entity,
+		Service: "rendering", Currency: core.Cloud, Credits: decimal.NewFromInt(400)}
+	if _, err := env.Ledger.Consume(ctx, job, ledger.Idem{Key: "big-job"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := env.Ledger.Store.Contract(ctx, lambdatest.Contract)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := env.Ledger.Alerts(ctx, c, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want.Alerts) == 0 {
+		t.Fatal("no alerts to record")
+	}
+	l, err := boot.Ledger(env.Deps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in Invocation
+	lambdatest.ReadEvent(t, "eventbridge-scheduled-alerts.json", &in)
+	var buf bytes.Buffer
+	run := handler(l, slog.New(slog.NewJSONHandler(&buf, nil)))
+	for round, recorded := range []int{len(want.Alerts), 0} {
+		rep, err := run(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rep.(credits.AlertSweepReport); got.Contracts != 1 || got.AlertsRecorded != recorded {
+			t.Errorf("alert check %d = %+v, want 1 contract, %d recorded", round+1, got, recorded)
+		}
+		if line := lastLine(t, &buf); line.Msg != "alerts" || line.Task != "alerts" || line.Level != "INFO" {
+			t.Errorf("log line %+v, want an INFO line of the alerts task", line)
+		}
+	}
+	notes, err := env.Ledger.Store.Notifications(ctx, lambdatest.Contract)
+	if err != nil || len(notes) != len(want.Alerts) {
+		t.Fatalf("outbox = %+v, %v; want the %d alerts", notes, err, len(want.Alerts))
+	}
+	for _, n := range notes {
+		if n.Kind != ledger.KindAlert {
+			t.Errorf("outbox holds %s of kind %s, want alerts only", n.ID, n.Kind)
+		}
+	}
+	var sweep Invocation
+	lambdatest.ReadEvent(t, "eventbridge-scheduled-sweep.json", &sweep)
+	if sweep.Task != "" || sweep.ID == "" {
+		t.Fatalf("the scheduled event decodes as task %q, id %q; want no task and the event id", sweep.Task, sweep.ID)
+	}
+	if rep, err := run(ctx, sweep); err != nil {
+		t.Fatal(err)
+	} else if _, ok := rep.(credits.SweepReport); !ok {
+		t.Errorf("the scheduled event ran %T, want the sweep", rep)
+	}
+	if _, err := run(ctx, Invocation{Task: "vacuum"}); err == nil || !strings.Contains(err.Error(), "unknown task") {
+		t.Errorf("an unknown task = %v, want refused", err)
 	}
 }

@@ -401,6 +401,15 @@ func (s *Store) plan(tx ledger.Tx, stamp int64) ([]write, error) {
 			update := "SET " + e.n(AttrState) + " = " + e.v(str(string(ledger.NotificationSent))) + ", " +
 				e.n(AttrSentAt) + " = " + e.v(str(timeText(o.At))) + " REMOVE " + e.n(AttrGSI1PK) + ", " + e.n(AttrGSI1SK)
 			w = s.update(i, "notification "+o.ID+" is pending", contractPK(o.Contract), notificationSK(o.ID), update, cond, e)
+		case ledger.ClaimNotification:
+			// Fails on a missing notification too: an absent state is not pending.
+			cond := e.n(AttrState) + " = " + e.v(str(string(ledger.NotificationPending))) + " AND (attribute_not_exists(" +
+				e.n(AttrClaimedUntil) + ") OR " + e.n(AttrClaimedUntil) + " <= " + e.v(intNum(o.At.UnixNano())) + ")"
+			// The index key moves to the claim's end: PendingNotifications
+			// reads keys due by its time, so a claimed one waits at the back.
+			update := "SET " + e.n(AttrClaimedUntil) + " = " + e.v(intNum(o.Until.UnixNano())) + ", " +
+				e.n(AttrGSI1SK) + " = " + e.v(str(pendingSK(o.Contract, o.ID, o.Until)))
+			w = s.update(i, "notification "+o.ID+" is pending and not claimed", contractPK(o.Contract), notificationSK(o.ID), update, cond, e)
 		case ledger.UpdateOrder:
 			// Fails on a missing order too: an absent status equals nothing.
 			cond := e.n(AttrStatus) + " = " + e.v(str(string(o.WasStatus)))

@@ -300,6 +300,10 @@ func contractItem(c ledger.Contract) item {
 	it.t(AttrTerminatedAt, c.TerminatedAt)
 	it.i(AttrVersion, c.Version)
 	it.s(AttrNotifyEmail, c.NotifyEmail)
+	// The contract directory (Contracts): every contract item is in the
+	// sweep index under one partition, by id.
+	it.s(AttrGSI1PK, gsiContracts)
+	it.s(AttrGSI1SK, c.ID)
 	return it
 }
 
@@ -704,12 +708,21 @@ func notificationItem(n ledger.Notification) item {
 	it.t(AttrCreatedAt, n.CreatedAt)
 	it.s(AttrState, string(n.State))
 	it.t(AttrSentAt, n.SentAt)
+	if !n.ClaimedUntil.IsZero() { // a number (Unix ns): ClaimNotification compares it
+		it.i(AttrClaimedUntil, n.ClaimedUntil.UnixNano())
+	}
 	if n.State == ledger.NotificationPending {
 		pk, sk := keyText(it, AttrPK), keyText(it, AttrSK)
 		it.s(AttrGSI1PK, gsiPending+indexShard(pk, sk))
-		it.s(AttrGSI1SK, timeKey(n.CreatedAt)+"#"+n.Contract+"#"+n.ID)
+		it.s(AttrGSI1SK, pendingSK(n.Contract, n.ID, n.DueAt()))
 	}
 	return it
+}
+
+// pendingSK is a pending notification's sweep-index sort key: its due time
+// (ledger.Notification.DueAt), then contract and id.
+func pendingSK(contract, id string, due time.Time) string {
+	return timeKey(due) + "#" + contract + "#" + id
 }
 
 func decodeNotification(m map[string]types.AttributeValue) (ledger.Notification, error) {
@@ -717,5 +730,8 @@ func decodeNotification(m map[string]types.AttributeValue) (ledger.Notification,
 	n := ledger.Notification{ID: r.s(AttrID), Contract: r.s(AttrContract), Kind: ledger.NotificationKind(r.s(AttrKind)),
 		To: r.s(AttrTo), Subject: r.s(AttrSubject), Body: r.s(AttrBody), CreatedAt: r.t(AttrCreatedAt),
 		State: ledger.NotificationState(r.s(AttrState)), SentAt: r.t(AttrSentAt)}
+	if ns := r.i(AttrClaimedUntil); ns != 0 {
+		n.ClaimedUntil = time.Unix(0, ns).UTC()
+	}
 	return n, r.err
 }

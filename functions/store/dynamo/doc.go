@@ -78,7 +78,8 @@
 //
 // # Sweep index
 //
-// IndexSweep is sparse: only lots and open holds have AttrGSI1PK. A lot
+// IndexSweep is sparse: only lots, open holds, pending notifications and
+// contracts have AttrGSI1PK. A lot
 // with no end is indexed at EndNsNone (19 digits, after every time the
 // sweeper asks about), so a sunset's LotsOutliving finds it. (Lots written
 // before this rule have no index keys while they have no end; a table that
@@ -86,7 +87,8 @@
 //
 //	lot               gsi1pk LOTEND#<shard>    gsi1sk <end ns | EndNsNone>#<contract>#<lot>
 //	open hold         gsi1pk HOLDEXP#<shard>   gsi1sk <expires ns>#<contract>#<hold>
-//	pending notice    gsi1pk NOTIFYPENDING#<shard>  gsi1sk <created ns>#<contract>#<id>
+//	pending notice    gsi1pk NOTIFYPENDING#<shard>  gsi1sk <due ns>#<contract>#<id>
+//	contract          gsi1pk CONTRACTS         gsi1sk <contract>
 //
 // <shard> (0..IndexShards-1) is a hash of the item's key, so no single index
 // partition takes every hold's writes. EndedLots and ExpiredHolds query each
@@ -132,10 +134,27 @@
 // A notification lives in its contract's partition (Notifications is one
 // Query; the id names the event and includes the contract, so
 // attribute_not_exists on the item is "once per event"). While pending it
-// carries NOTIFYPENDING# sweep-index keys, and MarkSent — an Update in the
-// Apply transaction, conditioned on state = pending — removes them, so the
-// index holds only what is still to be sent: PendingNotifications queries
-// it with no Scan and no filter over sent items. The expiry warnings' work
+// carries NOTIFYPENDING# sweep-index keys whose sort key is its due time,
+// and MarkSent — an Update in the Apply transaction, conditioned on state =
+// pending — removes them, so the index holds only what is still to be
+// sent: PendingNotifications queries it for keys due by its time, with no
+// Scan and no filter over sent items. ClaimNotification is an Update
+// conditioned on state = pending and AttrClaimedUntil (Unix ns, a number:
+// compared, never text) absent or at most the claim's time; it sets the
+// claim's end and moves the index sort key to it, so a claimed or failing
+// notification waits behind newer ones. An unaddressed notification (no
+// recipient) is never pending and carries no index keys.
+//
+// # Contract directory
+//
+// Every contract item carries gsi1pk CONTRACTS and gsi1sk = its id
+// (contractItem writes them, so PutContract and UpdateContract keep them),
+// and Contracts pages through that one index partition, keys only: the
+// hourly alert check's list of contracts, with no Scan. Contracts are
+// created rarely, so one partition takes their writes. (Contract items
+// written before this rule have no directory keys; a table that holds
+// such contracts needs them backfilled — re-put each contract item —
+// before alerts reach them.) The expiry warnings' work
 // list (LotsEndingWithin) reads the LOTEND# shards for ends in a window and,
 // unlike EndedLots, drops nothing from the index. So the sweeper needs no
 // IAM action it did not have: Query on the index, BatchGetItem, and the

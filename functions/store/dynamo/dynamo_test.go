@@ -548,7 +548,8 @@ func TestEveryFieldRoundTrips(t *testing.T) {
 		CheckoutURL: "https://checkout.example/c/pay/cs_test_1", TestMode: true, Quote: "q1", Lot: "lot_o1",
 		CreatedAt: t0, PaidAt: at, FulfilledAt: at.Add(time.Nanosecond), CancelledAt: at.Add(time.Hour)}
 	n := ledger.Notification{ID: "withdrawal:c1:L1:x", Contract: "c1", Kind: ledger.KindWithdrawalNotice, To: "admin@acme.example",
-		Subject: "subject é", Body: "body\nline 2", CreatedAt: at, State: ledger.NotificationSent, SentAt: at.Add(time.Second)}
+		Subject: "subject é", Body: "body\nline 2", CreatedAt: at, State: ledger.NotificationSent, SentAt: at.Add(time.Second),
+		ClaimedUntil: at.Add(time.Second + 7*time.Nanosecond)}
 	written := []any{c, u, l, h, k, e, b, a, r, use, o, n}
 	for _, v := range written {
 		allSet(t, v)

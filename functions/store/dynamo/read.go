@@ -91,6 +91,42 @@ func (s *Store) Contract(ctx context.Context, id string) (ledger.Contract, error
 	return decodeContract(it)
 }
 
+// Contracts pages through the contract directory: the CONTRACTS partition
+// of the sweep index, whose sort key is the contract id (keys only; no item
+// is read).
+func (s *Store) Contracts(ctx context.Context, after string, limit int) ([]string, error) {
+	out := []string{}
+	if limit <= 0 {
+		return out, nil
+	}
+	e := &expr{}
+	cond := e.n(AttrGSI1PK) + " = " + e.v(str(gsiContracts))
+	if after != "" {
+		cond += " AND " + e.n(AttrGSI1SK) + " > " + e.v(str(after))
+	}
+	in := &dynamodb.QueryInput{
+		TableName: &s.table, IndexName: aws.String(IndexSweep), KeyConditionExpression: aws.String(cond),
+		ExpressionAttributeNames: e.names, ExpressionAttributeValues: e.values,
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	}
+	for len(out) < limit {
+		in.Limit = aws.Int32(int32(min(limit-len(out), indexPageSize)))
+		page, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("dynamo: query the contract directory: %w", err)
+		}
+		s.addRead(page.ConsumedCapacity)
+		for _, it := range page.Items {
+			out = append(out, keyText(it, AttrGSI1SK))
+		}
+		if len(page.LastEvaluatedKey) == 0 {
+			break
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
+	return out[:min(limit, len(out))], nil
+}
+
 // User reads a contract user.
 func (s *Store) User(ctx context.Context, contract, user string) (ledger.User, error) {
 	it, err := s.get(ctx, contractPK(contract), userSK(user))
@@ -760,21 +796,19 @@ func (s *Store) LotsOutliving(ctx context.Context, cur core.Currency, at time.Ti
 	return lots[:min(limit, len(lots))], nil
 }
 
-// pendingHorizon bounds the pending-notification index query: every
-// creation time is before it.
-var pendingHorizon = time.Unix(0, EndNsNone-1)
-
 // PendingNotifications reads the NOTIFYPENDING# shards of the sweep index
-// (only pending notifications carry those keys), reads the items strongly
-// consistent and keeps those still pending, oldest first.
-func (s *Store) PendingNotifications(ctx context.Context, limit int) ([]ledger.Notification, error) {
+// for keys due at or before `at` (only pending notifications carry those
+// keys, sorted by due time: a claim moves its key to the claim's end),
+// reads the items strongly consistent and keeps those still claimable, by
+// due time.
+func (s *Store) PendingNotifications(ctx context.Context, at time.Time, limit int) ([]ledger.Notification, error) {
 	out := []ledger.Notification{}
 	if limit <= 0 {
 		return out, nil
 	}
 	for shard := range IndexShards {
 		found := 0
-		err := s.indexKeys(ctx, gsiPending+strconv.Itoa(shard), pendingHorizon, func(keys []item) (bool, error) {
+		err := s.indexKeys(ctx, gsiPending+strconv.Itoa(shard), at, func(keys []item) (bool, error) {
 			items, err := s.batchGet(ctx, keys)
 			if err != nil {
 				return true, err
@@ -784,7 +818,7 @@ func (s *Store) PendingNotifications(ctx context.Context, limit int) ([]ledger.N
 				if err != nil {
 					return true, err
 				}
-				if n.State == ledger.NotificationPending {
+				if n.Claimable(at) {
 					out = append(out, n)
 					found++
 				}
@@ -796,13 +830,13 @@ func (s *Store) PendingNotifications(ctx context.Context, limit int) ([]ledger.N
 		}
 	}
 	slices.SortFunc(out, func(a, b ledger.Notification) int {
-		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
+		return cmp.Or(a.DueAt().Compare(b.DueAt()), strings.Compare(a.ID, b.ID))
 	})
 	return out[:min(limit, len(out))], nil
 }
 
-// Notifications reads a contract's outbox (one query on its partition),
-// oldest first, at most ledger.NotificationsPerContractMax.
+// Notifications reads a contract's outbox (one query on its partition) and
+// returns the newest ledger.NotificationsPerContractMax, oldest first.
 func (s *Store) Notifications(ctx context.Context, contract string) ([]ledger.Notification, error) {
 	out := []ledger.Notification{}
 	err := s.query(ctx, contractPK(contract), skNotification, "", ReadItemsMax, func(it map[string]types.AttributeValue) error {
@@ -816,7 +850,7 @@ func (s *Store) Notifications(ctx context.Context, contract string) ([]ledger.No
 	slices.SortFunc(out, func(a, b ledger.Notification) int {
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
 	})
-	return out[:min(ledger.NotificationsPerContractMax, len(out))], nil
+	return out[max(0, len(out)-ledger.NotificationsPerContractMax):], nil
 }
 
 // LotsEndingWithin reads the LOTEND# shards of the sweep index for ends in

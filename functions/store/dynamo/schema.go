@@ -123,6 +123,7 @@ const (
 	AttrSubject            = "subject"
 	AttrBody               = "body"
 	AttrSentAt             = "sent_at"
+	AttrClaimedUntil       = "claimed_until"
 )
 
 // Limits.
@@ -178,6 +179,9 @@ const (
 	gsiLotEnd      = "LOTEND#"
 	gsiHoldExpiry  = "HOLDEXP#"
 	gsiPending     = "NOTIFYPENDING#"
+	// gsiContracts is the contract directory's one index partition
+	// (gsi1sk = the contract id): Contracts pages through it.
+	gsiContracts   = "CONTRACTS"
 	skNotification = "NOTIFICATION#"
 	entrySeqDigits = 9
 	timeKeyDigits  = 19

@@ -303,6 +303,20 @@ func (w *writeTx) apply(op ledger.Op) error {
 			return cmpErr(err, failed("notification %s of contract %s is not pending", o.ID, o.Contract))
 		}
 		return nil
+	case ledger.ClaimNotification:
+		until, err1 := encodeTime(o.Until)
+		at, err2 := encodeTime(o.At)
+		if err := errors.Join(err1, err2); err != nil {
+			return err
+		}
+		res, err := w.exec(qNotifyClaim, until, o.Contract, o.ID, at)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return cmpErr(err, failed("notification %s of contract %s is pending and not claimed", o.ID, o.Contract))
+		}
+		return nil
 	case ledger.PutBudget:
 		b := o.Budget
 		args := []any{b.Contract, b.Project, string(b.Currency), encodeDecimal(b.MonthlyCap)}

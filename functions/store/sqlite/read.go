@@ -75,6 +75,15 @@ func (s *Store) Contract(ctx context.Context, id string) (ledger.Contract, error
 		rContract, id)
 }
 
+// Contracts reads contract ids after `after` on the primary key.
+func (s *Store) Contracts(ctx context.Context, after string, limit int) ([]string, error) {
+	scan := func(r scanner) (string, error) {
+		var c string
+		return c, r.Scan(&c)
+	}
+	return many(ctx, s, scan, "contracts", unbounded, rContracts, after, clampLimit(limit))
+}
+
 func (s *Store) User(ctx context.Context, contract, user string) (ledger.User, error) {
 	return one(ctx, s, scanUser, "user", contract+"/"+user,
 		rUser, contract, user)
@@ -280,14 +289,18 @@ func (s *Store) LotsOutliving(ctx context.Context, cur core.Currency, at time.Ti
 	return many(ctx, s, scanLot, "lots outliving", unbounded, rLotsOutliving, string(cur), t, clampLimit(limit))
 }
 
-// PendingNotifications reads the partial index notifications_pending:
-// what the sender still has to deliver, oldest first.
-func (s *Store) PendingNotifications(ctx context.Context, limit int) ([]ledger.Notification, error) {
-	return many(ctx, s, scanNotification, "pending notifications", unbounded, rPendingNotes, clampLimit(limit))
+// PendingNotifications reads the partial index notifications_due: what the
+// sender still has to deliver and may claim at `at`, by due time.
+func (s *Store) PendingNotifications(ctx context.Context, at time.Time, limit int) ([]ledger.Notification, error) {
+	t, err := encodeTime(at)
+	if err != nil || t == nil {
+		return nil, fmt.Errorf("sqlite: pending notifications at %v: need a time in range: %w", at, err)
+	}
+	return many(ctx, s, scanNotification, "pending notifications", unbounded, rPendingNotes, t, clampLimit(limit))
 }
 
-// Notifications reads a contract's outbox, oldest first, at most
-// ledger.NotificationsPerContractMax of them.
+// Notifications reads a contract's newest
+// ledger.NotificationsPerContractMax notifications, oldest first.
 func (s *Store) Notifications(ctx context.Context, contract string) ([]ledger.Notification, error) {
 	return many(ctx, s, scanNotification, "notifications", unbounded, rNotifications, contract, ledger.NotificationsPerContractMax)
 }

@@ -420,7 +420,7 @@ func scanSunset(s scanner) (ledger.Sunset, error) {
 	return x, err
 }
 
-const notificationCols = "id, contract, kind, recipient, subject, body, created_at, state, sent_at"
+const notificationCols = "id, contract, kind, recipient, subject, body, created_at, state, sent_at, claimed_until"
 
 func notificationValues(n ledger.Notification) ([]any, error) {
 	var v values
@@ -428,17 +428,18 @@ func notificationValues(n ledger.Notification) ([]any, error) {
 	v.time(n.CreatedAt)
 	v.add(string(n.State))
 	v.time(n.SentAt)
+	v.time(n.ClaimedUntil)
 	return v.args, v.err
 }
 
 func scanNotification(s scanner) (ledger.Notification, error) {
 	var (
-		n             ledger.Notification
-		kind, state   string
-		created, sent sql.NullInt64
+		n                      ledger.Notification
+		kind, state            string
+		created, sent, claimed sql.NullInt64
 	)
-	err := s.Scan(&n.ID, &n.Contract, &kind, &n.To, &n.Subject, &n.Body, &created, &state, &sent)
+	err := s.Scan(&n.ID, &n.Contract, &kind, &n.To, &n.Subject, &n.Body, &created, &state, &sent, &claimed)
 	n.Kind, n.State = ledger.NotificationKind(kind), ledger.NotificationState(state)
-	n.CreatedAt, n.SentAt = decodeTime(created), decodeTime(sent)
+	n.CreatedAt, n.SentAt, n.ClaimedUntil = decodeTime(created), decodeTime(sent), decodeTime(claimed)
 	return n, err
 }

@@ -278,6 +278,17 @@ CREATE TABLE notifications (
 CREATE INDEX notifications_contract ON notifications (contract, created_at, id);
 CREATE INDEX notifications_pending ON notifications (created_at, id) WHERE state = 'pending';
 `,
+
+	// 6: a sender's claim on a pending notification (ClaimNotification), so
+	// two sweepers never both send one. The pending index moves to the due
+	// time (the later of created_at and claimed_until; a claim always ends
+	// after the creation), so failing sends wait at the back.
+	`
+ALTER TABLE notifications ADD COLUMN claimed_until INTEGER;
+
+DROP INDEX notifications_pending;
+CREATE INDEX notifications_due ON notifications (coalesce(claimed_until, created_at), id) WHERE state = 'pending';
+`,
 }
 
 // tables lists every table Dump writes, in the order it reads them.

@@ -84,6 +84,7 @@ var (
 	qSunsetUpdate    = updateSQL("sunsets", sunsetCols, 1)
 	qNotifyInsert    = insertSQL("notifications", notificationCols, "ON CONFLICT DO NOTHING")
 	qNotifySent      = "UPDATE notifications SET state = 'sent', sent_at = ? WHERE contract = ? AND id = ? AND state = 'pending'"
+	qNotifyClaim     = "UPDATE notifications SET claimed_until = ? WHERE contract = ? AND id = ? AND state = 'pending' AND (claimed_until IS NULL OR claimed_until <= ?)"
 	qSavepoint       = "SAVEPOINT apply"
 	qRollbackTo      = "ROLLBACK TO apply"
 	qRelease         = "RELEASE apply"
@@ -91,13 +92,14 @@ var (
 		qHoldInsert, qHoldState, qHoldUpdate, qConsInsert, qConsRefunded, qConsUpdate, qBudgetUsedRead, qBudgetUsedPut,
 		qUsageRead, qUsagePut, qAttemptPut, qBudgetPut, qContractInsert, qContractVersion, qContractUpdate,
 		qUserInsert, qUserVersion, qUserUpdate, qGrantInsert, qOrderInsert, qOrderStatus, qOrderUpdate, qQuoteAccept,
-		qSunsetInsert, qSunsetVersion, qSunsetUpdate, qNotifyInsert, qNotifySent}
+		qSunsetInsert, qSunsetVersion, qSunsetUpdate, qNotifyInsert, qNotifySent, qNotifyClaim}
 )
 
 // The statements the reads run, prepared on the reader pool (database/sql
 // prepares each on a connection the first time it runs there).
 var (
 	rContract      = "SELECT " + contractCols + " FROM contracts WHERE id = ?"
+	rContracts     = "SELECT id FROM contracts WHERE id > ? ORDER BY id LIMIT ?"
 	rUser          = "SELECT " + userCols + " FROM users WHERE contract = ? AND id = ?"
 	rUsers         = "SELECT " + userCols + " FROM users WHERE contract = ? ORDER BY id"
 	rGranted       = "SELECT count(*) FROM grants WHERE contract = ? AND user = ?"
@@ -122,8 +124,8 @@ var (
 	rSunsets       = "SELECT " + sunsetCols + " FROM sunsets ORDER BY currency"
 	rLotsOutliving = "SELECT " + lotCols + " FROM lots WHERE currency = ? AND (end_at IS NULL OR end_at > ?) ORDER BY contract, id LIMIT ?"
 	rLotsEnding    = "SELECT " + lotCols + " FROM lots WHERE end_at IS NOT NULL AND remaining <> '0' AND end_at > ? AND end_at <= ? ORDER BY end_at, contract, id LIMIT ?"
-	rPendingNotes  = "SELECT " + notificationCols + " FROM notifications WHERE state = 'pending' ORDER BY created_at, id LIMIT ?"
-	rNotifications = "SELECT " + notificationCols + " FROM notifications WHERE contract = ? ORDER BY created_at, id LIMIT ?"
-	readQueries    = []string{rLotsEnding, rPendingNotes, rNotifications, rSunset, rSunsets, rLotsOutliving, rContract, rUser, rUsers, rGranted, rLots, rLot, rLotContract, rHold, rConsumption, rBudget,
+	rPendingNotes  = "SELECT " + notificationCols + " FROM notifications WHERE state = 'pending' AND coalesce(claimed_until, created_at) <= ? ORDER BY coalesce(claimed_until, created_at), id LIMIT ?"
+	rNotifications = "SELECT * FROM (SELECT " + notificationCols + " FROM notifications WHERE contract = ? ORDER BY created_at DESC, id DESC LIMIT ?) ORDER BY created_at, id"
+	readQueries    = []string{rLotsEnding, rPendingNotes, rNotifications, rSunset, rSunsets, rLotsOutliving, rContract, rContracts, rUser, rUsers, rGranted, rLots, rLot, rLotContract, rHold, rConsumption, rBudget,
 		rBudgetUsed, rIdempotency, rEntries, rUsage, rAttempts, rEndedLots, rExpiredHolds, rOrder, rOrders, rOrderContract, rQuoteAccepted}
 )

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -242,6 +243,13 @@ func (m *memStore) Apply(ctx context.Context, tx ledger.Tx) error {
 			}
 			n.State, n.SentAt = ledger.NotificationSent, o.At
 			put(&undo, m.notes, o.ID, n)
+		case ledger.ClaimNotification:
+			n, ok := m.notes[o.ID]
+			if !ok || n.Contract != o.Contract || n.State != ledger.NotificationPending || n.ClaimedUntil.After(o.At) {
+				return fail(i, "notification %s is not pending and unclaimed", o.ID)
+			}
+			n.ClaimedUntil = o.Until
+			put(&undo, m.notes, o.ID, n)
 		case ledger.UpdateOrder:
 			k := [2]string{o.Order.Contract, o.Order.ID}
 			if cur, ok := m.orders[k]; !ok || cur.Status != o.WasStatus {
@@ -266,6 +274,19 @@ func (m *memStore) Contract(ctx context.Context, id string) (ledger.Contract, er
 		return ledger.Contract{}, store.NotFound("contract", id)
 	}
 	return cloneContract(c), nil
+}
+
+func (m *memStore) Contracts(ctx context.Context, after string, limit int) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []string{}
+	for id := range m.contracts {
+		if id > after {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out[:min(max(limit, 0), len(out))], nil
 }
 
 func (m *memStore) User(ctx context.Context, contract, user string) (ledger.User, error) {
@@ -622,12 +643,15 @@ func (m *memStore) notifications(keep func(ledger.Notification) bool, limit int)
 	return out[:min(max(limit, 0), len(out))]
 }
 
-func (m *memStore) PendingNotifications(ctx context.Context, limit int) ([]ledger.Notification, error) {
-	return m.notifications(func(n ledger.Notification) bool { return n.State == ledger.NotificationPending }, limit), nil
+func (m *memStore) PendingNotifications(ctx context.Context, at time.Time, limit int) ([]ledger.Notification, error) {
+	out := m.notifications(func(n ledger.Notification) bool { return n.Claimable(at) }, 1<<30)
+	slices.SortStableFunc(out, func(a, b ledger.Notification) int { return a.DueAt().Compare(b.DueAt()) })
+	return out[:min(max(limit, 0), len(out))], nil
 }
 
 func (m *memStore) Notifications(ctx context.Context, contract string) ([]ledger.Notification, error) {
-	return m.notifications(func(n ledger.Notification) bool { return n.Contract == contract }, ledger.NotificationsPerContractMax), nil
+	out := m.notifications(func(n ledger.Notification) bool { return n.Contract == contract }, 1<<30)
+	return out[max(0, len(out)-ledger.NotificationsPerContractMax):], nil
 }
 
 func (m *memStore) Close() error {

@@ -3,11 +3,13 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"cloudcredits/core/governance"
 	"cloudcredits/core/ledger"
 )
 
@@ -16,6 +18,12 @@ func notificationSpecs() []spec {
 		{"an event is recorded exactly once under 10 concurrent puts, and marked sent exactly once", testNotificationOnce},
 		{"withdrawing a lot records its notice in the same write, to the contract's notify_email", testWithdrawalNotice},
 		{"a sweep records each expiry warning once and delivers it once; a failed send stays pending", testSweepNotifications},
+		{"a claim holds a notification for one sender until it lapses; a claimed one waits behind newer ones", testClaimNotification},
+		{"four sweepers draining one outbox at once send every notification exactly once", testConcurrentDrain},
+		{"a contract without notify_email gets its notices recorded unaddressed, never queued", testUnaddressed},
+		{"a contract's outbox read returns its newest notifications when it holds more than the read's bound", testNewestNotifications},
+		{"the contract directory pages through every contract in id order", testContractDirectory},
+		{"the alert check records each alert event once per contract, skips terminated ones, and the sweep sends them", testSweepAlerts},
 	}
 }
 
@@ -65,7 +73,7 @@ func testNotificationOnce(t *testing.T, h *harness) {
 	if err := h.st.Apply(h.ctx, ledger.Tx{At: h.clk.Now(), Ops: []ledger.Op{ledger.PutNotification{Notification: other}}}); err != nil {
 		t.Fatal(err)
 	}
-	pending, err := h.st.PendingNotifications(h.ctx, 10)
+	pending, err := h.st.PendingNotifications(h.ctx, h.clk.Now(), 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +84,7 @@ func testNotificationOnce(t *testing.T, h *harness) {
 		!got.CreatedAt.Equal(n.CreatedAt) || got.State != ledger.NotificationPending || !got.SentAt.IsZero() {
 		t.Errorf("read back %+v, want %+v", got, n)
 	}
-	if one, err := h.st.PendingNotifications(h.ctx, 1); err != nil || len(one) != 1 || one[0].ID != n.ID {
+	if one, err := h.st.PendingNotifications(h.ctx, h.clk.Now(), 1); err != nil || len(one) != 1 || one[0].ID != n.ID {
 		t.Errorf("PendingNotifications(limit 1) = %+v, %v; want only %s", one, err, n.ID)
 	}
 
@@ -93,7 +101,7 @@ func testNotificationOnce(t *testing.T, h *harness) {
 	h.wantConflict(t, "recording a sent event again",
 		ledger.Tx{At: sentAt, Ops: []ledger.Op{ledger.PutNotification{Notification: n}}})
 
-	pending, err = h.st.PendingNotifications(h.ctx, 10)
+	pending, err = h.st.PendingNotifications(h.ctx, h.clk.Now(), 10)
 	if err != nil || len(pending) != 1 || pending[0].ID != other.ID {
 		t.Errorf("pending after MarkSent = %+v, %v; want only %s", pending, err, other.ID)
 	}
@@ -167,6 +175,10 @@ func testSweepNotifications(t *testing.T, h *harness) {
 		t.Errorf("sweep with the sender down = %+v, want 1 warning recorded, 1 failed send", rep)
 	}
 	sender.failing = false
+	if rep = h.sweep(); rep.NotificationsSent != 0 || len(sender.sent) != 0 {
+		t.Fatalf("sweep right after the failed send = %+v, want nothing sent: the failed send's claim is its back-off", rep)
+	}
+	h.clk.Advance(ledger.NotificationClaim)
 	rep = h.sweep()
 	if rep.WarningsRecorded != 0 || rep.NotificationsSent != 1 || len(sender.sent) != 1 {
 		t.Fatalf("sweep with the sender up = %+v (sent %d), want the pending warning sent once", rep, len(sender.sent))
@@ -182,5 +194,303 @@ func testSweepNotifications(t *testing.T, h *harness) {
 	h.clk.Advance(120 * day) // "later" is now within 90 days
 	if rep = h.sweep(); rep.WarningsRecorded != 1 || rep.NotificationsSent != 1 {
 		t.Errorf("sweep 120 days on = %+v, want later's warning recorded and sent", rep)
+	}
+}
+
+func testClaimNotification(t *testing.T, h *harness) {
+	h.contract()
+	h.contract(named("beta"))
+	old := notification("expiry-warning:acme:old:2031-06-01T00:00:00Z", "acme", h.clk.Now())
+	newer := notification("expiry-warning:acme:new:2031-06-01T00:00:00Z", "acme", h.clk.Advance(time.Second))
+	for _, n := range []ledger.Notification{old, newer} {
+		if err := h.st.Apply(h.ctx, ledger.Tx{At: n.CreatedAt, Ops: []ledger.Op{ledger.PutNotification{Notification: n}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := h.clk.Advance(time.Second)
+	until := at.Add(ledger.NotificationClaim)
+	claim := ledger.Tx{At: at, Ops: []ledger.Op{ledger.ClaimNotification{ID: old.ID, Contract: "acme", At: at, Until: until}}}
+	if got := h.applyConcurrently(t, 10, claim); got != 1 {
+		t.Fatalf("%d of 10 concurrent claims succeeded, want exactly 1", got)
+	}
+	pending := func(at time.Time) []string {
+		t.Helper()
+		ns, err := h.st.PendingNotifications(h.ctx, at, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := []string{}
+		for _, n := range ns {
+			ids = append(ids, n.ID)
+		}
+		return ids
+	}
+	if got := pending(at); len(got) != 1 || got[0] != newer.ID {
+		t.Errorf("pending while %s is claimed = %v, want only %s", old.ID, got, newer.ID)
+	}
+	if got := pending(until.Add(-time.Nanosecond)); len(got) != 1 {
+		t.Errorf("pending 1 ns before the claim lapses = %v, want only %s", got, newer.ID)
+	}
+	if got := pending(until); len(got) != 2 || got[0] != newer.ID || got[1] != old.ID {
+		t.Errorf("pending when the claim lapses = %v, want %s then %s (the claimed one waits behind)", got, newer.ID, old.ID)
+	}
+	if got := pending(old.CreatedAt.Add(-time.Nanosecond)); len(got) != 0 {
+		t.Errorf("pending before anything was created = %v, want none", got)
+	}
+	notes, err := h.st.Notifications(h.ctx, "acme")
+	if err != nil || len(notes) != 2 || !notes[0].ClaimedUntil.Equal(until) || !notes[1].ClaimedUntil.IsZero() {
+		t.Errorf("Notifications = %+v, %v; want %s claimed until %s", notes, err, old.ID, until)
+	}
+	h.wantConflict(t, "claiming a claimed notification before the claim lapses",
+		ledger.Tx{At: until, Ops: []ledger.Op{ledger.ClaimNotification{ID: old.ID, Contract: "acme", At: until.Add(-time.Nanosecond), Until: until.Add(time.Hour)}}})
+	h.wantConflict(t, "claiming an unknown notification",
+		ledger.Tx{At: at, Ops: []ledger.Op{ledger.ClaimNotification{ID: "nope", Contract: "acme", At: at, Until: until}}})
+	h.wantConflict(t, "claiming a notification under another contract",
+		ledger.Tx{At: at, Ops: []ledger.Op{ledger.ClaimNotification{ID: newer.ID, Contract: "beta", At: at, Until: until}}})
+	// The claim lapsed: another sender takes it over, and MarkSent ends it.
+	later := until.Add(ledger.NotificationClaim)
+	if err := h.st.Apply(h.ctx, ledger.Tx{At: until, Ops: []ledger.Op{ledger.ClaimNotification{ID: old.ID, Contract: "acme", At: until, Until: later}}}); err != nil {
+		t.Fatalf("claiming once the claim lapsed: %v", err)
+	}
+	if err := h.st.Apply(h.ctx, ledger.Tx{At: until, Ops: []ledger.Op{ledger.MarkSent{ID: old.ID, Contract: "acme", At: until}}}); err != nil {
+		t.Fatal(err)
+	}
+	h.wantConflict(t, "claiming a sent notification",
+		ledger.Tx{At: later, Ops: []ledger.Op{ledger.ClaimNotification{ID: old.ID, Contract: "acme", At: later, Until: later.Add(time.Minute)}}})
+	if got := pending(later); len(got) != 1 || got[0] != newer.ID {
+		t.Errorf("pending after %s was sent = %v, want only %s", old.ID, got, newer.ID)
+	}
+}
+
+// countingSender counts sends per notification id.
+type countingSender struct {
+	mu    sync.Mutex
+	sends map[string]int
+}
+
+func (c *countingSender) Send(ctx context.Context, n ledger.Notification) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sends[n.ID]++
+	return nil
+}
+
+func testConcurrentDrain(t *testing.T, h *harness) {
+	h.contract(func(c *ledger.Contract) { c.NotifyEmail = "admin@acme.example" })
+	h.contract(named("beta"), func(c *ledger.Contract) { c.NotifyEmail = "ops@beta.example" })
+	const each = 15
+	for i := range each {
+		for _, c := range []string{"acme", "beta"} {
+			n := notification(fmt.Sprintf("alert:%s:test:%02d", c, i), c, h.clk.Advance(time.Millisecond))
+			if err := h.st.Apply(h.ctx, ledger.Tx{At: n.CreatedAt, Ops: []ledger.Op{ledger.PutNotification{Notification: n}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	sender := &countingSender{sends: map[string]int{}}
+	h.svc.Notifier = sender
+	defer func() { h.svc.Notifier = nil }()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		sent  int
+		start = make(chan struct{})
+	)
+	for range 4 {
+		wg.Go(func() {
+			<-start
+			rep, err := h.svc.Sweep(h.ctx)
+			if err != nil {
+				t.Errorf("sweep: %v", err)
+			}
+			mu.Lock()
+			sent += rep.NotificationsSent
+			mu.Unlock()
+		})
+	}
+	close(start)
+	wg.Wait()
+	if len(sender.sends) != 2*each || sent != 2*each {
+		t.Errorf("4 sweepers sent %d distinct notifications and reported %d, want %d", len(sender.sends), sent, 2*each)
+	}
+	for id, n := range sender.sends {
+		if n != 1 {
+			t.Errorf("%s was sent %d times, want once", id, n)
+		}
+	}
+	for _, c := range []string{"acme", "beta"} {
+		notes, err := h.st.Notifications(h.ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range notes {
+			if n.State != ledger.NotificationSent {
+				t.Errorf("%s is %s after the drain, want sent", n.ID, n.State)
+			}
+		}
+	}
+}
+
+func testUnaddressed(t *testing.T, h *harness) {
+	h.contract() // no notify_email
+	ind := h.employee("acme", "alice")
+	if _, err := h.svc.WithdrawLot(h.ctx, "acme", ind.ID, time.Time{}, h.key()); err != nil {
+		t.Fatal(err)
+	}
+	notes, err := h.st.Notifications(h.ctx, "acme")
+	if err != nil || len(notes) != 1 || notes[0].State != ledger.NotificationUnaddressed || notes[0].To != "" {
+		t.Fatalf("notifications = %+v, %v; want one unaddressed withdrawal notice", notes, err)
+	}
+	if p, err := h.st.PendingNotifications(h.ctx, h.clk.Now().Add(time.Hour), 10); err != nil || len(p) != 0 {
+		t.Errorf("pending = %+v, %v; an unaddressed notice is never queued", p, err)
+	}
+	sender := &countingSender{sends: map[string]int{}}
+	h.svc.Notifier = sender
+	defer func() { h.svc.Notifier = nil }()
+	if rep := h.sweep(); rep.NotificationsSent != 0 || rep.NotificationsFailed != 0 || len(sender.sends) != 0 {
+		t.Errorf("sweep = %+v, want no send attempted", rep)
+	}
+	at := h.clk.Now()
+	h.wantConflict(t, "claiming an unaddressed notice",
+		ledger.Tx{At: at, Ops: []ledger.Op{ledger.ClaimNotification{ID: notes[0].ID, Contract: "acme", At: at, Until: at.Add(time.Minute)}}})
+	h.wantConflict(t, "marking an unaddressed notice sent",
+		ledger.Tx{At: at, Ops: []ledger.Op{ledger.MarkSent{ID: notes[0].ID, Contract: "acme", At: at}}})
+}
+
+func testContractDirectory(t *testing.T, h *harness) {
+	if ids, err := h.st.Contracts(h.ctx, "", 10); err != nil || len(ids) != 0 {
+		t.Fatalf("Contracts on an empty store = %v, %v; want none", ids, err)
+	}
+	want := []string{}
+	for i := range 7 {
+		id := fmt.Sprintf("c%02d", 6-i) // created out of order
+		h.contract(named(id))
+		want = append([]string{id}, want...)
+	}
+	// A contract changed after creation (terminated: UpdateContract) stays
+	// in the directory once.
+	if _, err := h.svc.Terminate(h.ctx, "c03", time.Time{}, h.key()); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	after := ""
+	for range 10 {
+		page, err := h.st.Contracts(h.ctx, after, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) > 3 {
+			t.Fatalf("a page of limit 3 has %d ids", len(page))
+		}
+		got = append(got, page...)
+		if len(page) < 3 {
+			break
+		}
+		after = page[len(page)-1]
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("paged Contracts = %v, want %v", got, want)
+	}
+	if ids, err := h.st.Contracts(h.ctx, "c06", 10); err != nil || len(ids) != 0 {
+		t.Errorf("Contracts after the last = %v, %v; want none", ids, err)
+	}
+	if ids, err := h.st.Contracts(h.ctx, "", 0); err != nil || len(ids) != 0 {
+		t.Errorf("Contracts(limit 0) = %v, %v; want none", ids, err)
+	}
+}
+
+func testSweepAlerts(t *testing.T, h *harness) {
+	acme := h.contract(func(c *ledger.Contract) { c.NotifyEmail = "admin@acme.example" })
+	h.contract(named("beta")) // no address: its alerts are recorded unaddressed
+	h.contract(named("gone"), func(c *ledger.Contract) { c.NotifyEmail = "ops@gone.example" })
+	for _, c := range []string{"acme", "beta", "gone"} {
+		h.grant(c, "pool", "1000")
+		h.employee(c, "alice") // 100 individual credits, spent first
+		// 200 in one job: above 15 % of the 1,000 baseline (150).
+		h.consume(req("alice", "200", in(c)))
+	}
+	if _, err := h.svc.Terminate(h.ctx, "gone", time.Time{}, h.key()); err != nil {
+		t.Fatal(err)
+	}
+	want, err := h.svc.Alerts(h.ctx, acme, h.clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes, messages := map[string]bool{}, map[string]bool{}
+	for _, a := range want.Alerts {
+		codes[a.Code], messages[a.Message] = true, true
+	}
+	if !codes[governance.AlertUserOverBaseline] || !codes[governance.AlertConsumptionOverBaseline] {
+		t.Fatalf("alerts of acme = %+v, want the user and the single job above the baseline share", want.Alerts)
+	}
+	rep, err := h.svc.SweepAlerts(h.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Contracts != 2 || rep.AlertsRecorded != 2*len(want.Alerts) || rep.AlertsKnown != 0 {
+		t.Errorf("first alert check = %+v, want 2 contracts (gone is terminated), %d alerts recorded", rep, 2*len(want.Alerts))
+	}
+	notes, err := h.st.Notifications(h.ctx, "acme")
+	if err != nil || len(notes) != len(want.Alerts) {
+		t.Fatalf("acme's outbox = %+v, %v; want its %d alerts", notes, err, len(want.Alerts))
+	}
+	for _, n := range notes {
+		if n.Kind != ledger.KindAlert || n.To != "admin@acme.example" || n.State != ledger.NotificationPending ||
+			!strings.HasPrefix(n.ID, "alert:acme:") || !messages[strings.SplitN(n.Body, "\n", 2)[0]] {
+			t.Errorf("alert notification %+v, want a pending alert to admin@acme.example that says why", n)
+		}
+	}
+	if beta, err := h.st.Notifications(h.ctx, "beta"); err != nil || len(beta) != len(want.Alerts) || beta[0].State != ledger.NotificationUnaddressed {
+		t.Errorf("beta's outbox = %+v, %v; want its alerts recorded unaddressed", beta, err)
+	}
+	if gone, err := h.st.Notifications(h.ctx, "gone"); err != nil || len(gone) != 0 {
+		t.Errorf("the terminated contract's outbox = %+v, %v; want nothing", gone, err)
+	}
+	before := h.dump()
+	rep, err = h.svc.SweepAlerts(h.ctx)
+	if err != nil || rep.AlertsRecorded != 0 || rep.AlertsKnown != 2*len(want.Alerts) {
+		t.Errorf("second alert check = %+v, %v; want every alert already known", rep, err)
+	}
+	h.unchanged(t, "a second alert check", before)
+
+	sender := &countingSender{sends: map[string]int{}}
+	h.svc.Notifier = sender
+	defer func() { h.svc.Notifier = nil }()
+	if s := h.sweep(); s.NotificationsSent != len(want.Alerts) {
+		t.Errorf("sweep sent %d, want acme's %d alerts", s.NotificationsSent, len(want.Alerts))
+	}
+	// More of the same in the same month is the same event; a new month is
+	// a new one.
+	h.consume(req("alice", "200"))
+	if rep, err = h.svc.SweepAlerts(h.ctx); err != nil || rep.AlertsRecorded != 0 {
+		t.Errorf("alert check after another job the same month = %+v, %v; want nothing new", rep, err)
+	}
+	h.clk.Set(time.Date(2031, 4, 2, 9, 0, 0, 0, time.UTC))
+	h.consume(req("alice", "200"))
+	if rep, err = h.svc.SweepAlerts(h.ctx); err != nil || rep.AlertsRecorded == 0 {
+		t.Errorf("alert check in a new month = %+v, %v; want the new month's alerts", rep, err)
+	}
+}
+
+func testNewestNotifications(t *testing.T, h *harness) {
+	h.contract()
+	total := ledger.NotificationsPerContractMax + 5
+	for start := 0; start < total; start += 50 {
+		tx := ledger.Tx{At: h.clk.Now()}
+		for i := start; i < min(start+50, total); i++ {
+			n := notification(fmt.Sprintf("alert:acme:test:%05d", i), "acme", t0.Add(time.Duration(i)*time.Second))
+			tx.Ops = append(tx.Ops, ledger.PutNotification{Notification: n})
+		}
+		if err := h.st.Apply(h.ctx, tx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	notes, err := h.st.Notifications(h.ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(notes) != ledger.NotificationsPerContractMax || notes[0].ID != "alert:acme:test:00005" ||
+		notes[len(notes)-1].ID != fmt.Sprintf("alert:acme:test:%05d", total-1) {
+		t.Fatalf("Notifications of %d = %d from %s, want the newest %d, oldest first", total, len(notes), notes[0].ID, ledger.NotificationsPerContractMax)
 	}
 }

@@ -174,6 +174,13 @@ func Root(tb testing.TB) string {
 	}
 }
 
+// ReadEvent decodes the fixture testdata/events/<name> into v, as the
+// Lambda runtime decodes a payload into a handler's argument.
+func ReadEvent(tb testing.TB, name string, v any) {
+	tb.Helper()
+	readEvent(tb, name, v)
+}
+
 func readEvent(tb testing.TB, name string, v any) {
 	tb.Helper()
 	b, err := os.ReadFile(filepath.Join(Root(tb), "testdata", "events", name))

@@ -1,0 +1,82 @@
+package governance
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"cloudcredits/core/ledger"
+)
+
+// AlertNotifications turns an alert report into outbox notifications, one
+// per alert event, addressed to the contract's NotifyEmail (unaddressed
+// when it has none). The id names
+// the event, so the outbox records it once however often the check runs:
+//
+//   - a user, project or consumption above the baseline share is one event
+//     per month and subject (user; project; the roll-up row's user,
+//     service, project and entity): "alert:<contract>:<code>:<currency>:
+//     <month>:<subject>". A user who goes on consuming is not alerted again
+//     that month;
+//   - a pool that runs out before it expires, or that will expire with
+//     credits unused, is a forecast that holds for weeks: it is one event
+//     per calendar month of the check while it holds — a monthly reminder,
+//     not one message per sweep ("alert:<contract>:<code>:<currency>:
+//     <month of at>").
+//
+// Alerts beyond AlertsMax (rep.Omitted) are not sent; the next check sends
+// them once the listed ones are recorded. Notifications come sorted by id.
+func AlertNotifications(c ledger.Contract, rep AlertReport, at time.Time) []ledger.Notification {
+	out := make([]ledger.Notification, 0, len(rep.Alerts))
+	for _, a := range rep.Alerts {
+		d := a.Details
+		var subject []string
+		switch a.Code {
+		case AlertUserOverBaseline:
+			subject = []string{d["month"], d["user"]}
+		case AlertProjectOverBaseline:
+			subject = []string{d["month"], d["project"]}
+		case AlertConsumptionOverBaseline:
+			subject = []string{d["month"], d["user"], d["service"], d["project"], d["entity"]}
+		default:
+			subject = []string{ledger.Month(at)}
+		}
+		id := strings.Join(append([]string{"alert", c.ID, a.Code, string(a.Currency)}, subject...), ":")
+		out = append(out, ledger.Notification{
+			ID: id, Contract: c.ID, Kind: ledger.KindAlert, To: c.NotifyEmail,
+			Subject:   fmt.Sprintf("Cloud Credits alert on contract %s: %s", c.ID, alertTitles[a.Code]),
+			Body:      alertBody(c, a),
+			CreatedAt: at.UTC(), State: ledger.InitialState(c.NotifyEmail),
+		})
+	}
+	slices.SortFunc(out, func(a, b ledger.Notification) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// alertTitles are the subject lines of the alert codes.
+var alertTitles = map[string]string{
+	AlertUserOverBaseline:        "a user above 15% of the monthly baseline",
+	AlertProjectOverBaseline:     "a project above 15% of the monthly baseline",
+	AlertConsumptionOverBaseline: "a single job above 15% of the monthly baseline",
+	AlertPoolRunsOut:             "the shared pool runs out before it expires",
+	AlertPoolExpiresUnused:       "shared credits forecast to expire unused",
+}
+
+// alertBody is the message, then the numbers behind it, one per line in key
+// order, so a reader sees why without opening the dashboard.
+func alertBody(c ledger.Contract, a Alert) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n\nContract: %s (%s)\nCurrency: %s\nAlert: %s\n", a.Message, c.ID, c.Customer, a.Currency, a.Code)
+	keys := make([]string, 0, len(a.Details))
+	for k, v := range a.Details {
+		if v != "" {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s: %s\n", k, a.Details[k])
+	}
+	return b.String()
+}

@@ -54,6 +54,9 @@
 //     every lot of it by FinalExpiry: grants made after the sunset is set
 //     are capped (GrantRequest.CurrencyEnd, UserRequest.CurrencyEnd), lots
 //     that exist are ended by EndLotsAfterSunset in bounded follow-up Txs.
+//     A Tx that creates a capped lot carries SunsetIs on the sunset version
+//     it was planned under, so a sunset set in between fails it and it is
+//     planned again under the new one: no lot slips past a final expiry.
 //   - From a sunset's SalesEnd, a spend priced in the retiring currency
 //     (its service's rate names it) may also draw on the successor currency:
 //     the burn order (SpendOrder) is the retiring currency's burn order, then

@@ -45,6 +45,20 @@ type PutSunset struct{ Sunset Sunset }
 
 func (PutSunset) isOp() {}
 
+// SunsetIs is a condition without a write: the currency's sunset is at
+// Version (0: the currency has none). A Tx that creates a lot whose end the
+// sunset capped (a grant, an individual grant, an order's fulfilment)
+// carries it, so a sunset set or changed between the read and the write
+// fails the Tx, and the service plans it again under the new sunset. Without
+// it, a grant read before a sunset and written after the sunset ended the
+// currency's lots would outlive the final expiry.
+type SunsetIs struct {
+	Currency core.Currency
+	Version  int64
+}
+
+func (SunsetIs) isOp() {}
+
 // SunsetRequest is the body of PUT /v1/currencies/{cur}/sunset.
 type SunsetRequest struct {
 	SalesEnd    time.Time     `json:"sales_end"`

@@ -79,11 +79,11 @@ func (s *Service) Fulfil(ctx context.Context, contract, orderID string, currency
 		if err != nil {
 			return ledger.Decision{}, err
 		}
-		end, err := s.currencyEnd(ctx, o.Currency, currencyEnd)
+		end, guard, err := s.lotEnd(ctx, o.Currency, currencyEnd)
 		if err != nil {
 			return ledger.Decision{}, err
 		}
-		return ledger.PlanFulfil(c, o, end, env)
+		return guarded(guard)(ledger.PlanFulfil(c, o, end, env))
 	})
 }
 
@@ -97,11 +97,11 @@ func (s *Service) MarkPaid(ctx context.Context, contract, orderID string, curren
 		if err != nil {
 			return ledger.Decision{}, err
 		}
-		end, err := s.currencyEnd(ctx, o.Currency, currencyEnd)
+		end, guard, err := s.lotEnd(ctx, o.Currency, currencyEnd)
 		if err != nil {
 			return ledger.Decision{}, err
 		}
-		return ledger.PlanMarkPaid(c, o, end, prior, idem, env)
+		return guarded(guard)(ledger.PlanMarkPaid(c, o, end, prior, idem, env))
 	})
 }
 

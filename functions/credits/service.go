@@ -305,10 +305,11 @@ func (s *Service) AddUser(ctx context.Context, contract string, req ledger.UserR
 			return ledger.Decision{}, err
 		}
 		req := req
-		if req.CurrencyEnd, err = s.currencyEnd(ctx, core.Cloud, req.CurrencyEnd); err != nil {
+		var guard ledger.SunsetIs
+		if req.CurrencyEnd, guard, err = s.lotEnd(ctx, core.Cloud, req.CurrencyEnd); err != nil {
 			return ledger.Decision{}, err
 		}
-		return ledger.PlanAddUser(c, existing, granted, req, prior, idem, env)
+		return guarded(guard)(ledger.PlanAddUser(c, existing, granted, req, prior, idem, env))
 	})
 }
 
@@ -356,10 +357,11 @@ func (s *Service) GrantShared(ctx context.Context, contract string, req ledger.G
 			}
 		}
 		req := req
-		if req.CurrencyEnd, err = s.currencyEnd(ctx, req.Currency, req.CurrencyEnd); err != nil {
+		var guard ledger.SunsetIs
+		if req.CurrencyEnd, guard, err = s.lotEnd(ctx, req.Currency, req.CurrencyEnd); err != nil {
 			return ledger.Decision{}, err
 		}
-		return ledger.PlanGrantShared(c, req, prior, idem, env)
+		return guarded(guard)(ledger.PlanGrantShared(c, req, prior, idem, env))
 	})
 }
 

@@ -29,17 +29,39 @@ func (s *Service) sunsetOf(ctx context.Context, cur core.Currency) (*ledger.Suns
 	return nil, fmt.Errorf("read sunset of %s: %w", cur, err)
 }
 
-// currencyEnd is the earlier of end and cur's final expiry, if it has a
-// sunset: what caps the end of a lot granted in cur.
-func (s *Service) currencyEnd(ctx context.Context, cur core.Currency, end time.Time) (time.Time, error) {
+// lotEnd is the earlier of end and cur's final expiry, if it has a sunset
+// (what caps the end of a lot granted in cur), with the guard the Tx
+// creating the lot must carry: a ledger.SunsetIs on the sunset version it
+// read (see guarded).
+func (s *Service) lotEnd(ctx context.Context, cur core.Currency, end time.Time) (time.Time, ledger.SunsetIs, error) {
 	x, err := s.sunsetOf(ctx, cur)
+	guard := ledger.SunsetIs{Currency: cur}
 	if err != nil || x == nil {
-		return end, err
+		return end, guard, err
 	}
+	guard.Version = x.Version
 	if end.IsZero() || x.FinalExpiry.Before(end) {
-		return x.FinalExpiry, nil
+		return x.FinalExpiry, guard, nil
 	}
-	return end, nil
+	return end, guard, nil
+}
+
+// guarded returns what adds guard to a planned Tx that creates a lot (a
+// replay, a refusal or a change without a new lot needs none):
+// guarded(g)(ledger.PlanX(…)).
+func guarded(guard ledger.SunsetIs) func(ledger.Decision, error) (ledger.Decision, error) {
+	return func(dec ledger.Decision, err error) (ledger.Decision, error) {
+		if err != nil {
+			return dec, err
+		}
+		for _, op := range dec.Tx.Ops {
+			if _, ok := op.(ledger.CreateLot); ok {
+				dec.Tx.Ops = append(dec.Tx.Ops, guard)
+				break
+			}
+		}
+		return dec, err
+	}
 }
 
 // SalesOpen refuses (sales_closed) an order or quote of cur at `at` once the
@@ -54,7 +76,8 @@ func (s *Service) SalesOpen(ctx context.Context, cur core.Currency, at time.Time
 
 // CurrencyEnd is cur's final expiry after a sunset (zero: none).
 func (s *Service) CurrencyEnd(ctx context.Context, cur core.Currency) (time.Time, error) {
-	return s.currencyEnd(ctx, cur, time.Time{})
+	end, _, err := s.lotEnd(ctx, cur, time.Time{})
+	return end, err
 }
 
 // SetSunset creates or changes a currency's sunset (a vendor admin's), then

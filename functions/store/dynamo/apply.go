@@ -393,6 +393,14 @@ func (s *Store) plan(tx ledger.Tx, stamp int64) ([]write, error) {
 			prev := o.Sunset.Version - 1
 			cond := e.n(AttrVersion) + " = " + e.v(intNum(prev))
 			w = s.put(i, fmt.Sprintf("sunset of %s is at version %d", o.Sunset.Currency, prev), sunsetItem(o.Sunset), cond, e)
+		case ledger.SunsetIs:
+			var cond string
+			if o.Version == 0 {
+				cond = notExists(e)
+			} else {
+				cond = e.n(AttrVersion) + " = " + e.v(intNum(o.Version))
+			}
+			w = s.check(i, fmt.Sprintf("sunset of %s is at version %d", o.Currency, o.Version), pkSunsets, sunsetSK(string(o.Currency)), cond, e)
 		case ledger.PutNotification:
 			w = s.put(i, "notification "+o.Notification.ID+" was not recorded before", notificationItem(o.Notification), notExists(e), e)
 		case ledger.MarkSent:

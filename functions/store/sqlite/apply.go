@@ -283,6 +283,17 @@ func (w *writeTx) apply(op ledger.Op) error {
 		return err
 	case ledger.PutSunset:
 		return w.putSunset(o)
+	case ledger.SunsetIs:
+		var version int64
+		switch err := w.queryRow(qSunsetVersion, string(o.Currency)).Scan(&version); {
+		case errors.Is(err, sql.ErrNoRows): // none: version 0
+		case err != nil:
+			return err
+		}
+		if version != o.Version {
+			return failed("sunset of %s is at version %d, not %d", o.Currency, version, o.Version)
+		}
+		return nil
 	case ledger.PutNotification:
 		args, err := notificationValues(o.Notification)
 		ok, err := w.insertNew(qNotifyInsert, args, err)

@@ -231,6 +231,10 @@ func (m *memStore) Apply(ctx context.Context, tx ledger.Tx) error {
 				return fail(i, "sunset of %s is not at version %d", o.Sunset.Currency, o.Sunset.Version-1)
 			}
 			put(&undo, m.sunsets, o.Sunset.Currency, o.Sunset)
+		case ledger.SunsetIs:
+			if m.sunsets[o.Currency].Version != o.Version {
+				return fail(i, "sunset of %s is not at version %d", o.Currency, o.Version)
+			}
 		case ledger.PutNotification:
 			if _, ok := m.notes[o.Notification.ID]; ok {
 				return fail(i, "notification %s was recorded", o.Notification.ID)

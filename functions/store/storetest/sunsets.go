@@ -1,19 +1,26 @@
 package storetest
 
 import (
+	"context"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"cloudcredits/core"
 	"cloudcredits/core/ledger"
+	"cloudcredits/functions/credits"
+	"cloudcredits/functions/store"
+
+	"github.com/shopspring/decimal"
 )
 
 func sunsetSpecs() []spec {
 	return []spec{
 		{"the seed's move from cloud credits to flex tokens: sales close, flex pays for cloud services, every cloud lot ends by the final expiry", testSunsetSeed},
 		{"a sunset is created once and replaced only at the version read, and reads back as written", testSunsetConditions},
+		{"a grant, an individual grant and an order planned before a sunset and written after it are planned again under it", testSunsetRace},
 	}
 }
 
@@ -202,4 +209,100 @@ func testSunsetConditions(t *testing.T, h *harness) {
 	if lots, err := h.st.LotsOutliving(h.ctx, core.Forma, t0, 1); err != nil || len(lots) != 1 {
 		t.Errorf("LotsOutliving with limit 1 = %v, %v; want one lot", lots, err)
 	}
+}
+
+// beforeFirstApply runs hook once, just before the first Tx it is given is
+// applied: a change that lands between a planner's reads and its write.
+type beforeFirstApply struct {
+	store.Store
+	once sync.Once
+	hook func()
+}
+
+func (b *beforeFirstApply) Apply(ctx context.Context, tx ledger.Tx) error {
+	b.once.Do(b.hook)
+	return b.Store.Apply(ctx, tx)
+}
+
+func testSunsetRace(t *testing.T, h *harness) {
+	h.clk.Set(time.Date(2021, 6, 1, 0, 0, 0, 0, time.UTC))
+	// 12 + 6 months: a shared lot bought in 2022-01 would end in 2023-07,
+	// past the final expiry.
+	h.contract(seedContract("acme", 6))
+	h.clk.Set(time.Date(2022, 1, 10, 0, 0, 0, 0, time.UTC))
+	sunset := ledger.SunsetRequest{SalesEnd: seedSalesEnd, FinalExpiry: seedFinal, Successor: core.Flex}
+	cases := []struct {
+		name string
+		cur  core.Currency
+		do   func(svc *credits.Service) (credits.Outcome, error)
+		lot  func() ledger.Lot
+	}{
+		{"a shared grant", core.Cloud,
+			func(svc *credits.Service) (credits.Outcome, error) {
+				return svc.GrantShared(h.ctx, "acme", ledger.GrantRequest{Lot: "late", Currency: core.Cloud, Credits: d("500"), Source: ledger.SourcePurchase}, h.key())
+			},
+			func() ledger.Lot { return h.lot("acme", "late") }},
+		{"an individual grant", core.Cloud,
+			func(svc *credits.Service) (credits.Outcome, error) {
+				return svc.AddUser(h.ctx, "acme", ledger.UserRequest{User: "zoe", Kind: ledger.Employee, Entity: "acme-us", CanSpend: true}, h.key())
+			},
+			func() ledger.Lot {
+				for _, l := range h.lots("acme") {
+					if l.Kind == ledger.Individual && l.Owner == "zoe" {
+						return l
+					}
+				}
+				t.Fatal("zoe has no individual lot")
+				return ledger.Lot{}
+			}},
+	}
+	for i, tc := range cases {
+		// The first case creates the sunset, the second moves its final
+		// expiry a day earlier: each time a new version lands between the
+		// planner's read and its write.
+		final := seedFinal.AddDate(0, 0, -i)
+		req := sunset
+		req.FinalExpiry = final
+		svc := &credits.Service{Now: h.clk.Now, Store: &beforeFirstApply{Store: h.st, hook: func() {
+			if _, err := h.setSunset(tc.cur, req); err != nil {
+				t.Fatalf("%s: set the sunset: %v", tc.name, err)
+			}
+		}}}
+		if _, err := tc.do(svc); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if end := tc.lot().End(); end.IsZero() || end.After(final) {
+			t.Errorf("%s planned before the sunset ends at %v, after the final expiry %v", tc.name, end, final)
+		}
+	}
+	// A card order's fulfilment (the payment event), the same way.
+	o := h.order(ledger.PayCard, core.Cloud, "300")
+	final := seedFinal.AddDate(0, 0, -2)
+	req := sunset
+	req.FinalExpiry = final
+	svc := &credits.Service{Now: h.clk.Now, Store: &beforeFirstApply{Store: h.st, hook: func() {
+		if _, err := h.setSunset(core.Cloud, req); err != nil {
+			t.Fatalf("order: set the sunset: %v", err)
+		}
+	}}}
+	if _, err := svc.Fulfil(h.ctx, "acme", o.ID, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	lots := h.lotsOfOrder("acme", o.ID)
+	if len(lots) != 1 || lots[0].End().After(final) {
+		t.Errorf("the order's lots %+v, want one ending by %v", lots, final)
+	}
+	// A Tx planned before the sunset's current version is refused outright.
+	x, err := h.st.Sunset(h.ctx, core.Cloud)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := ledger.Tx{At: h.clk.Now(), Ops: []ledger.Op{
+		ledger.CreateLot{Lot: ledger.Lot{ID: "stale", Contract: "acme", Currency: core.Cloud, Kind: ledger.Shared,
+			Amount: decimal.NewFromInt(1), Remaining: decimal.NewFromInt(1), GrantedAt: h.clk.Now(), EffectiveFrom: h.clk.Now(),
+			ExpiresAt: seedFinal.AddDate(1, 0, 0), Source: ledger.SourcePurchase}},
+		ledger.SunsetIs{Currency: core.Cloud, Version: x.Version - 1},
+	}}
+	h.wantConflict(t, "a lot planned under the previous sunset version", stale)
+	h.wantConflict(t, "a lot planned when the currency had no sunset", ledger.Tx{At: stale.At, Ops: []ledger.Op{stale.Ops[0], ledger.SunsetIs{Currency: core.Cloud}}})
 }

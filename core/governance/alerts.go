@@ -46,6 +46,12 @@ type AlertReport struct {
 	Omitted int `json:"omitted"`
 }
 
+// AlertHistoryFrom is the first month whose roll-ups Alerts reads for a
+// check at `at`: the BurnMonths complete months before at's month (the burn
+// rate) — the baseline checks look at fewer. Rows before it change nothing,
+// so the hourly check reads 4 months of roll-ups, not a year.
+func AlertHistoryFrom(at time.Time) string { return AddMonths(ledger.Month(at), -BurnMonths) }
+
 // Alerts checks the contract at at:
 //
 //   - any user or project whose consumption in a currency in the last

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -102,7 +103,22 @@ func TestGoldenViews(t *testing.T) {
 			now := atOf(t, y)
 			golden(t, name+"-usage", governance.Usage(y.Usage, []string{"month", "service"}, "2025-03", "2026-03"))
 			golden(t, name+"-expirations", governance.Expirations(y.Lots, y.Usage, now))
-			golden(t, name+"-alerts", governance.Alerts(y.Contract, y.Lots, y.Usage, now))
+			alerts := governance.Alerts(y.Contract, y.Lots, y.Usage, now)
+			golden(t, name+"-alerts", alerts)
+			// The hourly check reads only from AlertHistoryFrom: the rows
+			// before it must change nothing.
+			var recent []ledger.Usage
+			for _, u := range y.Usage {
+				if u.Key.Month >= governance.AlertHistoryFrom(now) {
+					recent = append(recent, u)
+				}
+			}
+			if len(recent) == len(y.Usage) {
+				t.Fatal("the synthetic year has no rows before the alert window: the check below proves nothing")
+			}
+			if got := governance.Alerts(y.Contract, y.Lots, recent, now); !reflect.DeepEqual(got, alerts) {
+				t.Errorf("alerts from the rows since %s differ from alerts from every row:\n%+v\n%+v", governance.AlertHistoryFrom(now), got, alerts)
+			}
 			golden(t, name+"-audit", governance.Audit(y.Attempts, y.Usage, y.Users, y.Contract))
 			ch, _ := pricing.ParseChannel(y.Contract.Channel)
 			f := governance.Forecast(y.Usage, now, governance.ForecastOptions{Lots: y.Lots, Channel: ch,

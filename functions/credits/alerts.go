@@ -36,7 +36,7 @@ func (s *Service) Alerts(ctx context.Context, c ledger.Contract, at time.Time) (
 	if err != nil {
 		return governance.AlertReport{}, err
 	}
-	rows, err := s.History(ctx, c.ID, at)
+	rows, err := s.Store.Usage(ctx, c.ID, governance.AlertHistoryFrom(at), ledger.Month(at))
 	if err != nil {
 		return governance.AlertReport{}, err
 	}

@@ -120,3 +120,10 @@ func BenchmarkUsageReport(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAlertCheck measures the hourly alert check of that contract:
+// what one contract costs the sweeper's hourly run, in reads and RCU.
+func BenchmarkAlertCheck(b *testing.B) {
+	st, m, l := usageBenchStore(b)
+	storetest.BenchAlertCheck(b, st, l, m)
+}

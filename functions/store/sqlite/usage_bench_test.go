@@ -66,3 +66,9 @@ func BenchmarkUsageReport(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAlertCheck measures the hourly alert check of that contract.
+func BenchmarkAlertCheck(b *testing.B) {
+	st, l := usageBenchStore(b)
+	storetest.BenchAlertCheck(b, st, l, nil)
+}

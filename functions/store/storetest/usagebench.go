@@ -14,6 +14,7 @@ import (
 	"cloudcredits/core"
 	"cloudcredits/core/governance"
 	"cloudcredits/core/ledger"
+	"cloudcredits/functions/credits"
 	"cloudcredits/functions/store"
 
 	"github.com/shopspring/decimal"
@@ -283,6 +284,54 @@ func BenchUsageReport(b *testing.B, st store.Store, l UsageLoad, groupBy []strin
 	}
 	b.ReportMetric(float64(rows)/float64(n), "rows/op")
 	b.ReportMetric(float64(len(rep.Rows)), "groups/op")
+	if m != nil {
+		for unit, v := range m.Totals() {
+			b.ReportMetric(v/float64(n), unit+"/op")
+		}
+	}
+}
+
+// BenchAlertCheck measures the hourly alert check of one contract — the
+// usage benchmark's, with 1,000,000 consumptions — as SweepAlerts does it:
+// Service.Alerts (the contract's lots and 13 months of roll-ups read, the
+// alerts computed) and governance.AlertNotifications. It creates the
+// contract (a 100,000-credit monthly baseline, so some users and projects
+// are over 15%) the first time.
+func BenchAlertCheck(b *testing.B, st store.Store, l UsageLoad, m UsageMeter) {
+	ctx := context.Background()
+	at := time.Date(UsageYear, 12, 15, 0, 0, 0, 0, time.UTC)
+	svc := &credits.Service{Store: st, Now: func() time.Time { return at }}
+	c, err := st.Contract(ctx, l.Contract)
+	if core.ErrorCode(err) == core.CodeNotFound {
+		start := time.Date(UsageYear, 1, 1, 0, 0, 0, 0, time.UTC)
+		_, err = svc.CreateContract(ctx, ledger.Contract{ID: l.Contract, Customer: "Usage bench", Entity: "e1",
+			CoveredEntities: []string{"e2", "e3"}, Start: start, End: start.AddDate(2, 0, 0), Channel: "list",
+			MonthlyBaseline: decimal.NewFromInt(100_000), PlanActive: true}, ledger.Idem{Key: "alertbench"})
+		if err == nil {
+			c, err = st.Contract(ctx, l.Contract)
+		}
+	}
+	if err != nil {
+		b.Fatalf("contract: %v", err)
+	}
+	if m != nil {
+		m.Reset()
+	}
+	var alerts, n int
+	b.ResetTimer()
+	for b.Loop() {
+		rep, err := svc.Alerts(ctx, c, at)
+		if err != nil {
+			b.Fatalf("Alerts: %v", err)
+		}
+		alerts += len(governance.AlertNotifications(c, rep, at))
+		n++
+	}
+	b.StopTimer()
+	if alerts == 0 {
+		b.Fatal("the check found no alerts: it measured nothing it would send")
+	}
+	b.ReportMetric(float64(alerts)/float64(n), "alerts/op")
 	if m != nil {
 		for unit, v := range m.Totals() {
 			b.ReportMetric(v/float64(n), unit+"/op")

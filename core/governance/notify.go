@@ -16,14 +16,18 @@ import (
 //
 //   - a user, project or consumption above the baseline share is one event
 //     per month and subject (user; project; the roll-up row's user,
-//     service, project and entity): "alert:<contract>:<code>:<currency>:
-//     <month>:<subject>". A user who goes on consuming is not alerted again
-//     that month;
+//     service, project and entity): "alert:<contract>:<month>:<code>:
+//     <currency>:<subject>". A user who goes on consuming is not alerted
+//     again that month;
 //   - a pool that runs out before it expires, or that will expire with
 //     credits unused, is a forecast that holds for weeks: it is one event
 //     per calendar month of the check while it holds — a monthly reminder,
-//     not one message per sweep ("alert:<contract>:<code>:<currency>:
-//     <month of at>").
+//     not one message per sweep ("alert:<contract>:<month of at>:<code>:
+//     <currency>").
+//
+// The month leads so that one month's alerts of a contract share an id
+// prefix (AlertIDPrefix): the check reads what it recorded for the months
+// of the report, not the whole outbox.
 //
 // Alerts beyond AlertsMax (rep.Omitted) are not sent; the next check sends
 // them once the listed ones are recorded. Notifications come sorted by id.
@@ -31,18 +35,18 @@ func AlertNotifications(c ledger.Contract, rep AlertReport, at time.Time) []ledg
 	out := make([]ledger.Notification, 0, len(rep.Alerts))
 	for _, a := range rep.Alerts {
 		d := a.Details
-		var subject []string
+		month, subject := d["month"], []string(nil)
 		switch a.Code {
 		case AlertUserOverBaseline:
-			subject = []string{d["month"], d["user"]}
+			subject = []string{d["user"]}
 		case AlertProjectOverBaseline:
-			subject = []string{d["month"], d["project"]}
+			subject = []string{d["project"]}
 		case AlertConsumptionOverBaseline:
-			subject = []string{d["month"], d["user"], d["service"], d["project"], d["entity"]}
+			subject = []string{d["user"], d["service"], d["project"], d["entity"]}
 		default:
-			subject = []string{ledger.Month(at)}
+			month = ledger.Month(at)
 		}
-		id := strings.Join(append([]string{"alert", c.ID, a.Code, string(a.Currency)}, subject...), ":")
+		id := AlertIDPrefix(c.ID, month) + strings.Join(append([]string{a.Code, string(a.Currency)}, subject...), ":")
 		out = append(out, ledger.Notification{
 			ID: id, Contract: c.ID, Kind: ledger.KindAlert, To: c.NotifyEmail,
 			Subject:   fmt.Sprintf("Cloud Credits alert on contract %s: %s", c.ID, alertTitles[a.Code]),
@@ -53,6 +57,10 @@ func AlertNotifications(c ledger.Contract, rep AlertReport, at time.Time) []ledg
 	slices.SortFunc(out, func(a, b ledger.Notification) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
+
+// AlertIDPrefix is what the ids of a contract's alerts of one month start
+// with.
+func AlertIDPrefix(contract, month string) string { return "alert:" + contract + ":" + month + ":" }
 
 // alertTitles are the subject lines of the alert codes.
 var alertTitles = map[string]string{

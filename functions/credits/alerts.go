@@ -87,13 +87,17 @@ func (s *Service) recordAlerts(ctx context.Context, id string, at time.Time, rep
 	if len(notes) == 0 {
 		return nil
 	}
-	known, err := s.Store.Notifications(ctx, id)
-	if err != nil {
-		return fmt.Errorf("read notifications of %s: %w", id, err)
-	}
-	seen := make(map[string]bool, len(known))
-	for _, n := range known {
-		seen[n.ID] = true
+	// Every alert id carries one of the report's months (the baseline
+	// checks' months; the pools' is the current one).
+	seen := map[string]bool{}
+	for _, month := range ar.Months {
+		known, err := s.Store.NotificationsByPrefix(ctx, id, governance.AlertIDPrefix(id, month))
+		if err != nil {
+			return fmt.Errorf("read the %s alerts of %s: %w", month, id, err)
+		}
+		for _, n := range known {
+			seen[n.ID] = true
+		}
 	}
 	for _, n := range notes {
 		if seen[n.ID] {

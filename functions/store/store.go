@@ -106,6 +106,11 @@ type Store interface {
 	// ledger.NotificationsPerContractMax notifications, oldest first
 	// (created_at, then id).
 	Notifications(ctx context.Context, contract string) ([]ledger.Notification, error)
+	// NotificationsByPrefix returns a contract's notifications whose id
+	// starts with prefix (non-empty), in id order, at most
+	// ledger.NotificationsPerContractMax: the events of one kind and month
+	// (alert ids lead with their month), read without the whole outbox.
+	NotificationsByPrefix(ctx context.Context, contract, prefix string) ([]ledger.Notification, error)
 
 	// Dump returns every stored item as canonical text lines, sorted. Tests
 	// compare dumps to prove a refused request changed nothing.

@@ -853,6 +853,24 @@ func (s *Store) Notifications(ctx context.Context, contract string) ([]ledger.No
 	return out[max(0, len(out)-ledger.NotificationsPerContractMax):], nil
 }
 
+// NotificationsByPrefix is one Query on the contract's partition with
+// begins_with on NOTIFICATION#<prefix>; ids sort as the sort key does.
+func (s *Store) NotificationsByPrefix(ctx context.Context, contract, prefix string) ([]ledger.Notification, error) {
+	if prefix == "" {
+		return nil, fmt.Errorf("dynamo: notifications by prefix: the prefix is empty")
+	}
+	out := []ledger.Notification{}
+	err := s.query(ctx, contractPK(contract), notificationSK(prefix), "", ReadItemsMax, func(it map[string]types.AttributeValue) error {
+		n, err := decodeNotification(it)
+		out = append(out, n)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out[:min(len(out), ledger.NotificationsPerContractMax)], nil
+}
+
 // LotsEndingWithin reads the LOTEND# shards of the sweep index for ends in
 // (after, by], reads the lots strongly consistent and keeps those that
 // still end in that window with credits remaining. It examines at most

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"cloudcredits/core"
 	"cloudcredits/core/ledger"
@@ -303,6 +304,16 @@ func (s *Store) PendingNotifications(ctx context.Context, at time.Time, limit in
 // ledger.NotificationsPerContractMax notifications, oldest first.
 func (s *Store) Notifications(ctx context.Context, contract string) ([]ledger.Notification, error) {
 	return many(ctx, s, scanNotification, "notifications", unbounded, rNotifications, contract, ledger.NotificationsPerContractMax)
+}
+
+// NotificationsByPrefix reads a range of the notifications' primary key
+// (the id): [prefix, prefix + U+10FFFF).
+func (s *Store) NotificationsByPrefix(ctx context.Context, contract, prefix string) ([]ledger.Notification, error) {
+	if prefix == "" {
+		return nil, fmt.Errorf("sqlite: notifications by prefix: the prefix is empty")
+	}
+	return many(ctx, s, scanNotification, "notifications by prefix", unbounded, rNotesPrefix,
+		prefix, prefix+string(utf8.MaxRune), contract, ledger.NotificationsPerContractMax)
 }
 
 // LotsEndingWithin reads the partial index lots_ended for ends in

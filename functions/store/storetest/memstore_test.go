@@ -3,9 +3,11 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -651,6 +653,17 @@ func (m *memStore) PendingNotifications(ctx context.Context, at time.Time, limit
 	out := m.notifications(func(n ledger.Notification) bool { return n.Claimable(at) }, 1<<30)
 	slices.SortStableFunc(out, func(a, b ledger.Notification) int { return a.DueAt().Compare(b.DueAt()) })
 	return out[:min(max(limit, 0), len(out))], nil
+}
+
+func (m *memStore) NotificationsByPrefix(ctx context.Context, contract, prefix string) ([]ledger.Notification, error) {
+	if prefix == "" {
+		return nil, errors.New("memstore: empty prefix")
+	}
+	out := m.notifications(func(n ledger.Notification) bool {
+		return n.Contract == contract && strings.HasPrefix(n.ID, prefix)
+	}, 1<<30)
+	slices.SortFunc(out, func(a, b ledger.Notification) int { return strings.Compare(a.ID, b.ID) })
+	return out[:min(len(out), ledger.NotificationsPerContractMax)], nil
 }
 
 func (m *memStore) Notifications(ctx context.Context, contract string) ([]ledger.Notification, error) {

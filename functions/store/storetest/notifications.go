@@ -21,7 +21,7 @@ func notificationSpecs() []spec {
 		{"a claim holds a notification for one sender until it lapses; a claimed one waits behind newer ones", testClaimNotification},
 		{"four sweepers draining one outbox at once send every notification exactly once", testConcurrentDrain},
 		{"a contract without notify_email gets its notices recorded unaddressed, never queued", testUnaddressed},
-		{"a contract's outbox read returns its newest notifications when it holds more than the read's bound", testNewestNotifications},
+		{"a contract's outbox read returns its newest notifications when it holds more than the read's bound; a prefix read returns one range of ids", testNewestNotifications},
 		{"the contract directory pages through every contract in id order", testContractDirectory},
 		{"the alert check records each alert event once per contract, skips terminated ones, and the sweep sends them", testSweepAlerts},
 	}
@@ -492,5 +492,35 @@ func testNewestNotifications(t *testing.T, h *harness) {
 	if len(notes) != ledger.NotificationsPerContractMax || notes[0].ID != "alert:acme:test:00005" ||
 		notes[len(notes)-1].ID != fmt.Sprintf("alert:acme:test:%05d", total-1) {
 		t.Fatalf("Notifications of %d = %d from %s, want the newest %d, oldest first", total, len(notes), notes[0].ID, ledger.NotificationsPerContractMax)
+	}
+
+	h.contract(named("beta"))
+	other := notification("alert:acme:test:01002x", "beta", t0) // another contract's, under the same prefix
+	if err := h.st.Apply(h.ctx, ledger.Tx{At: t0, Ops: []ledger.Op{ledger.PutNotification{Notification: other}}}); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(prefix string) string {
+		t.Helper()
+		ns, err := h.st.NotificationsByPrefix(h.ctx, "acme", prefix)
+		if err != nil {
+			t.Fatalf("NotificationsByPrefix(%q): %v", prefix, err)
+		}
+		var out []string
+		for _, n := range ns {
+			out = append(out, strings.TrimPrefix(n.ID, "alert:acme:test:"))
+		}
+		return strings.Join(out, ",")
+	}
+	if got := ids("alert:acme:test:0100"); got != "01000,01001,01002,01003,01004" {
+		t.Errorf("prefix 0100 = %s, want 01000…01004 in id order, not beta's", got)
+	}
+	if got := ids("alert:acme:test:02"); got != "" {
+		t.Errorf("an absent prefix = %s, want none", got)
+	}
+	if got := ids("alert:acme:test:0"); strings.Count(got, ",")+1 != ledger.NotificationsPerContractMax || !strings.HasPrefix(got, "00000,00001,") {
+		t.Errorf("a prefix of %d+ notifications returned %d, want the first %d by id", ledger.NotificationsPerContractMax, strings.Count(got, ",")+1, ledger.NotificationsPerContractMax)
+	}
+	if _, err := h.st.NotificationsByPrefix(h.ctx, "acme", ""); err == nil {
+		t.Error("an empty prefix was accepted")
 	}
 }

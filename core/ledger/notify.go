@@ -192,6 +192,12 @@ func PlanWithdrawalNotice(l Lot, to string, at time.Time) Notification {
 	}
 }
 
+// ExpiryWarningPrefix is what the ids of a lot's expiry warnings start
+// with (one per end the lot has had).
+func ExpiryWarningPrefix(contract, lot string) string {
+	return "expiry-warning:" + contract + ":" + lot + ":"
+}
+
 // PlanExpiryWarnings returns one warning for each of the contract's lots
 // that holds credits and ends after at and within ExpiryWarningAhead, by
 // lot id. Lots of other contracts are ignored, and so are lots that end by
@@ -206,7 +212,7 @@ func PlanExpiryWarnings(c Contract, lots []Lot, at time.Time) []Notification {
 		}
 		days := int(end.Sub(at) / (24 * time.Hour))
 		out = append(out, Notification{
-			ID:       "expiry-warning:" + c.ID + ":" + l.ID + ":" + noticeTime(end),
+			ID:       ExpiryWarningPrefix(c.ID, l.ID) + noticeTime(end),
 			Contract: c.ID, Kind: KindExpiryWarning, To: c.NotifyEmail,
 			Subject: fmt.Sprintf("%s %s expire on %s", l.Remaining, l.Currency.Name(), end.UTC().Format(time.DateOnly)),
 			Body: fmt.Sprintf("Lot %s of contract %s (%s) holds %s %s that end at %s, in %d days. "+

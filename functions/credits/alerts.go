@@ -2,7 +2,6 @@ package credits
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -89,31 +88,16 @@ func (s *Service) recordAlerts(ctx context.Context, id string, at time.Time, rep
 	}
 	// Every alert id carries one of the report's months (the baseline
 	// checks' months; the pools' is the current one).
-	seen := map[string]bool{}
+	var known []ledger.Notification
 	for _, month := range ar.Months {
-		known, err := s.Store.NotificationsByPrefix(ctx, id, governance.AlertIDPrefix(id, month))
+		got, err := s.Store.NotificationsByPrefix(ctx, id, governance.AlertIDPrefix(id, month))
 		if err != nil {
 			return fmt.Errorf("read the %s alerts of %s: %w", month, id, err)
 		}
-		for _, n := range known {
-			seen[n.ID] = true
-		}
+		known = append(known, got...)
 	}
-	for _, n := range notes {
-		if seen[n.ID] {
-			rep.AlertsKnown++
-			continue
-		}
-		err := s.Store.Apply(ctx, ledger.Tx{At: at, Ops: []ledger.Op{ledger.PutNotification{Notification: n}}})
-		var conflict *ledger.ConflictError
-		switch {
-		case err == nil:
-			rep.AlertsRecorded++
-		case errors.As(err, &conflict): // recorded meanwhile
-			rep.AlertsKnown++
-		default:
-			return fmt.Errorf("record alert %s: %w", n.ID, err)
-		}
-	}
-	return nil
+	recorded, already, err := s.recordNew(ctx, at, notes, known)
+	rep.AlertsRecorded += recorded
+	rep.AlertsKnown += already
+	return err
 }

@@ -75,13 +75,14 @@ func (s *Service) sweepNotifications(ctx context.Context, at time.Time, rep *Swe
 }
 
 // recordExpiryWarnings puts one warning per lot ending in
-// (at, at + ExpiryWarningAhead] with credits remaining, each in its own Tx
-// (the event id makes a repeat a conflict, which is ignored).
+// (at, at + ExpiryWarningAhead] with credits remaining, each in its own Tx.
+// A lot's warnings are read by their id prefix (one small read per lot, not
+// the contract's outbox), and the event id makes a repeat a conflict,
+// which is ignored.
 func (s *Service) recordExpiryWarnings(ctx context.Context, at time.Time, rep *SweepReport) error {
 	by := at.Add(ledger.ExpiryWarningAhead)
 	after := at
 	contracts := map[string]ledger.Contract{}
-	known := map[string]map[string]bool{} // contract → notification ids already recorded
 	for range WarnPagesMax {
 		lots, err := s.Store.LotsEndingWithin(ctx, after, by, SweepBatchMax)
 		if err != nil {
@@ -94,31 +95,20 @@ func (s *Service) recordExpiryWarnings(ctx context.Context, at time.Time, rep *S
 					return fmt.Errorf("read contract %s: %w", l.Contract, err)
 				}
 				contracts[l.Contract] = c
-				ids := map[string]bool{}
-				notes, err := s.Store.Notifications(ctx, l.Contract)
-				if err != nil {
-					return fmt.Errorf("read notifications of %s: %w", l.Contract, err)
-				}
-				for _, n := range notes {
-					ids[n.ID] = true
-				}
-				known[l.Contract] = ids
 			}
-			for _, n := range ledger.PlanExpiryWarnings(c, []ledger.Lot{l}, at) {
-				if known[c.ID][n.ID] {
-					continue
-				}
-				err := s.Store.Apply(ctx, ledger.Tx{At: at, Ops: []ledger.Op{ledger.PutNotification{Notification: n}}})
-				var conflict *ledger.ConflictError
-				switch {
-				case err == nil:
-					rep.WarningsRecorded++
-				case errors.As(err, &conflict): // recorded meanwhile
-				default:
-					return fmt.Errorf("record expiry warning %s: %w", n.ID, err)
-				}
-				known[c.ID][n.ID] = true
+			warnings := ledger.PlanExpiryWarnings(c, []ledger.Lot{l}, at)
+			if len(warnings) == 0 {
+				continue
 			}
+			known, err := s.Store.NotificationsByPrefix(ctx, c.ID, ledger.ExpiryWarningPrefix(c.ID, l.ID))
+			if err != nil {
+				return fmt.Errorf("read the expiry warnings of lot %s: %w", l.ID, err)
+			}
+			recorded, _, err := s.recordNew(ctx, at, warnings, known)
+			if err != nil {
+				return err
+			}
+			rep.WarningsRecorded += recorded
 		}
 		if len(lots) < SweepBatchMax || !lots[len(lots)-1].End().After(after) {
 			return nil
@@ -128,4 +118,31 @@ func (s *Service) recordExpiryWarnings(ctx context.Context, at time.Time, rep *S
 		after = lots[len(lots)-1].End()
 	}
 	return nil
+}
+
+// recordNew puts each of notes that is not among known in the outbox, each
+// in its own create-if-absent Tx; an event recorded meanwhile (a conflict)
+// counts as known. It returns how many it recorded and how many were known.
+func (s *Service) recordNew(ctx context.Context, at time.Time, notes, known []ledger.Notification) (recorded, already int, err error) {
+	seen := make(map[string]bool, len(known))
+	for _, n := range known {
+		seen[n.ID] = true
+	}
+	for _, n := range notes {
+		if seen[n.ID] {
+			already++
+			continue
+		}
+		err := s.Store.Apply(ctx, ledger.Tx{At: at, Ops: []ledger.Op{ledger.PutNotification{Notification: n}}})
+		var conflict *ledger.ConflictError
+		switch {
+		case err == nil:
+			recorded++
+		case errors.As(err, &conflict):
+			already++
+		default:
+			return recorded, already, fmt.Errorf("record %s %s: %w", n.Kind, n.ID, err)
+		}
+	}
+	return recorded, already, nil
 }

@@ -2,6 +2,7 @@ package credits
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -19,6 +20,9 @@ type AlertSweepReport struct {
 	AlertsRecorded int `json:"alerts_recorded"`
 	// AlertsKnown counts alerts whose event was already in the outbox.
 	AlertsKnown int `json:"alerts_known"`
+	// ContractsFailed counts contracts whose check failed (the others are
+	// still checked; SweepAlerts then returns the errors).
+	ContractsFailed int `json:"contracts_failed"`
 }
 
 // History reads the usage roll-ups governance reports look at: the
@@ -42,28 +46,43 @@ func (s *Service) Alerts(ctx context.Context, c ledger.Contract, at time.Time) (
 	return governance.Alerts(c, lots, rows, at), nil
 }
 
+// AlertErrorsMax bounds the contract errors one check returns (the rest
+// are counted in ContractsFailed).
+const AlertErrorsMax = 10
+
 // SweepAlerts checks every contract's alerts and records each new alert
 // event in the outbox (the next Sweep sends it). Terminated contracts are
 // skipped. It runs on its own schedule (hourly in production), not on
-// every sweep: a check reads a contract's lots and a year of roll-ups.
+// every sweep: a check reads a contract's lots and 4 months of roll-ups.
 // Each alert is its own create-if-absent write, so two checks running at
-// once record each event once.
+// once record each event once. A contract whose check fails does not stop
+// the others: the check goes on and returns the failures at the end, so
+// the run still counts as failed.
 func (s *Service) SweepAlerts(ctx context.Context) (AlertSweepReport, error) {
-	var rep AlertSweepReport
-	at := s.Now().UTC()
-	after := ""
+	var (
+		rep   AlertSweepReport
+		errs  []error
+		at    = s.Now().UTC()
+		after = ""
+	)
 	for {
 		ids, err := s.Store.Contracts(ctx, after, AlertContractsPage)
 		if err != nil {
-			return rep, fmt.Errorf("list contracts: %w", err)
+			return rep, errors.Join(append(errs, fmt.Errorf("list contracts: %w", err))...)
 		}
 		for _, id := range ids {
 			if err := s.recordAlerts(ctx, id, at, &rep); err != nil {
-				return rep, err
+				if ctx.Err() != nil {
+					return rep, errors.Join(append(errs, err)...)
+				}
+				rep.ContractsFailed++
+				if len(errs) < AlertErrorsMax {
+					errs = append(errs, err)
+				}
 			}
 		}
 		if len(ids) < AlertContractsPage {
-			return rep, nil
+			return rep, errors.Join(errs...)
 		}
 		after = ids[len(ids)-1]
 	}

@@ -11,6 +11,8 @@ import (
 
 	"cloudcredits/core/governance"
 	"cloudcredits/core/ledger"
+	"cloudcredits/functions/credits"
+	"cloudcredits/functions/store"
 )
 
 func notificationSpecs() []spec {
@@ -24,6 +26,7 @@ func notificationSpecs() []spec {
 		{"a contract's outbox read returns its newest notifications when it holds more than the read's bound; a prefix read returns one range of ids", testNewestNotifications},
 		{"the contract directory pages through every contract in id order", testContractDirectory},
 		{"the alert check records each alert event once per contract, skips terminated ones, and the sweep sends them", testSweepAlerts},
+		{"a contract whose alert check fails does not stop the others; the check reports it", testSweepAlertsFailure},
 	}
 }
 
@@ -522,5 +525,47 @@ func testNewestNotifications(t *testing.T, h *harness) {
 	}
 	if _, err := h.st.NotificationsByPrefix(h.ctx, "acme", ""); err == nil {
 		t.Error("an empty prefix was accepted")
+	}
+}
+
+// lotsFail fails every Lots read of one contract.
+type lotsFail struct {
+	store.Store
+	contract string
+}
+
+func (f lotsFail) Lots(ctx context.Context, contract string) ([]ledger.Lot, error) {
+	if contract == f.contract {
+		return nil, errors.New("disk on fire")
+	}
+	return f.Store.Lots(ctx, contract)
+}
+
+func testSweepAlertsFailure(t *testing.T, h *harness) {
+	for _, id := range []string{"aaa", "acme", "zzz"} {
+		if id == "acme" {
+			h.contract()
+		} else {
+			h.contract(named(id))
+		}
+		h.grant(id, "pool", "1000")
+		h.employee(id, "alice")
+		h.consume(req("alice", "200", in(id)))
+	}
+	svc := &credits.Service{Store: lotsFail{Store: h.st, contract: "aaa"}, Now: h.clk.Now}
+	rep, err := svc.SweepAlerts(h.ctx)
+	if err == nil || !strings.Contains(err.Error(), "aaa") || !strings.Contains(err.Error(), "disk on fire") {
+		t.Errorf("alert check with aaa failing = %v, want aaa's error", err)
+	}
+	if rep.ContractsFailed != 1 || rep.Contracts != 3 {
+		t.Errorf("report = %+v, want 3 contracts checked, 1 failed", rep)
+	}
+	for _, id := range []string{"acme", "zzz"} {
+		if notes, err := h.st.Notifications(h.ctx, id); err != nil || len(notes) == 0 {
+			t.Errorf("%s's outbox = %v, %v; want its alerts recorded though aaa failed", id, notes, err)
+		}
+	}
+	if notes, err := h.st.Notifications(h.ctx, "aaa"); err != nil || len(notes) != 0 {
+		t.Errorf("aaa's outbox = %v, %v; want nothing", notes, err)
 	}
 }

@@ -65,7 +65,10 @@ func AlertHistoryFrom(at time.Time) string { return AddMonths(ledger.Month(at), 
 //     in a row whose average is below the threshold is not seen;
 //   - a currency's shared pool forecast to run out before its last lot
 //     expires, and one forecast to expire with credits unused, at the burn
-//     of the last BurnMonths complete months (see Project).
+//     of the last BurnMonths complete months (see Project). A contract that
+//     has not yet lived through a complete month gets no pool alerts: its
+//     burn is unknown, not zero, and "everything will expire unused" on
+//     its first day would be noise.
 //
 // Alerts come sorted by code, currency, then message.
 func Alerts(c ledger.Contract, lots []ledger.Lot, rows []ledger.Usage, at time.Time) AlertReport {
@@ -127,7 +130,11 @@ func Alerts(c ledger.Contract, lots []ledger.Lot, rows []ledger.Usage, at time.T
 		over(AlertProjectOverBaseline, "project", projects)
 	}
 	burns := BurnRates(rows, at)
-	for _, cur := range currenciesOf(lots, nil) {
+	pools := currenciesOf(lots, nil)
+	if ledger.Month(c.Start) > prev {
+		pools = nil // no complete month yet: no burn to forecast from
+	}
+	for _, cur := range pools {
 		pr := Project(lots, burns[cur], cur, at)
 		if pr.PoolRemaining.Sign() <= 0 {
 			continue

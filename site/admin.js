@@ -292,6 +292,11 @@ function alerts(rep) {
 function outbox(rep) {
   const box = $("outbox");
   const list = rep.notifications || [];
+  const input = $("notify-email");
+  if (!input.value && document.activeElement !== input) {
+    const last = list.find((n) => n.to); // the newest addressed one: the address in use
+    if (last) input.value = last.to;
+  }
   const intro = el("p", { class: "hint" }, "Expiry warnings, withdrawal notices and alerts, newest first. Each event is sent once to the contract's notification address; alerts are checked every hour.");
   if (!list.length) { box.replaceChildren(intro, el("p", { id: "outbox-none", class: "ok" }, "No notifications yet.")); return; }
   const t = el("table", { class: "data", id: "outbox-table" });
@@ -309,6 +314,24 @@ function outbox(rep) {
   }
   t.append(body);
   box.replaceChildren(intro, scroller(t, "Notifications table"));
+}
+
+/** PUT …/notify-email: the address notifications go to ("" clears it). */
+async function saveNotifyEmail(e) {
+  e.preventDefault();
+  const status = $("notify-status");
+  if (!govBase) return;
+  const addr = $("notify-email").value.trim();
+  try {
+    const res = await api("PUT", `${govBase}/notify-email`, { notify_email: addr });
+    const queued = (res.readdressed || []).length;
+    status.textContent = res.notify_email
+      ? `Notifications go to ${res.notify_email}.${queued ? ` ${plural(queued, "earlier notification")} queued to it.` : ""}`
+      : "No address: new notifications are recorded but not sent.";
+    report("outbox", $("outbox"), "notifications", outbox);
+  } catch (err) {
+    status.textContent = `The address was not saved: ${err.message}`;
+  }
 }
 
 // ---- expiry calendar -------------------------------------------------------
@@ -475,5 +498,6 @@ $("usage-form").addEventListener("submit", (e) => {
   if (govBase) usage();
 });
 $("usage-csv").addEventListener("click", downloadCSV);
+$("notify-form").addEventListener("submit", saveNotifyEmail);
 tokenForm(refresh);
 refresh();

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"cloudcredits/core"
 )
 
 // Notifications are the outbox (PRODUCT.md, "Governance": expiry warnings,
@@ -222,4 +224,69 @@ func PlanExpiryWarnings(c Contract, lots []Lot, at time.Time) []Notification {
 	}
 	slices.SortFunc(out, func(a, b Notification) int { return strings.Compare(a.ID, b.ID) })
 	return out
+}
+
+// ReaddressWindowDays is how far back setting a contract's address reaches:
+// notifications recorded unaddressed in the last ReaddressWindowDays are
+// queued to the new address (an expiry warning is recorded 90 days before
+// its lot ends, so every warning still ahead of its lot is reached).
+const ReaddressWindowDays = ExpiryWarningDays
+
+// ReaddressMax bounds the notifications one address change queues (under a
+// store's transaction limit, with the contract and idempotency record); the
+// newest are queued first.
+const ReaddressMax = 80
+
+// Readdress queues an unaddressed notification to To. Condition: it exists
+// in Contract and is unaddressed. CreatedAt is the notification's, so a
+// store can file it in its pending queue by due time.
+type Readdress struct {
+	ID, Contract, To string
+	CreatedAt        time.Time
+}
+
+func (Readdress) isOp() {}
+
+// NotifyEmailRequest is the body of PUT /v1/contracts/{c}/notify-email.
+type NotifyEmailRequest struct {
+	NotifyEmail string `json:"notify_email"`
+}
+
+// NotifyEmailResult is its answer: the contract's address now, and the ids
+// of the notifications queued to it.
+type NotifyEmailResult struct {
+	Contract    string   `json:"contract"`
+	NotifyEmail string   `json:"notify_email"`
+	Readdressed []string `json:"readdressed"`
+}
+
+// PlanSetNotifyEmail sets (or, with "", clears) the contract's notification
+// address. Setting one queues the contract's unaddressed notifications of
+// the last ReaddressWindowDays to it, newest first, at most ReaddressMax.
+// Clearing it leaves notifications already queued as they are; new ones are
+// recorded unaddressed. notes is the contract's outbox as read.
+func PlanSetNotifyEmail(c Contract, req NotifyEmailRequest, notes []Notification, prior *IdempotencyRecord, idem Idem, env Env) (Decision, error) {
+	return idempotent(c.ID, idem, prior, env, func() (Tx, any, error) {
+		if err := CheckNotifyEmail(req.NotifyEmail); err != nil {
+			return Tx{}, nil, core.Invalid("notify_email", "%s", err.Error())
+		}
+		after := c
+		after.NotifyEmail, after.Version = req.NotifyEmail, c.Version+1
+		ops := []Op{UpdateContract{Contract: after}}
+		res := NotifyEmailResult{Contract: c.ID, NotifyEmail: req.NotifyEmail, Readdressed: []string{}}
+		if req.NotifyEmail != "" {
+			since := env.At.AddDate(0, 0, -ReaddressWindowDays)
+			for _, n := range slices.Backward(notes) {
+				if len(res.Readdressed) == ReaddressMax {
+					break
+				}
+				if n.Contract != c.ID || n.State != NotificationUnaddressed || n.CreatedAt.Before(since) {
+					continue
+				}
+				ops = append(ops, Readdress{ID: n.ID, Contract: c.ID, To: req.NotifyEmail, CreatedAt: n.CreatedAt})
+				res.Readdressed = append(res.Readdressed, n.ID)
+			}
+		}
+		return Tx{Ops: ops}, res, nil
+	})
 }

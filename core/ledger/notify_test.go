@@ -1,6 +1,8 @@
 package ledger_test
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -74,5 +76,41 @@ func TestNotifyEmail(t *testing.T) {
 	c.NotifyEmail = "nope"
 	if err := ledger.CheckContract(c); core.ErrorCode(err) != core.CodeInvalidRequest {
 		t.Errorf("contract with notify_email %q: %v, want invalid_request", c.NotifyEmail, err)
+	}
+}
+
+// Setting an address queues the newest unaddressed notifications of the
+// window, at most ReaddressMax, and bumps the contract's version.
+func TestPlanSetNotifyEmail(t *testing.T) {
+	c := contract()
+	var notes []ledger.Notification
+	for i := range ledger.ReaddressMax + 10 {
+		notes = append(notes, ledger.Notification{ID: fmt.Sprintf("n%03d", i), Contract: c.ID,
+			State: ledger.NotificationUnaddressed, CreatedAt: t0.Add(-time.Duration(ledger.ReaddressMax+10-i) * time.Hour)})
+	}
+	notes = append(notes, ledger.Notification{ID: "sent", Contract: c.ID, State: ledger.NotificationSent, To: "x@y.example", CreatedAt: t0})
+	dec, err := ledger.PlanSetNotifyEmail(c, ledger.NotifyEmailRequest{NotifyEmail: "admin@acme.example"}, notes, nil, ledger.Idem{Key: "k"}, env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var readdressed []string
+	for i, op := range dec.Tx.Ops {
+		switch o := op.(type) {
+		case ledger.UpdateContract:
+			if i != 0 || o.Contract.NotifyEmail != "admin@acme.example" || o.Contract.Version != c.Version+1 {
+				t.Errorf("op %d = %+v, want the contract at version %d with the address first", i, o, c.Version+1)
+			}
+		case ledger.Readdress:
+			if o.To != "admin@acme.example" {
+				t.Errorf("readdress %+v", o)
+			}
+			readdressed = append(readdressed, o.ID)
+		}
+	}
+	if len(readdressed) != ledger.ReaddressMax || readdressed[0] != fmt.Sprintf("n%03d", ledger.ReaddressMax+9) || slices.Contains(readdressed, "sent") {
+		t.Errorf("readdressed %d from %v, want the newest %d unaddressed", len(readdressed), readdressed[:1], ledger.ReaddressMax)
+	}
+	if _, err := ledger.PlanSetNotifyEmail(c, ledger.NotifyEmailRequest{NotifyEmail: "two@a.example, three@b.example"}, notes, nil, ledger.Idem{Key: "k2"}, env()); core.ErrorCode(err) != core.CodeInvalidRequest {
+		t.Errorf("a list of addresses = %v, want invalid_request", err)
 	}
 }

@@ -28,6 +28,7 @@ func (h *Handler) ledgerRoutes() {
 	h.handle(GroupAdmin, "POST /v1/contracts/{c}/users", h.authed(contractAdmin, h.addUser))
 	h.handle(GroupAdmin, "DELETE /v1/contracts/{c}/users/{u}", h.authed(contractAdmin, h.removeUser))
 	h.handle(GroupAdmin, "PUT /v1/contracts/{c}/projects/{p}/budget", h.authed(contractAdmin, h.setBudget))
+	h.handle(GroupAdmin, "PUT /v1/contracts/{c}/notify-email", h.authed(contractAdmin, h.setNotifyEmail))
 	h.handle(GroupReads, "GET /v1/contracts/{c}/balance", h.authed(contractAdmin, h.balance))
 	h.handle(GroupSpending, "POST /v1/contracts/{c}/consumptions", h.authed(spenders, h.consume))
 	h.handle(GroupSpending, "POST /v1/contracts/{c}/holds", h.authed(spenders, h.hold))
@@ -150,6 +151,22 @@ func (h *Handler) addUser(w http.ResponseWriter, r *http.Request) {
 			return credits.Outcome{}, err
 		}
 		return h.cfg.Ledger.AddUser(r.Context(), c, req, idem)
+	})
+}
+
+// setNotifyEmail sets the contract's notification address ("" clears it);
+// setting one queues the recent unaddressed notifications to it.
+func (h *Handler) setNotifyEmail(w http.ResponseWriter, r *http.Request) {
+	c := r.PathValue("c")
+	h.mutation(w, r, c, http.StatusOK, false, func(o *object, idem ledger.Idem) (credits.Outcome, error) {
+		if _, ok := o.raw("notify_email"); !ok {
+			o.p.Add("notify_email", `is required ("" clears the address)`)
+		}
+		req := ledger.NotifyEmailRequest{NotifyEmail: o.str("notify_email", false, ledger.NotifyEmailMax)}
+		if err := o.done(); err != nil {
+			return credits.Outcome{}, err
+		}
+		return h.cfg.Ledger.SetNotifyEmail(r.Context(), c, req, idem)
 	})
 }
 

@@ -120,3 +120,21 @@ func (s *Service) recordAlerts(ctx context.Context, id string, at time.Time, rep
 	rep.AlertsKnown += already
 	return err
 }
+
+// SetNotifyEmail sets (or clears) a contract's notification address and
+// queues its recent unaddressed notifications to it
+// (ledger.PlanSetNotifyEmail).
+func (s *Service) SetNotifyEmail(ctx context.Context, contract string, req ledger.NotifyEmailRequest, idem ledger.Idem) (Outcome, error) {
+	idem = fingerprint(idem, []any{"notify-email", contract, req})
+	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
+		c, err := s.Store.Contract(ctx, contract)
+		if err != nil {
+			return ledger.Decision{}, err
+		}
+		notes, err := s.Store.Notifications(ctx, contract)
+		if err != nil {
+			return ledger.Decision{}, err
+		}
+		return ledger.PlanSetNotifyEmail(c, req, notes, prior, idem, env)
+	})
+}

@@ -283,6 +283,21 @@ test("the admin dashboard shows usage charts, alerts, the expiry calendar, the a
   assert.match(await notice.getAttribute("data-state"), /^(pending|sent)$/);
   await notice.locator("summary").click();
   assert.match(await notice.locator("pre.mail").innerText(), new RegExp(bobLot.id));
+  // The address field shows the address in use; a bad one is refused and
+  // says why; a good one is saved.
+  assert.equal(await page.getByLabel("Send notifications to").inputValue(), "procurement@demo.example");
+  await page.getByLabel("Send notifications to").fill("Buyers <buyers@demo.example>");
+  await page.evaluate(() => { document.getElementById("notify-email").type = "text"; }); // let the server judge it
+  await page.getByRole("button", { name: "Save address" }).click();
+  await page.locator("#notify-status").filter({ hasText: "not saved" }).waitFor();
+  assert.match(await page.locator("#notify-status").innerText(), /notify_email/);
+  // The refusal is the one console line the page may have: the browser logs the 400.
+  assert.deepEqual(errors.splice(0), ["Failed to load resource: the server responded with a status of 400 (Bad Request)"]);
+  await page.getByLabel("Send notifications to").fill("buyers@demo.example");
+  await page.getByRole("button", { name: "Save address" }).click();
+  await page.locator("#notify-status").filter({ hasText: "Notifications go to buyers@demo.example." }).waitFor();
+  const put = await call(server.tokens.ADMIN, "PUT", "/notify-email", { notify_email: "procurement@demo.example" });
+  assert.equal(put.status, 200, JSON.stringify(put.body));
   await page.screenshot({ path: screenshotPath("admin-governance"), fullPage: true });
   assert.deepEqual(errors, []);
   await context.close();

@@ -409,6 +409,15 @@ func (s *Store) plan(tx ledger.Tx, stamp int64) ([]write, error) {
 			update := "SET " + e.n(AttrState) + " = " + e.v(str(string(ledger.NotificationSent))) + ", " +
 				e.n(AttrSentAt) + " = " + e.v(str(timeText(o.At))) + " REMOVE " + e.n(AttrGSI1PK) + ", " + e.n(AttrGSI1SK)
 			w = s.update(i, "notification "+o.ID+" is pending", contractPK(o.Contract), notificationSK(o.ID), update, cond, e)
+		case ledger.Readdress:
+			// Queued now: the pending index keys notificationItem gives a
+			// pending notification.
+			pk, sk := contractPK(o.Contract), notificationSK(o.ID)
+			cond := e.n(AttrState) + " = " + e.v(str(string(ledger.NotificationUnaddressed)))
+			update := "SET " + e.n(AttrTo) + " = " + e.v(str(o.To)) + ", " + e.n(AttrState) + " = " + e.v(str(string(ledger.NotificationPending))) + ", " +
+				e.n(AttrGSI1PK) + " = " + e.v(str(gsiPending+indexShard(pk, sk))) + ", " +
+				e.n(AttrGSI1SK) + " = " + e.v(str(pendingSK(o.Contract, o.ID, o.CreatedAt)))
+			w = s.update(i, "notification "+o.ID+" is unaddressed", pk, sk, update, cond, e)
 		case ledger.ClaimNotification:
 			// Fails on a missing notification too: an absent state is not pending.
 			cond := e.n(AttrState) + " = " + e.v(str(string(ledger.NotificationPending))) + " AND (attribute_not_exists(" +

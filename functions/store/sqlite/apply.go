@@ -314,6 +314,15 @@ func (w *writeTx) apply(op ledger.Op) error {
 			return cmpErr(err, failed("notification %s of contract %s is not pending", o.ID, o.Contract))
 		}
 		return nil
+	case ledger.Readdress:
+		res, err := w.exec(qNotifyReaddress, o.To, o.Contract, o.ID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return cmpErr(err, failed("notification %s of contract %s is not unaddressed", o.ID, o.Contract))
+		}
+		return nil
 	case ledger.ClaimNotification:
 		until, err1 := encodeTime(o.Until)
 		at, err2 := encodeTime(o.At)

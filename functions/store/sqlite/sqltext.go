@@ -84,6 +84,7 @@ var (
 	qSunsetUpdate    = updateSQL("sunsets", sunsetCols, 1)
 	qNotifyInsert    = insertSQL("notifications", notificationCols, "ON CONFLICT DO NOTHING")
 	qNotifySent      = "UPDATE notifications SET state = 'sent', sent_at = ? WHERE contract = ? AND id = ? AND state = 'pending'"
+	qNotifyReaddress = "UPDATE notifications SET recipient = ?, state = 'pending' WHERE contract = ? AND id = ? AND state = 'unaddressed'"
 	qNotifyClaim     = "UPDATE notifications SET claimed_until = ? WHERE contract = ? AND id = ? AND state = 'pending' AND (claimed_until IS NULL OR claimed_until <= ?)"
 	qSavepoint       = "SAVEPOINT apply"
 	qRollbackTo      = "ROLLBACK TO apply"
@@ -92,7 +93,7 @@ var (
 		qHoldInsert, qHoldState, qHoldUpdate, qConsInsert, qConsRefunded, qConsUpdate, qBudgetUsedRead, qBudgetUsedPut,
 		qUsageRead, qUsagePut, qAttemptPut, qBudgetPut, qContractInsert, qContractVersion, qContractUpdate,
 		qUserInsert, qUserVersion, qUserUpdate, qGrantInsert, qOrderInsert, qOrderStatus, qOrderUpdate, qQuoteAccept,
-		qSunsetInsert, qSunsetVersion, qSunsetUpdate, qNotifyInsert, qNotifySent, qNotifyClaim}
+		qSunsetInsert, qSunsetVersion, qSunsetUpdate, qNotifyInsert, qNotifySent, qNotifyClaim, qNotifyReaddress}
 )
 
 // The statements the reads run, prepared on the reader pool (database/sql

@@ -249,6 +249,13 @@ func (m *memStore) Apply(ctx context.Context, tx ledger.Tx) error {
 			}
 			n.State, n.SentAt = ledger.NotificationSent, o.At
 			put(&undo, m.notes, o.ID, n)
+		case ledger.Readdress:
+			n, ok := m.notes[o.ID]
+			if !ok || n.Contract != o.Contract || n.State != ledger.NotificationUnaddressed {
+				return fail(i, "notification %s is not unaddressed", o.ID)
+			}
+			n.To, n.State = o.To, ledger.NotificationPending
+			put(&undo, m.notes, o.ID, n)
 		case ledger.ClaimNotification:
 			n, ok := m.notes[o.ID]
 			if !ok || n.Contract != o.Contract || n.State != ledger.NotificationPending || n.ClaimedUntil.After(o.At) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"cloudcredits/core"
 	"cloudcredits/core/governance"
 	"cloudcredits/core/ledger"
 	"cloudcredits/functions/credits"
@@ -23,6 +24,7 @@ func notificationSpecs() []spec {
 		{"a claim holds a notification for one sender until it lapses; a claimed one waits behind newer ones", testClaimNotification},
 		{"four sweepers draining one outbox at once send every notification exactly once", testConcurrentDrain},
 		{"a contract without notify_email gets its notices recorded unaddressed, never queued", testUnaddressed},
+		{"setting a contract's address queues its unaddressed notifications of the last 90 days to it", testReaddress},
 		{"a contract's outbox read returns its newest notifications when it holds more than the read's bound; a prefix read returns one range of ids", testNewestNotifications},
 		{"the contract directory pages through every contract in id order", testContractDirectory},
 		{"the alert check records each alert event once per contract, skips terminated ones, and the sweep sends them", testSweepAlerts},
@@ -567,5 +569,75 @@ func testSweepAlertsFailure(t *testing.T, h *harness) {
 	}
 	if notes, err := h.st.Notifications(h.ctx, "aaa"); err != nil || len(notes) != 0 {
 		t.Errorf("aaa's outbox = %v, %v; want nothing", notes, err)
+	}
+}
+
+func testReaddress(t *testing.T, h *harness) {
+	h.contract() // no notify_email
+	ind := h.employee("acme", "alice")
+	old := notification("alert:acme:2030-11:test", "acme", t0.AddDate(0, 0, -(ledger.ReaddressWindowDays + 1)))
+	old.To, old.State = "", ledger.NotificationUnaddressed
+	if err := h.st.Apply(h.ctx, ledger.Tx{At: old.CreatedAt, Ops: []ledger.Op{ledger.PutNotification{Notification: old}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.svc.WithdrawLot(h.ctx, "acme", ind.ID, time.Time{}, h.key()); err != nil {
+		t.Fatal(err)
+	}
+	before := h.dump()
+	if _, err := h.svc.SetNotifyEmail(h.ctx, "acme", ledger.NotifyEmailRequest{NotifyEmail: "Admin <a@acme.example>"}, h.key()); core.ErrorCode(err) != core.CodeInvalidRequest {
+		t.Errorf("a display-name address = %v, want invalid_request", err)
+	}
+	h.unchanged(t, "a refused address", before)
+
+	key := h.key()
+	out, err := h.svc.SetNotifyEmail(h.ctx, "acme", ledger.NotifyEmailRequest{NotifyEmail: "admin@acme.example"}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res ledger.NotifyEmailResult
+	decode(t, out, &res)
+	if res.NotifyEmail != "admin@acme.example" || len(res.Readdressed) != 1 || !strings.HasPrefix(res.Readdressed[0], "withdrawal:acme:"+ind.ID+":") {
+		t.Fatalf("set the address = %+v, want the withdrawal notice queued (not the one older than %d days)", res, ledger.ReaddressWindowDays)
+	}
+	if again, err := h.svc.SetNotifyEmail(h.ctx, "acme", ledger.NotifyEmailRequest{NotifyEmail: "admin@acme.example"}, key); err != nil || string(again.Body) != string(out.Body) {
+		t.Errorf("replay = %s, %v; want the first answer", again.Body, err)
+	}
+	if c, err := h.st.Contract(h.ctx, "acme"); err != nil || c.NotifyEmail != "admin@acme.example" {
+		t.Errorf("contract notify_email = %q, %v", c.NotifyEmail, err)
+	}
+	notes, err := h.st.Notifications(h.ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range notes {
+		switch {
+		case n.ID == old.ID && (n.State != ledger.NotificationUnaddressed || n.To != ""):
+			t.Errorf("the old notification %+v was queued", n)
+		case n.ID == res.Readdressed[0] && (n.State != ledger.NotificationPending || n.To != "admin@acme.example"):
+			t.Errorf("the notice %+v is not pending to admin@acme.example", n)
+		}
+	}
+	at := h.clk.Now()
+	h.wantConflict(t, "re-addressing a pending notification",
+		ledger.Tx{At: at, Ops: []ledger.Op{ledger.Readdress{ID: res.Readdressed[0], Contract: "acme", To: "x@acme.example", CreatedAt: at}}})
+	h.wantConflict(t, "re-addressing another contract's notification",
+		ledger.Tx{At: at, Ops: []ledger.Op{ledger.Readdress{ID: old.ID, Contract: "beta", To: "x@acme.example", CreatedAt: at}}})
+	sender := &countingSender{sends: map[string]int{}}
+	h.svc.Notifier = sender
+	defer func() { h.svc.Notifier = nil }()
+	if rep := h.sweep(); rep.NotificationsSent != 1 || sender.sends[res.Readdressed[0]] != 1 {
+		t.Errorf("sweep = %+v (%v), want the re-addressed notice sent once", rep, sender.sends)
+	}
+	// Clearing the address: new events are recorded unaddressed.
+	out, err = h.svc.SetNotifyEmail(h.ctx, "acme", ledger.NotifyEmailRequest{}, h.key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	decode(t, out, &res)
+	if res.NotifyEmail != "" || len(res.Readdressed) != 0 {
+		t.Errorf("cleared = %+v", res)
+	}
+	if c, _ := h.st.Contract(h.ctx, "acme"); c.NotifyEmail != "" {
+		t.Errorf("contract notify_email after clearing = %q", c.NotifyEmail)
 	}
 }

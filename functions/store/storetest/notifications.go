@@ -575,7 +575,7 @@ func testSweepAlertsFailure(t *testing.T, h *harness) {
 func testReaddress(t *testing.T, h *harness) {
 	h.contract() // no notify_email
 	ind := h.employee("acme", "alice")
-	old := notification("alert:acme:2030-11:test", "acme", t0.AddDate(0, 0, -(ledger.ReaddressWindowDays + 1)))
+	old := notification("alert:acme:2030-11:test", "acme", t0.AddDate(0, 0, -(ledger.ReaddressWindowDays+1)))
 	old.To, old.State = "", ledger.NotificationUnaddressed
 	if err := h.st.Apply(h.ctx, ledger.Tx{At: old.CreatedAt, Ops: []ledger.Op{ledger.PutNotification{Notification: old}}}); err != nil {
 		t.Fatal(err)

@@ -293,10 +293,7 @@ function outbox(rep) {
   const box = $("outbox");
   const list = rep.notifications || [];
   const input = $("notify-email");
-  if (!input.value && document.activeElement !== input) {
-    const last = list.find((n) => n.to); // the newest addressed one: the address in use
-    if (last) input.value = last.to;
-  }
+  if (document.activeElement !== input) input.value = rep.notify_email || "";
   const intro = el("p", { class: "hint" }, "Expiry warnings, withdrawal notices and alerts, newest first. Each event is sent once to the contract's notification address; alerts are checked every hour.");
   if (!list.length) { box.replaceChildren(intro, el("p", { id: "outbox-none", class: "ok" }, "No notifications yet.")); return; }
   const t = el("table", { class: "data", id: "outbox-table" });

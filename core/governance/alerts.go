@@ -72,6 +72,17 @@ func AlertHistoryFrom(at time.Time) string { return AddMonths(ledger.Month(at), 
 //
 // Alerts come sorted by code, currency, then message.
 func Alerts(c ledger.Contract, lots []ledger.Lot, rows []ledger.Usage, at time.Time) AlertReport {
+	rep := AllAlerts(c, lots, rows, at)
+	if len(rep.Alerts) > AlertsMax {
+		rep.Omitted = len(rep.Alerts) - AlertsMax
+		rep.Alerts = rep.Alerts[:AlertsMax]
+	}
+	return rep
+}
+
+// AllAlerts is Alerts without the AlertsMax cut: what the alert check
+// records (every alert event reaches the outbox, whatever its rank).
+func AllAlerts(c ledger.Contract, lots []ledger.Lot, rows []ledger.Usage, at time.Time) AlertReport {
 	cur := ledger.Month(at)
 	prev := AddMonths(cur, -1)
 	threshold := c.MonthlyBaseline.Mul(BaselineShare)
@@ -175,10 +186,6 @@ func Alerts(c ledger.Contract, lots []ledger.Lot, rows []ledger.Usage, at time.T
 		}
 		return strings.Compare(a.Message, b.Message)
 	})
-	if len(out) > AlertsMax {
-		rep.Omitted = len(out) - AlertsMax
-		out = out[:AlertsMax]
-	}
 	if out != nil {
 		rep.Alerts = out
 	}

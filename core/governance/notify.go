@@ -29,8 +29,8 @@ import (
 // prefix (AlertIDPrefix): the check reads what it recorded for the months
 // of the report, not the whole outbox.
 //
-// Alerts beyond AlertsMax (rep.Omitted) are not sent; the next check sends
-// them once the listed ones are recorded. Notifications come sorted by id.
+// rep should be AllAlerts' (uncut): alerts cut from a report are not
+// notified. Notifications come sorted by id.
 func AlertNotifications(c ledger.Contract, rep AlertReport, at time.Time) []ledger.Notification {
 	out := make([]ledger.Notification, 0, len(rep.Alerts))
 	for _, a := range rep.Alerts {
@@ -46,7 +46,11 @@ func AlertNotifications(c ledger.Contract, rep AlertReport, at time.Time) []ledg
 		default:
 			month = ledger.Month(at)
 		}
-		id := AlertIDPrefix(c.ID, month) + strings.Join(append([]string{a.Code, string(a.Currency)}, subject...), ":")
+		parts := []string{a.Code, string(a.Currency)}
+		for _, s := range subject {
+			parts = append(parts, ledger.EventIDPart(s))
+		}
+		id := AlertIDPrefix(c.ID, month) + strings.Join(parts, ":")
 		out = append(out, ledger.Notification{
 			ID: id, Contract: c.ID, Kind: ledger.KindAlert, To: c.NotifyEmail,
 			Subject:   fmt.Sprintf("Cloud Credits alert on contract %s: %s", c.ID, alertTitles[a.Code]),
@@ -60,7 +64,9 @@ func AlertNotifications(c ledger.Contract, rep AlertReport, at time.Time) []ledg
 
 // AlertIDPrefix is what the ids of a contract's alerts of one month start
 // with.
-func AlertIDPrefix(contract, month string) string { return "alert:" + contract + ":" + month + ":" }
+func AlertIDPrefix(contract, month string) string {
+	return "alert:" + ledger.EventIDPart(contract) + ":" + month + ":"
+}
 
 // alertTitles are the subject lines of the alert codes.
 var alertTitles = map[string]string{

@@ -55,3 +55,21 @@ func TestAlertNotifications(t *testing.T) {
 		}
 	}
 }
+
+// Subject parts are escaped: a ':' inside an identifier cannot make two
+// alerts one event.
+func TestAlertIDsAreUnambiguous(t *testing.T) {
+	at := time.Date(2026, 3, 14, 10, 0, 0, 0, time.UTC)
+	c := ledger.Contract{ID: "acme"}
+	job := func(project, entity string) governance.Alert {
+		return governance.Alert{Code: governance.AlertConsumptionOverBaseline, Currency: "cloud",
+			Details: map[string]string{"month": "2026-03", "user": "ann", "service": "cfd", "project": project, "entity": entity}}
+	}
+	got := governance.AlertNotifications(c, governance.AlertReport{Alerts: []governance.Alert{job("p:x", "e"), job("p", "x:e")}}, at)
+	if len(got) != 2 || got[0].ID == got[1].ID {
+		t.Fatalf("ids %v: want two distinct events", got)
+	}
+	if !strings.HasPrefix(governance.AlertIDPrefix("a:b", "2026-03"), "alert:a%3Ab:2026-03:") {
+		t.Errorf("AlertIDPrefix(a:b) = %s", governance.AlertIDPrefix("a:b", "2026-03"))
+	}
+}

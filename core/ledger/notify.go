@@ -26,16 +26,21 @@ import (
 //     (ClaimNotification: a conditional write that holds it for
 //     NotificationClaim), then sends, then MarkSent. Two sweepers running
 //     at once never both send it: one claim wins. A send failure leaves it
-//     pending, retried once the claim lapses. The one window left is a
-//     crash between a successful send and MarkSent: the claim lapses and
-//     the message goes out again — a second copy of one event, never a
-//     lost one (no mail system offers a send-and-record transaction).
+//     pending, retried once the claim lapses. The window left is a
+//     successful send whose MarkSent does not land (a crash, or the store
+//     failing on every retry): the claim lapses and the message goes out
+//     again — a second copy of one event, never a lost one (no mail system
+//     offers a send-and-record transaction).
 //   - The recipient is the contract's NotifyEmail. A contract without one
 //     still gets its notifications recorded (the withdrawal notice is
 //     "recorded and sent"), with To empty and state unaddressed: readable
 //     in the contract's outbox (GET /notifications), never queued for a
-//     sender, so they cannot clog the queue. Setting an address later
-//     does not re-send them; new events go to it.
+//     sender, so they cannot clog the queue. Changing the address moves
+//     what is not yet sent (PlanSetNotifyEmail). Every Tx that records a
+//     notification carries ContractIs on the contract version its address
+//     was read from, so an address change in between re-plans it.
+//   - Ids join their parts with ':'; a part that is an identifier passes
+//     through EventIDPart, so no two events share an id.
 //   - Alerts are planned by core/governance (AlertNotifications) from the
 //     same report GET /alerts answers, one notification per alert event.
 type Notification struct {
@@ -176,6 +181,27 @@ func CheckNotifyEmail(addr string) error {
 	return nil
 }
 
+// EventIDPart is an identifier as a part of an event id: '%' and ':' are
+// escaped (%25, %3A), so the ':'-joined parts split back unambiguously.
+// Identifiers without them — nearly all — are unchanged.
+func EventIDPart(s string) string {
+	if !strings.ContainsAny(s, "%:") {
+		return s
+	}
+	return strings.NewReplacer("%", "%25", ":", "%3A").Replace(s)
+}
+
+// ContractIs is a condition without a write: the contract is at Version. A
+// Tx that records a notification carries it (the address was read from the
+// contract), so an address changed in between fails the Tx and it is
+// planned again to the new address.
+type ContractIs struct {
+	Contract string
+	Version  int64
+}
+
+func (ContractIs) isOp() {}
+
 // noticeTime is how event ids and bodies write an instant.
 func noticeTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
@@ -183,7 +209,7 @@ func noticeTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 // withdrawn (WithdrawNoticeAt and ClosesAt set), to the contract's address.
 func PlanWithdrawalNotice(l Lot, to string, at time.Time) Notification {
 	return Notification{
-		ID:       "withdrawal:" + l.Contract + ":" + l.ID + ":" + noticeTime(l.WithdrawNoticeAt),
+		ID:       "withdrawal:" + EventIDPart(l.Contract) + ":" + EventIDPart(l.ID) + ":" + noticeTime(l.WithdrawNoticeAt),
 		Contract: l.Contract, Kind: KindWithdrawalNotice, To: to,
 		Subject: fmt.Sprintf("Individual credits of %s withdrawn on %s", l.Owner, l.ClosesAt.UTC().Format(time.DateOnly)),
 		Body: fmt.Sprintf("The vendor has given notice, as of %s, that individual lot %s of %s on contract %s "+
@@ -197,7 +223,18 @@ func PlanWithdrawalNotice(l Lot, to string, at time.Time) Notification {
 // ExpiryWarningPrefix is what the ids of a lot's expiry warnings start
 // with (one per end the lot has had).
 func ExpiryWarningPrefix(contract, lot string) string {
-	return "expiry-warning:" + contract + ":" + lot + ":"
+	return "expiry-warning:" + EventIDPart(contract) + ":" + EventIDPart(lot) + ":"
+}
+
+// expiryWarningEnd reads the lot end an expiry warning's id names, and the
+// id without it (the lot's warning prefix).
+func expiryWarningEnd(id string) (prefix string, end time.Time, ok bool) {
+	parts := strings.SplitN(id, ":", 4)
+	if len(parts) != 4 || parts[0] != "expiry-warning" {
+		return "", time.Time{}, false
+	}
+	end, err := time.Parse(time.RFC3339Nano, parts[3])
+	return strings.Join(parts[:3], ":") + ":", end, err == nil
 }
 
 // PlanExpiryWarnings returns one warning for each of the contract's lots
@@ -237,12 +274,15 @@ const ReaddressWindowDays = ExpiryWarningDays
 // newest are queued first.
 const ReaddressMax = 80
 
-// Readdress queues an unaddressed notification to To. Condition: it exists
-// in Contract and is unaddressed. CreatedAt is the notification's, so a
-// store can file it in its pending queue by due time.
+// Readdress changes the recipient of a notification not yet sent: a
+// non-empty To queues it (pending) to To, an empty one takes it out of the
+// queue (unaddressed). Condition: it exists in Contract, is pending or
+// unaddressed, and is not claimed at At (a send in flight keeps its
+// address). Due is its due time as read (Notification.DueAt), where a store
+// files it in the pending queue.
 type Readdress struct {
 	ID, Contract, To string
-	CreatedAt        time.Time
+	At, Due          time.Time
 }
 
 func (Readdress) isOp() {}
@@ -261,10 +301,13 @@ type NotifyEmailResult struct {
 }
 
 // PlanSetNotifyEmail sets (or, with "", clears) the contract's notification
-// address. Setting one queues the contract's unaddressed notifications of
-// the last ReaddressWindowDays to it, newest first, at most ReaddressMax.
-// Clearing it leaves notifications already queued as they are; new ones are
-// recorded unaddressed. notes is the contract's outbox as read.
+// address, and moves to it what is not yet sent, newest first, at most
+// ReaddressMax: notifications pending to another address and not being
+// sent right now (a claimed one keeps its address), and — when an address
+// is set — those recorded unaddressed in the last ReaddressWindowDays,
+// except expiry warnings whose lot end has passed or that a newer warning
+// of the same lot replaces. Clearing the address takes pending ones out of
+// the queue. notes is the contract's outbox as read.
 func PlanSetNotifyEmail(c Contract, req NotifyEmailRequest, notes []Notification, prior *IdempotencyRecord, idem Idem, env Env) (Decision, error) {
 	return idempotent(c.ID, idem, prior, env, func() (Tx, any, error) {
 		if err := CheckNotifyEmail(req.NotifyEmail); err != nil {
@@ -274,18 +317,30 @@ func PlanSetNotifyEmail(c Contract, req NotifyEmailRequest, notes []Notification
 		after.NotifyEmail, after.Version = req.NotifyEmail, c.Version+1
 		ops := []Op{UpdateContract{Contract: after}}
 		res := NotifyEmailResult{Contract: c.ID, NotifyEmail: req.NotifyEmail, Readdressed: []string{}}
-		if req.NotifyEmail != "" {
-			since := env.At.AddDate(0, 0, -ReaddressWindowDays)
-			for _, n := range slices.Backward(notes) {
-				if len(res.Readdressed) == ReaddressMax {
-					break
-				}
-				if n.Contract != c.ID || n.State != NotificationUnaddressed || n.CreatedAt.Before(since) {
+		since := env.At.AddDate(0, 0, -ReaddressWindowDays)
+		warned := map[string]bool{} // lots whose newest warning was seen
+		for _, n := range slices.Backward(notes) {
+			if len(res.Readdressed) == ReaddressMax {
+				break
+			}
+			if n.Contract != c.ID {
+				continue
+			}
+			if prefix, end, ok := expiryWarningEnd(n.ID); ok {
+				newer := warned[prefix]
+				warned[prefix] = true
+				if newer || !end.After(env.At) {
 					continue
 				}
-				ops = append(ops, Readdress{ID: n.ID, Contract: c.ID, To: req.NotifyEmail, CreatedAt: n.CreatedAt})
-				res.Readdressed = append(res.Readdressed, n.ID)
 			}
+			switch {
+			case n.State == NotificationPending && n.To != req.NotifyEmail && !n.ClaimedUntil.After(env.At):
+			case n.State == NotificationUnaddressed && req.NotifyEmail != "" && !n.CreatedAt.Before(since):
+			default:
+				continue
+			}
+			ops = append(ops, Readdress{ID: n.ID, Contract: c.ID, To: req.NotifyEmail, At: env.At, Due: n.DueAt()})
+			res.Readdressed = append(res.Readdressed, n.ID)
 		}
 		return Tx{Ops: ops}, res, nil
 	})

@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,5 +113,51 @@ func TestPlanSetNotifyEmail(t *testing.T) {
 	}
 	if _, err := ledger.PlanSetNotifyEmail(c, ledger.NotifyEmailRequest{NotifyEmail: "two@a.example, three@b.example"}, notes, nil, ledger.Idem{Key: "k2"}, env()); core.ErrorCode(err) != core.CodeInvalidRequest {
 		t.Errorf("a list of addresses = %v, want invalid_request", err)
+	}
+}
+
+func TestEventIDPart(t *testing.T) {
+	for in, want := range map[string]string{"acme": "acme", "p:x": "p%3Ax", "50%": "50%25", "%3A": "%253A"} {
+		if got := ledger.EventIDPart(in); got != want {
+			t.Errorf("EventIDPart(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// Two lots whose ids differ only by where a ':' falls get distinct warnings.
+	c := contract()
+	end := t0.Add(24 * time.Hour)
+	a := ledger.PlanExpiryWarnings(c, []ledger.Lot{lot("x:y", ledger.Shared, core.Cloud, "1", expires(end))}, t0)
+	b := ledger.PlanExpiryWarnings(c, []ledger.Lot{lot("x", ledger.Shared, core.Cloud, "1", expires(end))}, t0)
+	if len(a) != 1 || len(b) != 1 || a[0].ID == b[0].ID || strings.Count(a[0].ID, ":") != strings.Count(b[0].ID, ":") {
+		t.Errorf("warning ids %v and %v: want distinct ids with the same number of parts", a, b)
+	}
+}
+
+// Re-addressing skips expiry warnings whose lot end has passed, and those a
+// newer warning of the same lot replaces.
+func TestReaddressSkipsStaleWarnings(t *testing.T) {
+	c := contract()
+	warn := func(lotID string, end, created time.Time) ledger.Notification {
+		return ledger.Notification{ID: ledger.ExpiryWarningPrefix(c.ID, lotID) + end.UTC().Format(time.RFC3339Nano),
+			Contract: c.ID, Kind: ledger.KindExpiryWarning, State: ledger.NotificationUnaddressed, CreatedAt: created}
+	}
+	day := 24 * time.Hour
+	notes := []ledger.Notification{
+		warn("past", t0.Add(-day), t0.Add(-80*day)),    // its lot already ended
+		warn("moved", t0.Add(60*day), t0.Add(-20*day)), // replaced by the next
+		warn("moved", t0.Add(30*day), t0.Add(-10*day)), // the lot's newest warning
+		warn("ahead", t0.Add(10*day), t0.Add(-5*day)),  // still ahead
+	}
+	dec, err := ledger.PlanSetNotifyEmail(c, ledger.NotifyEmailRequest{NotifyEmail: "a@acme.example"}, notes, nil, ledger.Idem{Key: "k"}, env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, op := range dec.Tx.Ops {
+		if r, ok := op.(ledger.Readdress); ok {
+			got = append(got, r.ID)
+		}
+	}
+	if want := []string{notes[3].ID, notes[2].ID}; !slices.Equal(got, want) {
+		t.Errorf("readdressed %v, want %v", got, want)
 	}
 }

@@ -241,8 +241,10 @@ type NotificationView struct {
 	SentAt    *time.Time               `json:"sent_at,omitempty"`
 }
 
-// NotificationList is the answer of GET /notifications.
+// NotificationList is the answer of GET /notifications: the contract's
+// address now ("" when none) and its notifications.
 type NotificationList struct {
+	NotifyEmail   string             `json:"notify_email"`
 	Notifications []NotificationView `json:"notifications"`
 }
 
@@ -284,7 +286,7 @@ func (h *Handler) notifications(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	out := NotificationList{Notifications: []NotificationView{}}
+	out := NotificationList{NotifyEmail: c.NotifyEmail, Notifications: []NotificationView{}}
 	for _, n := range slices.Backward(notes) {
 		if s := q.Get("state"); s != "" && string(n.State) != s {
 			continue

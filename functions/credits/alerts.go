@@ -32,9 +32,14 @@ func (s *Service) History(ctx context.Context, contract string, at time.Time) ([
 	return s.Store.Usage(ctx, contract, governance.AddMonths(to, -governance.HistoryMonths), to)
 }
 
-// Alerts checks contract c at `at`: what GET /alerts answers, and what
-// SweepAlerts sends.
+// Alerts checks contract c at `at`: what GET /alerts answers (at most
+// governance.AlertsMax alerts; SweepAlerts records every one).
 func (s *Service) Alerts(ctx context.Context, c ledger.Contract, at time.Time) (governance.AlertReport, error) {
+	return s.alerts(ctx, c, at, governance.Alerts)
+}
+
+func (s *Service) alerts(ctx context.Context, c ledger.Contract, at time.Time,
+	check func(ledger.Contract, []ledger.Lot, []ledger.Usage, time.Time) governance.AlertReport) (governance.AlertReport, error) {
 	lots, err := s.Store.Lots(ctx, c.ID)
 	if err != nil {
 		return governance.AlertReport{}, err
@@ -43,7 +48,7 @@ func (s *Service) Alerts(ctx context.Context, c ledger.Contract, at time.Time) (
 	if err != nil {
 		return governance.AlertReport{}, err
 	}
-	return governance.Alerts(c, lots, rows, at), nil
+	return check(c, lots, rows, at), nil
 }
 
 // AlertErrorsMax bounds the contract errors one check returns (the rest
@@ -89,17 +94,29 @@ func (s *Service) SweepAlerts(ctx context.Context) (AlertSweepReport, error) {
 }
 
 func (s *Service) recordAlerts(ctx context.Context, id string, at time.Time, rep *AlertSweepReport) error {
-	c, err := s.Store.Contract(ctx, id)
-	if err != nil {
-		return fmt.Errorf("read contract %s: %w", id, err)
+	for attempt := 1; ; attempt++ {
+		c, err := s.Store.Contract(ctx, id)
+		if err != nil {
+			return fmt.Errorf("read contract %s: %w", id, err)
+		}
+		if !c.TerminatedAt.IsZero() && !c.TerminatedAt.After(at) {
+			return nil
+		}
+		if attempt == 1 {
+			rep.Contracts++
+		}
+		err = s.recordContractAlerts(ctx, c, at, rep)
+		if !errors.Is(err, errContractChanged) || attempt == RecordAttempts {
+			return err
+		}
 	}
-	if !c.TerminatedAt.IsZero() && !c.TerminatedAt.After(at) {
-		return nil
-	}
-	rep.Contracts++
-	ar, err := s.Alerts(ctx, c, at)
+}
+
+// recordContractAlerts records c's new alert events, addressed from c.
+func (s *Service) recordContractAlerts(ctx context.Context, c ledger.Contract, at time.Time, rep *AlertSweepReport) error {
+	ar, err := s.alerts(ctx, c, at, governance.AllAlerts)
 	if err != nil {
-		return fmt.Errorf("check alerts of %s: %w", id, err)
+		return fmt.Errorf("check alerts of %s: %w", c.ID, err)
 	}
 	notes := governance.AlertNotifications(c, ar, at)
 	if len(notes) == 0 {
@@ -109,13 +126,13 @@ func (s *Service) recordAlerts(ctx context.Context, id string, at time.Time, rep
 	// checks' months; the pools' is the current one).
 	var known []ledger.Notification
 	for _, month := range ar.Months {
-		got, err := s.Store.NotificationsByPrefix(ctx, id, governance.AlertIDPrefix(id, month))
+		got, err := s.Store.NotificationsByPrefix(ctx, c.ID, governance.AlertIDPrefix(c.ID, month))
 		if err != nil {
-			return fmt.Errorf("read the %s alerts of %s: %w", month, id, err)
+			return fmt.Errorf("read the %s alerts of %s: %w", month, c.ID, err)
 		}
 		known = append(known, got...)
 	}
-	recorded, already, err := s.recordNew(ctx, at, notes, known)
+	recorded, already, err := s.recordNew(ctx, at, c, notes, known)
 	rep.AlertsRecorded += recorded
 	rep.AlertsKnown += already
 	return err

@@ -26,8 +26,11 @@ const (
 // notification for ledger.NotificationClaim), Send, MarkSent. A claim lost
 // to another sweeper skips the notification, so two sweepers never both
 // send it. A failed send leaves it pending, and the next sweep after the
-// claim lapses tries again. Only a crash between Send and MarkSent sends an
-// event twice (see core/ledger's notify.go).
+// claim lapses tries again. Only a send whose MarkSent does not land (a
+// crash, or the store failing on every retry) sends an event twice (see
+// core/ledger's notify.go). A pending notification without a recipient
+// (recorded so by an earlier version) is taken out of the queue
+// (unaddressed) rather than failing every sweep.
 func (s *Service) sweepNotifications(ctx context.Context, at time.Time, rep *SweepReport) error {
 	if err := s.recordExpiryWarnings(ctx, at, rep); err != nil {
 		return err
@@ -43,6 +46,14 @@ func (s *Service) sweepNotifications(ctx context.Context, at time.Time, rep *Swe
 		claimAt := s.Now().UTC()
 		if !n.Claimable(claimAt) {
 			continue // another sender holds it
+		}
+		if n.To == "" {
+			err := s.Store.Apply(ctx, ledger.Tx{At: claimAt, Ops: []ledger.Op{
+				ledger.Readdress{ID: n.ID, Contract: n.Contract, At: claimAt, Due: n.DueAt()}}})
+			if _, ok := errors.AsType[*ledger.ConflictError](err); err != nil && !ok {
+				return fmt.Errorf("unqueue notification %s without a recipient: %w", n.ID, err)
+			}
+			continue
 		}
 		claim := ledger.ClaimNotification{ID: n.ID, Contract: n.Contract, At: claimAt, Until: claimAt.Add(ledger.NotificationClaim)}
 		err := s.Store.Apply(ctx, ledger.Tx{At: claimAt, Ops: []ledger.Op{claim}})
@@ -60,8 +71,7 @@ func (s *Service) sweepNotifications(ctx context.Context, at time.Time, rep *Swe
 				"domain", notify.Domain(n.To), "err", err)
 			continue
 		}
-		sentAt := s.Now().UTC()
-		err = s.Store.Apply(ctx, ledger.Tx{At: sentAt, Ops: []ledger.Op{ledger.MarkSent{ID: n.ID, Contract: n.Contract, At: sentAt}}})
+		err = s.markSent(ctx, n)
 		switch {
 		case err == nil:
 			rep.NotificationsSent++
@@ -72,6 +82,30 @@ func (s *Service) sweepNotifications(ctx context.Context, at time.Time, rep *Swe
 		}
 	}
 	return nil
+}
+
+// MarkSentAttempts is how often a sweep tries to record a delivered
+// notification as sent before it gives up (and the claim lapsing sends it
+// again): a store that fails once must not make a second copy.
+const MarkSentAttempts = 3
+
+func (s *Service) markSent(ctx context.Context, n ledger.Notification) error {
+	var err error
+	for attempt := range MarkSentAttempts {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return errors.Join(err, ctx.Err())
+			case <-time.After(time.Duration(attempt) * 50 * time.Millisecond):
+			}
+		}
+		sentAt := s.Now().UTC()
+		err = s.Store.Apply(ctx, ledger.Tx{At: sentAt, Ops: []ledger.Op{ledger.MarkSent{ID: n.ID, Contract: n.Contract, At: sentAt}}})
+		if _, conflict := errors.AsType[*ledger.ConflictError](err); err == nil || conflict {
+			return err
+		}
+	}
+	return err
 }
 
 // recordExpiryWarnings puts one warning per lot ending in
@@ -96,19 +130,28 @@ func (s *Service) recordExpiryWarnings(ctx context.Context, at time.Time, rep *S
 				}
 				contracts[l.Contract] = c
 			}
-			warnings := ledger.PlanExpiryWarnings(c, []ledger.Lot{l}, at)
-			if len(warnings) == 0 {
-				continue
+			for attempt := 1; ; attempt++ {
+				warnings := ledger.PlanExpiryWarnings(c, []ledger.Lot{l}, at)
+				if len(warnings) == 0 {
+					break
+				}
+				known, err := s.Store.NotificationsByPrefix(ctx, c.ID, ledger.ExpiryWarningPrefix(c.ID, l.ID))
+				if err != nil {
+					return fmt.Errorf("read the expiry warnings of lot %s: %w", l.ID, err)
+				}
+				recorded, _, err := s.recordNew(ctx, at, c, warnings, known)
+				rep.WarningsRecorded += recorded
+				if !errors.Is(err, errContractChanged) || attempt == RecordAttempts {
+					if err != nil {
+						return err
+					}
+					break
+				}
+				if c, err = s.Store.Contract(ctx, l.Contract); err != nil {
+					return fmt.Errorf("read contract %s: %w", l.Contract, err)
+				}
+				contracts[l.Contract] = c
 			}
-			known, err := s.Store.NotificationsByPrefix(ctx, c.ID, ledger.ExpiryWarningPrefix(c.ID, l.ID))
-			if err != nil {
-				return fmt.Errorf("read the expiry warnings of lot %s: %w", l.ID, err)
-			}
-			recorded, _, err := s.recordNew(ctx, at, warnings, known)
-			if err != nil {
-				return err
-			}
-			rep.WarningsRecorded += recorded
 		}
 		if len(lots) < SweepBatchMax || !lots[len(lots)-1].End().After(after) {
 			return nil
@@ -120,10 +163,20 @@ func (s *Service) recordExpiryWarnings(ctx context.Context, at time.Time, rep *S
 	return nil
 }
 
+// RecordAttempts bounds how often a notification is planned again because
+// its contract changed (its address, say) between the read and the write.
+const RecordAttempts = 3
+
+// errContractChanged is recordNew's answer when the contract is no longer
+// at the version the notifications were addressed from.
+var errContractChanged = errors.New("the contract changed while its notifications were being recorded")
+
 // recordNew puts each of notes that is not among known in the outbox, each
-// in its own create-if-absent Tx; an event recorded meanwhile (a conflict)
-// counts as known. It returns how many it recorded and how many were known.
-func (s *Service) recordNew(ctx context.Context, at time.Time, notes, known []ledger.Notification) (recorded, already int, err error) {
+// in its own create-if-absent Tx conditioned on c's version (the address
+// was read from c); an event recorded meanwhile counts as known. It returns
+// how many it recorded and how many were known, and errContractChanged
+// (wrapped) when c changed: the caller reads c again and plans again.
+func (s *Service) recordNew(ctx context.Context, at time.Time, c ledger.Contract, notes, known []ledger.Notification) (recorded, already int, err error) {
 	seen := make(map[string]bool, len(known))
 	for _, n := range known {
 		seen[n.ID] = true
@@ -133,13 +186,16 @@ func (s *Service) recordNew(ctx context.Context, at time.Time, notes, known []le
 			already++
 			continue
 		}
-		err := s.Store.Apply(ctx, ledger.Tx{At: at, Ops: []ledger.Op{ledger.PutNotification{Notification: n}}})
-		var conflict *ledger.ConflictError
+		err := s.Store.Apply(ctx, ledger.Tx{At: at, Ops: []ledger.Op{
+			ledger.PutNotification{Notification: n}, ledger.ContractIs{Contract: c.ID, Version: c.Version}}})
+		conflict, isConflict := errors.AsType[*ledger.ConflictError](err)
 		switch {
 		case err == nil:
 			recorded++
-		case errors.As(err, &conflict):
+		case isConflict && conflict.Op == 0: // recorded meanwhile
 			already++
+		case isConflict:
+			return recorded, already, fmt.Errorf("record %s: %w", n.ID, errContractChanged)
 		default:
 			return recorded, already, fmt.Errorf("record %s %s: %w", n.Kind, n.ID, err)
 		}

@@ -381,7 +381,12 @@ func (s *Service) WithdrawLot(ctx context.Context, contract, lot string, noticeA
 		if at.IsZero() {
 			at = env.At
 		}
-		return ledger.PlanWithdrawLot(l, c.NotifyEmail, at, prior, idem, env)
+		dec, err := ledger.PlanWithdrawLot(l, c.NotifyEmail, at, prior, idem, env)
+		if err == nil && len(dec.Tx.Ops) > 0 {
+			// The notice is addressed from c: an address change in between re-plans.
+			dec.Tx.Ops = append(dec.Tx.Ops, ledger.ContractIs{Contract: c.ID, Version: c.Version})
+		}
+		return dec, err
 	})
 }
 

@@ -324,7 +324,7 @@ test("the admin dashboard shows usage charts, alerts, the expiry calendar, the a
     as_of: new Date().toISOString(), months: ["2026-01", "2026-02"], monthly_baseline: "0", threshold: "0", omitted: 0,
     alerts: [{ code: "pool_expires_unused", currency: "cloud", message: '<img src=x onerror="window.__pwned=1">', details: {} }] }) }));
   await g.page.route("**/v1/contracts/demo/notifications", (r) => r.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify({
-    notifications: [{ id: "alert:demo:x", kind: "alert", to: "", subject: '<img src=x onerror="window.__pwned=2">', body: "<b>bold</b>", state: "unaddressed", created_at: new Date().toISOString() }] }) }));
+    notify_email: "", notifications: [{ id: "alert:demo:x", kind: "alert", to: "", subject: '<img src=x onerror="window.__pwned=2">', body: "<b>bold</b>", state: "unaddressed", created_at: new Date().toISOString() }] }) }));
   await g.page.goto(`${server.base}/admin.html`);
   const advisor = g.page.locator('#forecast article.forecast[data-currency="cloud"] .advisor');
   await advisor.waitFor({ timeout: 10000 });

@@ -410,14 +410,25 @@ func (s *Store) plan(tx ledger.Tx, stamp int64) ([]write, error) {
 				e.n(AttrSentAt) + " = " + e.v(str(timeText(o.At))) + " REMOVE " + e.n(AttrGSI1PK) + ", " + e.n(AttrGSI1SK)
 			w = s.update(i, "notification "+o.ID+" is pending", contractPK(o.Contract), notificationSK(o.ID), update, cond, e)
 		case ledger.Readdress:
-			// Queued now: the pending index keys notificationItem gives a
-			// pending notification.
 			pk, sk := contractPK(o.Contract), notificationSK(o.ID)
-			cond := e.n(AttrState) + " = " + e.v(str(string(ledger.NotificationUnaddressed)))
-			update := "SET " + e.n(AttrTo) + " = " + e.v(str(o.To)) + ", " + e.n(AttrState) + " = " + e.v(str(string(ledger.NotificationPending))) + ", " +
-				e.n(AttrGSI1PK) + " = " + e.v(str(gsiPending+indexShard(pk, sk))) + ", " +
-				e.n(AttrGSI1SK) + " = " + e.v(str(pendingSK(o.Contract, o.ID, o.CreatedAt)))
-			w = s.update(i, "notification "+o.ID+" is unaddressed", pk, sk, update, cond, e)
+			cond := "(" + e.n(AttrState) + " = " + e.v(str(string(ledger.NotificationPending))) + " OR " +
+				e.n(AttrState) + " = " + e.v(str(string(ledger.NotificationUnaddressed))) + ") AND (attribute_not_exists(" +
+				e.n(AttrClaimedUntil) + ") OR " + e.n(AttrClaimedUntil) + " <= " + e.v(intNum(o.At.UnixNano())) + ")"
+			var update string
+			if o.To != "" {
+				// Queued: the pending index keys notificationItem gives a
+				// pending notification, at its due time.
+				update = "SET " + e.n(AttrTo) + " = " + e.v(str(o.To)) + ", " + e.n(AttrState) + " = " + e.v(str(string(ledger.NotificationPending))) + ", " +
+					e.n(AttrGSI1PK) + " = " + e.v(str(gsiPending+indexShard(pk, sk))) + ", " +
+					e.n(AttrGSI1SK) + " = " + e.v(str(pendingSK(o.Contract, o.ID, o.Due)))
+			} else {
+				update = "SET " + e.n(AttrState) + " = " + e.v(str(string(ledger.NotificationUnaddressed))) +
+					" REMOVE " + e.n(AttrTo) + ", " + e.n(AttrGSI1PK) + ", " + e.n(AttrGSI1SK)
+			}
+			w = s.update(i, "notification "+o.ID+" is waiting unclaimed", pk, sk, update, cond, e)
+		case ledger.ContractIs:
+			cond := e.n(AttrVersion) + " = " + e.v(intNum(o.Version))
+			w = s.check(i, fmt.Sprintf("contract %s is at version %d", o.Contract, o.Version), contractPK(o.Contract), skContract, cond, e)
 		case ledger.ClaimNotification:
 			// Fails on a missing notification too: an absent state is not pending.
 			cond := e.n(AttrState) + " = " + e.v(str(string(ledger.NotificationPending))) + " AND (attribute_not_exists(" +

@@ -143,7 +143,11 @@
 // compared, never text) absent or at most the claim's time; it sets the
 // claim's end and moves the index sort key to it, so a claimed or failing
 // notification waits behind newer ones. An unaddressed notification (no
-// recipient) is never pending and carries no index keys.
+// recipient) is never pending and carries no index keys; Readdress, an
+// Update conditioned on state (pending or unaddressed) and on no claim
+// holding at its time, sets or removes the recipient and the index keys
+// with it. ContractIs and SunsetIs are ConditionChecks on the contract's
+// and the sunset's version.
 //
 // # Contract directory
 //
@@ -151,10 +155,10 @@
 // (contractItem writes them, so PutContract and UpdateContract keep them),
 // and Contracts pages through that one index partition, keys only: the
 // hourly alert check's list of contracts, with no Scan. Contracts are
-// created rarely, so one partition takes their writes. (Contract items
-// written before this rule have no directory keys; a table that holds
-// such contracts needs them backfilled — re-put each contract item —
-// before alerts reach them.) The expiry warnings' work
+// created rarely, so one partition takes their writes. Contract items
+// written before this rule have no directory keys: BackfillDirectory
+// (scripts/directory-backfill, an operator's one-off with Scan rights)
+// gives them theirs; until then alerts do not reach those contracts. The expiry warnings' work
 // list (LotsEndingWithin) reads the LOTEND# shards for ends in a window and,
 // unlike EndedLots, drops nothing from the index. So the sweeper needs no
 // IAM action it did not have: Query on the index, BatchGetItem, and the
@@ -173,6 +177,7 @@
 // store uses on the table and its index: dynamodb:TransactWriteItems (with
 // the PutItem, UpdateItem and ConditionCheckItem actions it implies),
 // GetItem, Query, BatchGetItem, and UpdateItem (EndedLots dropping finished
-// lots from the sweep index). Scan (Dump) is for tests only; CreateTable,
+// lots from the sweep index). Scan is for tests (Dump) and an operator's
+// one-off upgrade (BackfillDirectory) only; CreateTable,
 // DescribeTable, DescribeTimeToLive and UpdateTimeToLive only for CreateTable.
 package dynamo

@@ -930,3 +930,46 @@ func TestServiceSpendingLife(t *testing.T) {
 		t.Errorf("EndedLots after sweep = %+v, %v", lots, err)
 	}
 }
+
+// A contract item written before the directory existed has no index keys:
+// the alert check's Contracts does not see it until BackfillDirectory gives
+// it them, once.
+func TestBackfillDirectory(t *testing.T) {
+	st := newStore(t)
+	ctx := context.Background()
+	c := ledger.Contract{ID: "new", Customer: "New", Entity: "e", Start: t0, Channel: "list", PlanActive: true, Version: 1}
+	if err := st.Apply(ctx, ledger.Tx{At: t0, Ops: []ledger.Op{ledger.PutContract{Contract: c}}}); err != nil {
+		t.Fatal(err)
+	}
+	old := contractItem(ledger.Contract{ID: "old", Customer: "Old", Entity: "e", Start: t0, Channel: "list", PlanActive: true, Version: 3})
+	delete(old, AttrGSI1PK)
+	delete(old, AttrGSI1SK)
+	if _, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &st.table, Item: old}); err != nil {
+		t.Fatal(err)
+	}
+	if ids, err := st.Contracts(ctx, "", 10); err != nil || strings.Join(ids, ",") != "new" {
+		t.Fatalf("Contracts before the backfill = %v, %v; want only new", ids, err)
+	}
+	before, err := st.Dump(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for run, want := range []int{1, 0} {
+		if n, err := BackfillDirectory(ctx, st.db, st.table); err != nil || n != want {
+			t.Fatalf("backfill %d = %d, %v; want %d contracts indexed", run+1, n, err, want)
+		}
+	}
+	if ids, err := st.Contracts(ctx, "", 10); err != nil || strings.Join(ids, ",") != "new,old" {
+		t.Errorf("Contracts after the backfill = %v, %v; want new,old", ids, err)
+	}
+	after, err := st.Dump(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(before, "\n") != strings.Join(after, "\n") {
+		t.Errorf("the backfill changed more than index keys:\n%s\n---\n%s", strings.Join(before, "\n"), strings.Join(after, "\n"))
+	}
+	if got, err := st.Contract(ctx, "old"); err != nil || got.Version != 3 || got.Customer != "Old" {
+		t.Errorf("old reads back %+v, %v", got, err)
+	}
+}

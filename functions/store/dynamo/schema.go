@@ -340,3 +340,50 @@ func waitActive(ctx context.Context, client *dynamodb.Client, table string) erro
 		delay = min(2*delay, 5*time.Second)
 	}
 }
+
+// BackfillDirectory gives every contract item that lacks them the contract
+// directory's index keys (gsi1pk CONTRACTS, gsi1sk = its id): contracts
+// written before the directory existed, which Contracts — and so the alert
+// check — would not see. It scans the table once (run it once, as an
+// operator, after upgrading a table that holds such contracts; the
+// functions' roles have no Scan) and sets the keys by conditional updates,
+// so running it again, or while the functions write, changes nothing else.
+// It returns how many contracts it updated.
+func BackfillDirectory(ctx context.Context, client *dynamodb.Client, table string) (int, error) {
+	e := &expr{}
+	in := &dynamodb.ScanInput{
+		TableName:                aws.String(table),
+		FilterExpression:         aws.String(e.n(AttrSK) + " = " + e.v(str(skContract)) + " AND attribute_not_exists(" + e.n(AttrGSI1PK) + ")"),
+		ProjectionExpression:     aws.String(e.n(AttrPK) + ", " + e.n(AttrID)),
+		ExpressionAttributeNames: e.names, ExpressionAttributeValues: e.values,
+	}
+	n := 0
+	for {
+		out, err := client.Scan(ctx, in)
+		if err != nil {
+			return n, fmt.Errorf("dynamo: scan %s for contracts: %w", table, err)
+		}
+		for _, it := range out.Items {
+			u := &expr{}
+			_, err := client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+				TableName: aws.String(table), Key: keyOf(keyText(it, AttrPK), skContract),
+				UpdateExpression: aws.String("SET " + u.n(AttrGSI1PK) + " = " + u.v(str(gsiContracts)) + ", " +
+					u.n(AttrGSI1SK) + " = " + u.v(str(keyText(it, AttrID)))),
+				ConditionExpression:      aws.String("attribute_exists(" + u.n(AttrPK) + ") AND attribute_not_exists(" + u.n(AttrGSI1PK) + ")"),
+				ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values,
+			})
+			var failed *types.ConditionalCheckFailedException
+			switch {
+			case err == nil:
+				n++
+			case errors.As(err, &failed): // written meanwhile, with its keys
+			default:
+				return n, fmt.Errorf("dynamo: index contract %s: %w", keyText(it, AttrID), err)
+			}
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return n, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}

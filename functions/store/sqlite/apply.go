@@ -315,12 +315,27 @@ func (w *writeTx) apply(op ledger.Op) error {
 		}
 		return nil
 	case ledger.Readdress:
-		res, err := w.exec(qNotifyReaddress, o.To, o.Contract, o.ID)
+		at, err := encodeTime(o.At)
+		if err != nil {
+			return err
+		}
+		res, err := w.exec(qNotifyReaddress, o.To, string(ledger.InitialState(o.To)), o.Contract, o.ID, at)
 		if err != nil {
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			return cmpErr(err, failed("notification %s of contract %s is not unaddressed", o.ID, o.Contract))
+			return cmpErr(err, failed("notification %s of contract %s is not waiting unclaimed", o.ID, o.Contract))
+		}
+		return nil
+	case ledger.ContractIs:
+		var version int64
+		switch err := w.queryRow(qContractVersion, o.Contract).Scan(&version); {
+		case errors.Is(err, sql.ErrNoRows):
+			return failed("contract %s does not exist", o.Contract)
+		case err != nil:
+			return err
+		case version != o.Version:
+			return failed("contract %s is at version %d, not %d", o.Contract, version, o.Version)
 		}
 		return nil
 	case ledger.ClaimNotification:

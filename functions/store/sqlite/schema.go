@@ -281,15 +281,20 @@ CREATE INDEX notifications_pending ON notifications (created_at, id) WHERE state
 
 	// 6: a sender's claim on a pending notification (ClaimNotification), so
 	// two sweepers never both send one. The pending index moves to the due
-	// time (the later of created_at and claimed_until; a claim always ends
-	// after the creation), so failing sends wait at the back.
+	// time (notificationDue: ledger.Notification.DueAt), so failing sends
+	// wait at the back.
 	`
 ALTER TABLE notifications ADD COLUMN claimed_until INTEGER;
 
 DROP INDEX notifications_pending;
-CREATE INDEX notifications_due ON notifications (coalesce(claimed_until, created_at), id) WHERE state = 'pending';
+CREATE INDEX notifications_due ON notifications (max(created_at, coalesce(claimed_until, created_at)), id) WHERE state = 'pending';
 `,
 }
+
+// notificationDue is a notification's due time, the later of created_at
+// and claimed_until (ledger.Notification.DueAt), exactly as the index
+// notifications_due writes it, so the pending read can use that index.
+const notificationDue = "max(created_at, coalesce(claimed_until, created_at))"
 
 // tables lists every table Dump writes, in the order it reads them.
 var tables = []string{

@@ -84,7 +84,7 @@ var (
 	qSunsetUpdate    = updateSQL("sunsets", sunsetCols, 1)
 	qNotifyInsert    = insertSQL("notifications", notificationCols, "ON CONFLICT DO NOTHING")
 	qNotifySent      = "UPDATE notifications SET state = 'sent', sent_at = ? WHERE contract = ? AND id = ? AND state = 'pending'"
-	qNotifyReaddress = "UPDATE notifications SET recipient = ?, state = 'pending' WHERE contract = ? AND id = ? AND state = 'unaddressed'"
+	qNotifyReaddress = "UPDATE notifications SET recipient = ?, state = ? WHERE contract = ? AND id = ? AND state IN ('pending', 'unaddressed') AND (claimed_until IS NULL OR claimed_until <= ?)"
 	qNotifyClaim     = "UPDATE notifications SET claimed_until = ? WHERE contract = ? AND id = ? AND state = 'pending' AND (claimed_until IS NULL OR claimed_until <= ?)"
 	qSavepoint       = "SAVEPOINT apply"
 	qRollbackTo      = "ROLLBACK TO apply"
@@ -125,8 +125,10 @@ var (
 	rSunsets       = "SELECT " + sunsetCols + " FROM sunsets ORDER BY currency"
 	rLotsOutliving = "SELECT " + lotCols + " FROM lots WHERE currency = ? AND (end_at IS NULL OR end_at > ?) ORDER BY contract, id LIMIT ?"
 	rLotsEnding    = "SELECT " + lotCols + " FROM lots WHERE end_at IS NOT NULL AND remaining <> '0' AND end_at > ? AND end_at <= ? ORDER BY end_at, contract, id LIMIT ?"
-	rPendingNotes  = "SELECT " + notificationCols + " FROM notifications WHERE state = 'pending' AND coalesce(claimed_until, created_at) <= ? ORDER BY coalesce(claimed_until, created_at), id LIMIT ?"
-	rNotesPrefix   = "SELECT " + notificationCols + " FROM notifications WHERE id >= ? AND id < ? AND contract = ? ORDER BY id LIMIT ?"
+	rPendingNotes  = "SELECT " + notificationCols + " FROM notifications WHERE state = 'pending' AND " + notificationDue + " <= ? ORDER BY " + notificationDue + ", id LIMIT ?"
+	// +contract keeps SQLite off the contract index: the id range on the
+	// primary key is the narrow one.
+	rNotesPrefix   = "SELECT " + notificationCols + " FROM notifications WHERE id >= ? AND id < ? AND +contract = ? ORDER BY id LIMIT ?"
 	rNotifications = "SELECT * FROM (SELECT " + notificationCols + " FROM notifications WHERE contract = ? ORDER BY created_at DESC, id DESC LIMIT ?) ORDER BY created_at, id"
 	readQueries    = []string{rLotsEnding, rPendingNotes, rNotifications, rNotesPrefix, rSunset, rSunsets, rLotsOutliving, rContract, rContracts, rUser, rUsers, rGranted, rLots, rLot, rLotContract, rHold, rConsumption, rBudget,
 		rBudgetUsed, rIdempotency, rEntries, rUsage, rAttempts, rEndedLots, rExpiredHolds, rOrder, rOrders, rOrderContract, rQuoteAccepted}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -251,11 +252,15 @@ func (m *memStore) Apply(ctx context.Context, tx ledger.Tx) error {
 			put(&undo, m.notes, o.ID, n)
 		case ledger.Readdress:
 			n, ok := m.notes[o.ID]
-			if !ok || n.Contract != o.Contract || n.State != ledger.NotificationUnaddressed {
-				return fail(i, "notification %s is not unaddressed", o.ID)
+			if !ok || n.Contract != o.Contract || (n.State != ledger.NotificationPending && n.State != ledger.NotificationUnaddressed) || n.ClaimedUntil.After(o.At) {
+				return fail(i, "notification %s is not waiting unclaimed", o.ID)
 			}
-			n.To, n.State = o.To, ledger.NotificationPending
+			n.To, n.State = o.To, ledger.InitialState(o.To)
 			put(&undo, m.notes, o.ID, n)
+		case ledger.ContractIs:
+			if c, ok := m.contracts[o.Contract]; !ok || c.Version != o.Version {
+				return fail(i, "contract %s is not at version %d", o.Contract, o.Version)
+			}
 		case ledger.ClaimNotification:
 			n, ok := m.notes[o.ID]
 			if !ok || n.Contract != o.Contract || n.State != ledger.NotificationPending || n.ClaimedUntil.After(o.At) {
@@ -658,7 +663,9 @@ func (m *memStore) notifications(keep func(ledger.Notification) bool, limit int)
 
 func (m *memStore) PendingNotifications(ctx context.Context, at time.Time, limit int) ([]ledger.Notification, error) {
 	out := m.notifications(func(n ledger.Notification) bool { return n.Claimable(at) }, 1<<30)
-	slices.SortStableFunc(out, func(a, b ledger.Notification) int { return a.DueAt().Compare(b.DueAt()) })
+	slices.SortFunc(out, func(a, b ledger.Notification) int {
+		return cmp.Or(a.DueAt().Compare(b.DueAt()), strings.Compare(a.ID, b.ID))
+	})
 	return out[:min(max(limit, 0), len(out))], nil
 }
 

@@ -25,6 +25,8 @@ func notificationSpecs() []spec {
 		{"four sweepers draining one outbox at once send every notification exactly once", testConcurrentDrain},
 		{"a contract without notify_email gets its notices recorded unaddressed, never queued", testUnaddressed},
 		{"setting a contract's address queues its unaddressed notifications of the last 90 days to it", testReaddress},
+		{"a notice or alert addressed from a contract whose address changes before the write is addressed again", testAddressRace},
+		{"a pending notification without a recipient (an earlier version's) leaves the queue instead of failing", testLegacyNoRecipient},
 		{"a contract's outbox read returns its newest notifications when it holds more than the read's bound; a prefix read returns one range of ids", testNewestNotifications},
 		{"the contract directory pages through every contract in id order", testContractDirectory},
 		{"the alert check records each alert event once per contract, skips terminated ones, and the sweep sends them", testSweepAlerts},
@@ -618,26 +620,120 @@ func testReaddress(t *testing.T, h *harness) {
 		}
 	}
 	at := h.clk.Now()
-	h.wantConflict(t, "re-addressing a pending notification",
-		ledger.Tx{At: at, Ops: []ledger.Op{ledger.Readdress{ID: res.Readdressed[0], Contract: "acme", To: "x@acme.example", CreatedAt: at}}})
 	h.wantConflict(t, "re-addressing another contract's notification",
-		ledger.Tx{At: at, Ops: []ledger.Op{ledger.Readdress{ID: old.ID, Contract: "beta", To: "x@acme.example", CreatedAt: at}}})
+		ledger.Tx{At: at, Ops: []ledger.Op{ledger.Readdress{ID: old.ID, Contract: "beta", To: "x@acme.example", At: at, Due: at}}})
 	sender := &countingSender{sends: map[string]int{}}
 	h.svc.Notifier = sender
 	defer func() { h.svc.Notifier = nil }()
 	if rep := h.sweep(); rep.NotificationsSent != 1 || sender.sends[res.Readdressed[0]] != 1 {
 		t.Errorf("sweep = %+v (%v), want the re-addressed notice sent once", rep, sender.sends)
 	}
-	// Clearing the address: new events are recorded unaddressed.
+	h.wantConflict(t, "re-addressing a sent notification",
+		ledger.Tx{At: at, Ops: []ledger.Op{ledger.Readdress{ID: res.Readdressed[0], Contract: "acme", To: "x@acme.example", At: at, Due: at}}})
+
+	// A pending notification moves with the address, unless a sender holds it.
+	moving := notification("alert:acme:2031-03:moving", "acme", h.clk.Now())
+	held := notification("alert:acme:2031-03:held", "acme", h.clk.Now())
+	for _, n := range []ledger.Notification{moving, held} {
+		if err := h.st.Apply(h.ctx, ledger.Tx{At: n.CreatedAt, Ops: []ledger.Op{ledger.PutNotification{Notification: n}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	claimAt := h.clk.Now()
+	if err := h.st.Apply(h.ctx, ledger.Tx{At: claimAt, Ops: []ledger.Op{ledger.ClaimNotification{ID: held.ID, Contract: "acme", At: claimAt, Until: claimAt.Add(ledger.NotificationClaim)}}}); err != nil {
+		t.Fatal(err)
+	}
+	h.wantConflict(t, "re-addressing a notification a sender holds",
+		ledger.Tx{At: claimAt, Ops: []ledger.Op{ledger.Readdress{ID: held.ID, Contract: "acme", To: "x@acme.example", At: claimAt, Due: claimAt}}})
+	out, err = h.svc.SetNotifyEmail(h.ctx, "acme", ledger.NotifyEmailRequest{NotifyEmail: "new@acme.example"}, h.key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	decode(t, out, &res)
+	if strings.Join(res.Readdressed, ",") != moving.ID {
+		t.Errorf("changing the address moved %v, want only %s (the held one keeps its address)", res.Readdressed, moving.ID)
+	}
+	if p, err := h.st.PendingNotifications(h.ctx, claimAt, 10); err != nil || len(p) != 1 || p[0].ID != moving.ID || p[0].To != "new@acme.example" {
+		t.Errorf("pending after the change = %+v, %v; want %s to new@acme.example", p, err, moving.ID)
+	}
+	// Clearing the address takes what waits out of the queue; new events
+	// are recorded unaddressed.
 	out, err = h.svc.SetNotifyEmail(h.ctx, "acme", ledger.NotifyEmailRequest{}, h.key())
 	if err != nil {
 		t.Fatal(err)
 	}
 	decode(t, out, &res)
-	if res.NotifyEmail != "" || len(res.Readdressed) != 0 {
-		t.Errorf("cleared = %+v", res)
+	if res.NotifyEmail != "" || strings.Join(res.Readdressed, ",") != moving.ID {
+		t.Errorf("cleared = %+v, want %s taken out of the queue", res, moving.ID)
+	}
+	if p, err := h.st.PendingNotifications(h.ctx, claimAt, 10); err != nil || len(p) != 0 {
+		t.Errorf("pending after clearing = %+v, %v; want none", p, err)
 	}
 	if c, _ := h.st.Contract(h.ctx, "acme"); c.NotifyEmail != "" {
 		t.Errorf("contract notify_email after clearing = %q", c.NotifyEmail)
+	}
+}
+
+func testAddressRace(t *testing.T, h *harness) {
+	h.contract() // no address yet
+	ind := h.employee("acme", "alice")
+	setAddress := func(addr string) func() {
+		return func() {
+			if _, err := h.svc.SetNotifyEmail(h.ctx, "acme", ledger.NotifyEmailRequest{NotifyEmail: addr}, h.key()); err != nil {
+				t.Errorf("set the address: %v", err)
+			}
+		}
+	}
+	svc := &credits.Service{Now: h.clk.Now, Store: &beforeFirstApply{Store: h.st, hook: setAddress("first@acme.example")}}
+	if _, err := svc.WithdrawLot(h.ctx, "acme", ind.ID, time.Time{}, h.key()); err != nil {
+		t.Fatal(err)
+	}
+	if notes, err := h.st.Notifications(h.ctx, "acme"); err != nil || len(notes) != 1 || notes[0].To != "first@acme.example" || notes[0].State != ledger.NotificationPending {
+		t.Fatalf("the withdrawal notice = %+v, %v; want it pending to first@acme.example, the address set while it was planned", notes, err)
+	}
+	h.grant("acme", "pool", "1000")
+	h.consume(req("alice", "200"))
+	svc = &credits.Service{Now: h.clk.Now, Store: &beforeFirstApply{Store: h.st, hook: setAddress("second@acme.example")}}
+	if _, err := svc.SweepAlerts(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	notes, err := h.st.Notifications(h.ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The second change moved the pending notice too.
+	alerts := 0
+	for _, n := range notes {
+		if n.Kind == ledger.KindAlert {
+			alerts++
+		}
+		if n.To != "second@acme.example" || n.State != ledger.NotificationPending {
+			t.Errorf("%s is %s to %q, want pending to second@acme.example (the address set while the alerts were planned)", n.ID, n.State, n.To)
+		}
+	}
+	if alerts == 0 || len(notes) != alerts+1 {
+		t.Errorf("outbox = %d notifications, %d alerts; want the withdrawal notice and the alerts", len(notes), alerts)
+	}
+}
+
+func testLegacyNoRecipient(t *testing.T, h *harness) {
+	h.contract()
+	legacy := notification("withdrawal:acme:old:2031-01-01T00:00:00Z", "acme", h.clk.Now())
+	legacy.To = "" // pending with no recipient: what an earlier version recorded
+	if err := h.st.Apply(h.ctx, ledger.Tx{At: legacy.CreatedAt, Ops: []ledger.Op{ledger.PutNotification{Notification: legacy}}}); err != nil {
+		t.Fatal(err)
+	}
+	sender := &countingSender{sends: map[string]int{}}
+	h.svc.Notifier = sender
+	defer func() { h.svc.Notifier = nil }()
+	if rep := h.sweep(); rep.NotificationsSent != 0 || rep.NotificationsFailed != 0 || len(sender.sends) != 0 {
+		t.Errorf("sweep = %+v, want no send attempted", rep)
+	}
+	notes, err := h.st.Notifications(h.ctx, "acme")
+	if err != nil || len(notes) != 1 || notes[0].State != ledger.NotificationUnaddressed {
+		t.Errorf("outbox = %+v, %v; want the legacy notice unaddressed", notes, err)
+	}
+	if p, err := h.st.PendingNotifications(h.ctx, h.clk.Now().Add(time.Hour), 10); err != nil || len(p) != 0 {
+		t.Errorf("pending = %+v, %v; want none", p, err)
 	}
 }

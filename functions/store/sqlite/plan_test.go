@@ -1,0 +1,45 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The outbox reads the sweeper runs every minute use the index meant for
+// them, with no sort of their own: a query plan that scans a contract's
+// whole outbox, or sorts the pending queue, is a regression.
+func TestOutboxQueryPlans(t *testing.T) {
+	st, err := Open(filepath.Join(t.TempDir(), "ledger.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, tc := range []struct {
+		name, query, want string
+		args              []any
+	}{
+		{"NotificationsByPrefix", rNotesPrefix, "USING PRIMARY KEY (id>? AND id<?)", []any{"a", "b", "c", 10}},
+		{"PendingNotifications", rPendingNotes, "USING INDEX notifications_due", []any{1, 10}},
+	} {
+		rows, err := st.reader.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+tc.query, tc.args...)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		all := strings.Join(plan, "; ")
+		if !strings.Contains(all, tc.want) || strings.Contains(all, "TEMP B-TREE") {
+			t.Errorf("%s plan: %s; want %s and no sort of its own", tc.name, all, tc.want)
+		}
+	}
+}

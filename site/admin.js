@@ -323,8 +323,8 @@ async function saveNotifyEmail(e) {
     const res = await api("PUT", `${govBase}/notify-email`, { notify_email: addr });
     const queued = (res.readdressed || []).length;
     status.textContent = res.notify_email
-      ? `Notifications go to ${res.notify_email}.${queued ? ` ${plural(queued, "earlier notification")} queued to it.` : ""}`
-      : "No address: new notifications are recorded but not sent.";
+      ? `Notifications go to ${res.notify_email}.${queued ? ` ${plural(queued, "notification")} not yet sent moved to it.` : ""}`
+      : `No address: new notifications are recorded but not sent.${queued ? ` ${plural(queued, "queued notification")} taken out of the queue.` : ""}`;
     report("outbox", $("outbox"), "notifications", outbox);
   } catch (err) {
     status.textContent = `The address was not saved: ${err.message}`;

@@ -111,11 +111,13 @@ type PutNotification struct{ Notification Notification }
 const NotificationClaim = 5 * time.Minute
 
 // ClaimNotification claims a notification for one sender, at At, until
-// Until. Condition: it exists in Contract, is pending, and is not claimed
-// at At (ClaimedUntil zero, or at or before At).
+// Until, to send it to To. Condition: it exists in Contract, is pending,
+// is not claimed at At (ClaimedUntil zero, or at or before At), and its
+// recipient is still To (an address change since the sender read it wins:
+// the sender skips it, and the next sweep sends it to the new address).
 type ClaimNotification struct {
-	ID, Contract string
-	At, Until    time.Time
+	ID, Contract, To string
+	At, Until        time.Time
 }
 
 // MarkSent records that a notification was delivered at At. Condition: it
@@ -274,15 +276,15 @@ const ReaddressWindowDays = ExpiryWarningDays
 // newest are queued first.
 const ReaddressMax = 80
 
-// Readdress changes the recipient of a notification not yet sent: a
-// non-empty To queues it (pending) to To, an empty one takes it out of the
-// queue (unaddressed). Condition: it exists in Contract, is pending or
-// unaddressed, and is not claimed at At (a send in flight keeps its
-// address). Due is its due time as read (Notification.DueAt), where a store
-// files it in the pending queue.
+// Readdress changes the recipient of a notification not yet sent from
+// WasTo to To: a non-empty To queues it (pending), an empty one takes it
+// out of the queue (unaddressed). Condition: it exists in Contract, is
+// pending or unaddressed, its recipient is WasTo (as read), and it is not
+// claimed at At (a send in flight keeps its address). Due is its due time
+// as read (Notification.DueAt), where a store files it in the queue.
 type Readdress struct {
-	ID, Contract, To string
-	At, Due          time.Time
+	ID, Contract, WasTo, To string
+	At, Due                 time.Time
 }
 
 func (Readdress) isOp() {}
@@ -301,13 +303,11 @@ type NotifyEmailResult struct {
 }
 
 // PlanSetNotifyEmail sets (or, with "", clears) the contract's notification
-// address, and moves to it what is not yet sent, newest first, at most
-// ReaddressMax: notifications pending to another address and not being
-// sent right now (a claimed one keeps its address), and — when an address
-// is set — those recorded unaddressed in the last ReaddressWindowDays,
-// except expiry warnings whose lot end has passed or that a newer warning
-// of the same lot replaces. Clearing the address takes pending ones out of
-// the queue. notes is the contract's outbox as read.
+// address, and moves to it the first ReaddressMax of what is not yet sent
+// (readdressOps); the service moves the rest in follow-up Txs
+// (PlanReaddress), after this one is applied, so that a notification
+// recorded under the old address while this was planned moves too. notes
+// is the contract's outbox as read.
 func PlanSetNotifyEmail(c Contract, req NotifyEmailRequest, notes []Notification, prior *IdempotencyRecord, idem Idem, env Env) (Decision, error) {
 	return idempotent(c.ID, idem, prior, env, func() (Tx, any, error) {
 		if err := CheckNotifyEmail(req.NotifyEmail); err != nil {
@@ -317,31 +317,58 @@ func PlanSetNotifyEmail(c Contract, req NotifyEmailRequest, notes []Notification
 		after.NotifyEmail, after.Version = req.NotifyEmail, c.Version+1
 		ops := []Op{UpdateContract{Contract: after}}
 		res := NotifyEmailResult{Contract: c.ID, NotifyEmail: req.NotifyEmail, Readdressed: []string{}}
-		since := env.At.AddDate(0, 0, -ReaddressWindowDays)
-		warned := map[string]bool{} // lots whose newest warning was seen
-		for _, n := range slices.Backward(notes) {
-			if len(res.Readdressed) == ReaddressMax {
-				break
-			}
-			if n.Contract != c.ID {
-				continue
-			}
-			if prefix, end, ok := expiryWarningEnd(n.ID); ok {
-				newer := warned[prefix]
-				warned[prefix] = true
-				if newer || !end.After(env.At) {
-					continue
-				}
-			}
-			switch {
-			case n.State == NotificationPending && n.To != req.NotifyEmail && !n.ClaimedUntil.After(env.At):
-			case n.State == NotificationUnaddressed && req.NotifyEmail != "" && !n.CreatedAt.Before(since):
-			default:
-				continue
-			}
-			ops = append(ops, Readdress{ID: n.ID, Contract: c.ID, To: req.NotifyEmail, At: env.At, Due: n.DueAt()})
-			res.Readdressed = append(res.Readdressed, n.ID)
+		for _, r := range readdressOps(c.ID, req.NotifyEmail, notes, env.At) {
+			ops = append(ops, r)
+			res.Readdressed = append(res.Readdressed, r.ID)
 		}
 		return Tx{Ops: ops}, res, nil
 	})
+}
+
+// PlanReaddress is a follow-up of an address change: it moves to c's
+// address the next ReaddressMax of c's notifications not yet sent
+// (readdressOps), conditioned on c's version (a newer change has its own
+// follow-ups). An empty Tx means nothing is left to move.
+func PlanReaddress(c Contract, notes []Notification, at time.Time) Tx {
+	var ops []Op
+	for _, r := range readdressOps(c.ID, c.NotifyEmail, notes, at) {
+		ops = append(ops, r)
+	}
+	if len(ops) == 0 {
+		return Tx{At: at}
+	}
+	return Tx{At: at, Ops: append(ops, ContractIs{Contract: c.ID, Version: c.Version})}
+}
+
+// readdressOps is what an address change to `to` moves, newest first, at
+// most ReaddressMax: every notification pending to another address that no
+// sender holds at `at` (clearing the address takes them out of the queue),
+// and — when there is an address — those recorded unaddressed in the last
+// ReaddressWindowDays, except expiry warnings whose lot end has passed or
+// that a newer warning of the same lot replaces.
+func readdressOps(contract, to string, notes []Notification, at time.Time) []Readdress {
+	var out []Readdress
+	since := at.AddDate(0, 0, -ReaddressWindowDays)
+	warned := map[string]bool{} // lots whose newest warning was seen
+	for _, n := range slices.Backward(notes) {
+		if len(out) == ReaddressMax {
+			break
+		}
+		if n.Contract != contract {
+			continue
+		}
+		stale := false
+		if prefix, end, ok := expiryWarningEnd(n.ID); ok {
+			stale = warned[prefix] || !end.After(at)
+			warned[prefix] = true
+		}
+		switch {
+		case n.State == NotificationPending && n.To != to && !n.ClaimedUntil.After(at):
+		case n.State == NotificationUnaddressed && to != "" && !n.CreatedAt.Before(since) && !stale:
+		default:
+			continue
+		}
+		out = append(out, Readdress{ID: n.ID, Contract: contract, WasTo: n.To, To: to, At: at, Due: n.DueAt()})
+	}
+	return out
 }

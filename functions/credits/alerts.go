@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"cloudcredits/core"
 	"cloudcredits/core/governance"
 	"cloudcredits/core/ledger"
 )
@@ -94,6 +95,7 @@ func (s *Service) SweepAlerts(ctx context.Context) (AlertSweepReport, error) {
 }
 
 func (s *Service) recordAlerts(ctx context.Context, id string, at time.Time, rep *AlertSweepReport) error {
+	recorded := 0 // across attempts: each is a real write
 	for attempt := 1; ; attempt++ {
 		c, err := s.Store.Contract(ctx, id)
 		if err != nil {
@@ -105,22 +107,34 @@ func (s *Service) recordAlerts(ctx context.Context, id string, at time.Time, rep
 		if attempt == 1 {
 			rep.Contracts++
 		}
-		err = s.recordContractAlerts(ctx, c, at, rep)
+		events, n, err := s.recordContractAlerts(ctx, c, at)
+		recorded += n
+		if err == nil {
+			// Every event is now recorded: by one of these attempts, or before.
+			rep.AlertsRecorded += recorded
+			rep.AlertsKnown += max(0, events-recorded)
+			return nil
+		}
 		if !errors.Is(err, errContractChanged) || attempt == RecordAttempts {
+			rep.AlertsRecorded += recorded
+			return err
+		}
+		if err := backoff(ctx, attempt); err != nil {
 			return err
 		}
 	}
 }
 
-// recordContractAlerts records c's new alert events, addressed from c.
-func (s *Service) recordContractAlerts(ctx context.Context, c ledger.Contract, at time.Time, rep *AlertSweepReport) error {
+// recordContractAlerts records c's new alert events, addressed from c. It
+// returns how many events c has and how many this call recorded.
+func (s *Service) recordContractAlerts(ctx context.Context, c ledger.Contract, at time.Time) (events, recorded int, err error) {
 	ar, err := s.alerts(ctx, c, at, governance.AllAlerts)
 	if err != nil {
-		return fmt.Errorf("check alerts of %s: %w", c.ID, err)
+		return 0, 0, fmt.Errorf("check alerts of %s: %w", c.ID, err)
 	}
 	notes := governance.AlertNotifications(c, ar, at)
 	if len(notes) == 0 {
-		return nil
+		return 0, 0, nil
 	}
 	// Every alert id carries one of the report's months (the baseline
 	// checks' months; the pools' is the current one).
@@ -128,20 +142,58 @@ func (s *Service) recordContractAlerts(ctx context.Context, c ledger.Contract, a
 	for _, month := range ar.Months {
 		got, err := s.Store.NotificationsByPrefix(ctx, c.ID, governance.AlertIDPrefix(c.ID, month))
 		if err != nil {
-			return fmt.Errorf("read the %s alerts of %s: %w", month, c.ID, err)
+			return len(notes), 0, fmt.Errorf("read the %s alerts of %s: %w", month, c.ID, err)
 		}
 		known = append(known, got...)
 	}
-	recorded, already, err := s.recordNew(ctx, at, c, notes, known)
-	rep.AlertsRecorded += recorded
-	rep.AlertsKnown += already
-	return err
+	recorded, _, err = s.recordNew(ctx, at, c, notes, known)
+	return len(notes), recorded, err
 }
 
+// ReaddressRoundsMax bounds the follow-up Txs one address change runs
+// (each moves up to ledger.ReaddressMax notifications).
+const ReaddressRoundsMax = 50
+
 // SetNotifyEmail sets (or clears) a contract's notification address and
-// queues its recent unaddressed notifications to it
-// (ledger.PlanSetNotifyEmail).
+// moves what is not yet sent to it (ledger.PlanSetNotifyEmail), then, in
+// follow-up Txs, the rest — including anything recorded under the old
+// address while the change was planned — on the first answer and on every
+// replay.
 func (s *Service) SetNotifyEmail(ctx context.Context, contract string, req ledger.NotifyEmailRequest, idem ledger.Idem) (Outcome, error) {
+	out, err := s.setNotifyEmail(ctx, contract, req, idem)
+	if err != nil {
+		return out, err
+	}
+	return out, s.readdressAfter(ctx, contract)
+}
+
+// readdressAfter moves the contract's notifications not yet sent to its
+// address now, ledger.ReaddressMax per Tx, until none is left.
+func (s *Service) readdressAfter(ctx context.Context, contract string) error {
+	for range ReaddressRoundsMax {
+		c, err := s.Store.Contract(ctx, contract)
+		if err != nil {
+			return err
+		}
+		notes, err := s.Store.Notifications(ctx, contract)
+		if err != nil {
+			return err
+		}
+		tx := ledger.PlanReaddress(c, notes, s.Now().UTC())
+		if len(tx.Ops) == 0 {
+			return nil
+		}
+		if err := s.Store.Apply(ctx, tx); err != nil {
+			if _, ok := errors.AsType[*ledger.ConflictError](err); ok {
+				continue // claimed, sent or changed meanwhile: read again
+			}
+			return fmt.Errorf("move the notifications of %s to its address: %w", contract, err)
+		}
+	}
+	return core.Errorf(core.CodeConflict, "the notifications of %s were still being moved to its address after %d rounds; send the request again to carry on", contract, ReaddressRoundsMax)
+}
+
+func (s *Service) setNotifyEmail(ctx context.Context, contract string, req ledger.NotifyEmailRequest, idem ledger.Idem) (Outcome, error) {
 	idem = fingerprint(idem, []any{"notify-email", contract, req})
 	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
 		c, err := s.Store.Contract(ctx, contract)

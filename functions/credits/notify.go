@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"cloudcredits/core/ledger"
@@ -49,13 +50,13 @@ func (s *Service) sweepNotifications(ctx context.Context, at time.Time, rep *Swe
 		}
 		if n.To == "" {
 			err := s.Store.Apply(ctx, ledger.Tx{At: claimAt, Ops: []ledger.Op{
-				ledger.Readdress{ID: n.ID, Contract: n.Contract, At: claimAt, Due: n.DueAt()}}})
+				ledger.Readdress{ID: n.ID, Contract: n.Contract, WasTo: n.To, At: claimAt, Due: n.DueAt()}}})
 			if _, ok := errors.AsType[*ledger.ConflictError](err); err != nil && !ok {
 				return fmt.Errorf("unqueue notification %s without a recipient: %w", n.ID, err)
 			}
 			continue
 		}
-		claim := ledger.ClaimNotification{ID: n.ID, Contract: n.Contract, At: claimAt, Until: claimAt.Add(ledger.NotificationClaim)}
+		claim := ledger.ClaimNotification{ID: n.ID, Contract: n.Contract, To: n.To, At: claimAt, Until: claimAt.Add(ledger.NotificationClaim)}
 		err := s.Store.Apply(ctx, ledger.Tx{At: claimAt, Ops: []ledger.Op{claim}})
 		var conflict *ledger.ConflictError
 		switch {
@@ -93,15 +94,18 @@ func (s *Service) markSent(ctx context.Context, n ledger.Notification) error {
 	var err error
 	for attempt := range MarkSentAttempts {
 		if attempt > 0 {
-			select {
-			case <-ctx.Done():
-				return errors.Join(err, ctx.Err())
-			case <-time.After(time.Duration(attempt) * 50 * time.Millisecond):
+			if werr := backoff(ctx, attempt+4); werr != nil { // 32–64 ms, then 64–128
+				return errors.Join(err, werr)
 			}
 		}
 		sentAt := s.Now().UTC()
 		err = s.Store.Apply(ctx, ledger.Tx{At: sentAt, Ops: []ledger.Op{ledger.MarkSent{ID: n.ID, Contract: n.Contract, At: sentAt}}})
-		if _, conflict := errors.AsType[*ledger.ConflictError](err); err == nil || conflict {
+		if _, conflict := errors.AsType[*ledger.ConflictError](err); conflict && attempt > 0 {
+			// No longer pending after a failed attempt: that attempt's
+			// write landed (or another sender marked it); either way it
+			// was sent.
+			return nil
+		} else if err == nil || conflict {
 			return err
 		}
 	}
@@ -135,17 +139,26 @@ func (s *Service) recordExpiryWarnings(ctx context.Context, at time.Time, rep *S
 				if len(warnings) == 0 {
 					break
 				}
-				known, err := s.Store.NotificationsByPrefix(ctx, c.ID, ledger.ExpiryWarningPrefix(c.ID, l.ID))
+				known, err := s.knownExpiryWarnings(ctx, c.ID, l.ID)
 				if err != nil {
-					return fmt.Errorf("read the expiry warnings of lot %s: %w", l.ID, err)
+					return err
 				}
 				recorded, _, err := s.recordNew(ctx, at, c, warnings, known)
 				rep.WarningsRecorded += recorded
-				if !errors.Is(err, errContractChanged) || attempt == RecordAttempts {
+				if errors.Is(err, errContractChanged) && attempt == RecordAttempts {
+					// The contract keeps changing: the next sweep tries again;
+					// this one goes on with the other lots and the sending.
+					slog.WarnContext(ctx, "expiry warning not recorded; the next sweep tries again", "lot", l.ID, "err", err)
+					break
+				}
+				if !errors.Is(err, errContractChanged) {
 					if err != nil {
 						return err
 					}
 					break
+				}
+				if err := backoff(ctx, attempt); err != nil {
+					return err
 				}
 				if c, err = s.Store.Contract(ctx, l.Contract); err != nil {
 					return fmt.Errorf("read contract %s: %w", l.Contract, err)
@@ -161,6 +174,29 @@ func (s *Service) recordExpiryWarnings(ctx context.Context, at time.Time, rep *S
 		after = lots[len(lots)-1].End()
 	}
 	return nil
+}
+
+// knownExpiryWarnings reads the warnings recorded for a lot. Ids were not
+// escaped before EventIDPart: a lot or contract id holding ':' or '%' may
+// have warnings under the unescaped prefix too, which count as the same
+// events (they are returned under the escaped id).
+func (s *Service) knownExpiryWarnings(ctx context.Context, contract, lot string) ([]ledger.Notification, error) {
+	prefix := ledger.ExpiryWarningPrefix(contract, lot)
+	known, err := s.Store.NotificationsByPrefix(ctx, contract, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("read the expiry warnings of lot %s: %w", lot, err)
+	}
+	if legacy := "expiry-warning:" + contract + ":" + lot + ":"; legacy != prefix {
+		old, err := s.Store.NotificationsByPrefix(ctx, contract, legacy)
+		if err != nil {
+			return nil, fmt.Errorf("read the expiry warnings of lot %s: %w", lot, err)
+		}
+		for _, n := range old {
+			n.ID = prefix + strings.TrimPrefix(n.ID, legacy)
+			known = append(known, n)
+		}
+	}
+	return known, nil
 }
 
 // RecordAttempts bounds how often a notification is planned again because

@@ -200,6 +200,15 @@ func keyText(it item, name string) string {
 // notExists is the condition of every create.
 func notExists(e *expr) string { return "attribute_not_exists(" + e.n(AttrPK) + ")" }
 
+// recipientIs is the condition that a notification's recipient is to (an
+// empty recipient is stored as no attribute).
+func recipientIs(e *expr, to string) string {
+	if to == "" {
+		return "attribute_not_exists(" + e.n(AttrTo) + ")"
+	}
+	return e.n(AttrTo) + " = " + e.v(str(to))
+}
+
 // Apply performs every op of tx in one TransactWriteItems call, or none.
 func (s *Store) Apply(ctx context.Context, tx ledger.Tx) error {
 	if len(tx.Ops) == 0 {
@@ -412,8 +421,8 @@ func (s *Store) plan(tx ledger.Tx, stamp int64) ([]write, error) {
 		case ledger.Readdress:
 			pk, sk := contractPK(o.Contract), notificationSK(o.ID)
 			cond := "(" + e.n(AttrState) + " = " + e.v(str(string(ledger.NotificationPending))) + " OR " +
-				e.n(AttrState) + " = " + e.v(str(string(ledger.NotificationUnaddressed))) + ") AND (attribute_not_exists(" +
-				e.n(AttrClaimedUntil) + ") OR " + e.n(AttrClaimedUntil) + " <= " + e.v(intNum(o.At.UnixNano())) + ")"
+				e.n(AttrState) + " = " + e.v(str(string(ledger.NotificationUnaddressed))) + ") AND " + recipientIs(e, o.WasTo) +
+				" AND (attribute_not_exists(" + e.n(AttrClaimedUntil) + ") OR " + e.n(AttrClaimedUntil) + " <= " + e.v(intNum(o.At.UnixNano())) + ")"
 			var update string
 			if o.To != "" {
 				// Queued: the pending index keys notificationItem gives a
@@ -431,8 +440,8 @@ func (s *Store) plan(tx ledger.Tx, stamp int64) ([]write, error) {
 			w = s.check(i, fmt.Sprintf("contract %s is at version %d", o.Contract, o.Version), contractPK(o.Contract), skContract, cond, e)
 		case ledger.ClaimNotification:
 			// Fails on a missing notification too: an absent state is not pending.
-			cond := e.n(AttrState) + " = " + e.v(str(string(ledger.NotificationPending))) + " AND (attribute_not_exists(" +
-				e.n(AttrClaimedUntil) + ") OR " + e.n(AttrClaimedUntil) + " <= " + e.v(intNum(o.At.UnixNano())) + ")"
+			cond := e.n(AttrState) + " = " + e.v(str(string(ledger.NotificationPending))) + " AND " + recipientIs(e, o.To) +
+				" AND (attribute_not_exists(" + e.n(AttrClaimedUntil) + ") OR " + e.n(AttrClaimedUntil) + " <= " + e.v(intNum(o.At.UnixNano())) + ")"
 			// The index key moves to the claim's end: PendingNotifications
 			// reads keys due by its time, so a claimed one waits at the back.
 			update := "SET " + e.n(AttrClaimedUntil) + " = " + e.v(intNum(o.Until.UnixNano())) + ", " +

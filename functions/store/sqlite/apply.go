@@ -319,7 +319,7 @@ func (w *writeTx) apply(op ledger.Op) error {
 		if err != nil {
 			return err
 		}
-		res, err := w.exec(qNotifyReaddress, o.To, string(ledger.InitialState(o.To)), o.Contract, o.ID, at)
+		res, err := w.exec(qNotifyReaddress, o.To, string(ledger.InitialState(o.To)), o.Contract, o.ID, o.WasTo, at)
 		if err != nil {
 			return err
 		}
@@ -344,7 +344,7 @@ func (w *writeTx) apply(op ledger.Op) error {
 		if err := errors.Join(err1, err2); err != nil {
 			return err
 		}
-		res, err := w.exec(qNotifyClaim, until, o.Contract, o.ID, at)
+		res, err := w.exec(qNotifyClaim, until, o.Contract, o.ID, o.To, at)
 		if err != nil {
 			return err
 		}

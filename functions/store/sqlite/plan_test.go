@@ -2,7 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -10,8 +12,29 @@ import (
 // The outbox reads the sweeper runs every minute use the index meant for
 // them, with no sort of their own: a query plan that scans a contract's
 // whole outbox, or sorts the pending queue, is a regression.
+//
+// Both on a new database and on one made at schema version 6 (whose
+// notifications_due index had another expression) and migrated.
 func TestOutboxQueryPlans(t *testing.T) {
-	st, err := Open(filepath.Join(t.TempDir(), "ledger.db"))
+	t.Run("new", func(t *testing.T) { outboxPlans(t, filepath.Join(t.TempDir(), "ledger.db")) })
+	t.Run("from version 6", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "ledger.db")
+		db, err := sql.Open("sqlite", dsn(path, false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range append(slices.Clone(migrations[:6]), "PRAGMA user_version = 6") {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatalf("%.40s: %v", q, err)
+			}
+		}
+		db.Close()
+		outboxPlans(t, path)
+	})
+}
+
+func outboxPlans(t *testing.T, path string) {
+	st, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -281,12 +281,20 @@ CREATE INDEX notifications_pending ON notifications (created_at, id) WHERE state
 
 	// 6: a sender's claim on a pending notification (ClaimNotification), so
 	// two sweepers never both send one. The pending index moves to the due
-	// time (notificationDue: ledger.Notification.DueAt), so failing sends
-	// wait at the back.
+	// time, so failing sends wait at the back.
 	`
 ALTER TABLE notifications ADD COLUMN claimed_until INTEGER;
 
 DROP INDEX notifications_pending;
+CREATE INDEX notifications_due ON notifications (coalesce(claimed_until, created_at), id) WHERE state = 'pending';
+`,
+
+	// 7: the due time is the later of created_at and claimed_until
+	// (notificationDue, as ledger.Notification.DueAt says), also for a claim
+	// that would end before its notification's creation; the pending read
+	// uses exactly this expression.
+	`
+DROP INDEX notifications_due;
 CREATE INDEX notifications_due ON notifications (max(created_at, coalesce(claimed_until, created_at)), id) WHERE state = 'pending';
 `,
 }

@@ -84,8 +84,8 @@ var (
 	qSunsetUpdate    = updateSQL("sunsets", sunsetCols, 1)
 	qNotifyInsert    = insertSQL("notifications", notificationCols, "ON CONFLICT DO NOTHING")
 	qNotifySent      = "UPDATE notifications SET state = 'sent', sent_at = ? WHERE contract = ? AND id = ? AND state = 'pending'"
-	qNotifyReaddress = "UPDATE notifications SET recipient = ?, state = ? WHERE contract = ? AND id = ? AND state IN ('pending', 'unaddressed') AND (claimed_until IS NULL OR claimed_until <= ?)"
-	qNotifyClaim     = "UPDATE notifications SET claimed_until = ? WHERE contract = ? AND id = ? AND state = 'pending' AND (claimed_until IS NULL OR claimed_until <= ?)"
+	qNotifyReaddress = "UPDATE notifications SET recipient = ?, state = ? WHERE contract = ? AND id = ? AND state IN ('pending', 'unaddressed') AND recipient = ? AND (claimed_until IS NULL OR claimed_until <= ?)"
+	qNotifyClaim     = "UPDATE notifications SET claimed_until = ? WHERE contract = ? AND id = ? AND state = 'pending' AND recipient = ? AND (claimed_until IS NULL OR claimed_until <= ?)"
 	qSavepoint       = "SAVEPOINT apply"
 	qRollbackTo      = "ROLLBACK TO apply"
 	qRelease         = "RELEASE apply"

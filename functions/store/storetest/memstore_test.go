@@ -252,7 +252,7 @@ func (m *memStore) Apply(ctx context.Context, tx ledger.Tx) error {
 			put(&undo, m.notes, o.ID, n)
 		case ledger.Readdress:
 			n, ok := m.notes[o.ID]
-			if !ok || n.Contract != o.Contract || (n.State != ledger.NotificationPending && n.State != ledger.NotificationUnaddressed) || n.ClaimedUntil.After(o.At) {
+			if !ok || n.Contract != o.Contract || (n.State != ledger.NotificationPending && n.State != ledger.NotificationUnaddressed) || n.To != o.WasTo || n.ClaimedUntil.After(o.At) {
 				return fail(i, "notification %s is not waiting unclaimed", o.ID)
 			}
 			n.To, n.State = o.To, ledger.InitialState(o.To)
@@ -263,7 +263,7 @@ func (m *memStore) Apply(ctx context.Context, tx ledger.Tx) error {
 			}
 		case ledger.ClaimNotification:
 			n, ok := m.notes[o.ID]
-			if !ok || n.Contract != o.Contract || n.State != ledger.NotificationPending || n.ClaimedUntil.After(o.At) {
+			if !ok || n.Contract != o.Contract || n.State != ledger.NotificationPending || n.To != o.To || n.ClaimedUntil.After(o.At) {
 				return fail(i, "notification %s is not pending and unclaimed", o.ID)
 			}
 			n.ClaimedUntil = o.Until

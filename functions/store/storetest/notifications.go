@@ -26,7 +26,9 @@ func notificationSpecs() []spec {
 		{"a contract without notify_email gets its notices recorded unaddressed, never queued", testUnaddressed},
 		{"setting a contract's address queues its unaddressed notifications of the last 90 days to it", testReaddress},
 		{"a notice or alert addressed from a contract whose address changes before the write is addressed again", testAddressRace},
+		{"a notice recorded while an address change is planned, and notices beyond one write's bound, move with the address", testReaddressFollowUp},
 		{"a pending notification without a recipient (an earlier version's) leaves the queue instead of failing", testLegacyNoRecipient},
+		{"an expiry warning recorded under an earlier version's unescaped id is not recorded again", testLegacyWarningID},
 		{"a contract's outbox read returns its newest notifications when it holds more than the read's bound; a prefix read returns one range of ids", testNewestNotifications},
 		{"the contract directory pages through every contract in id order", testContractDirectory},
 		{"the alert check records each alert event once per contract, skips terminated ones, and the sweep sends them", testSweepAlerts},
@@ -216,7 +218,7 @@ func testClaimNotification(t *testing.T, h *harness) {
 	}
 	at := h.clk.Advance(time.Second)
 	until := at.Add(ledger.NotificationClaim)
-	claim := ledger.Tx{At: at, Ops: []ledger.Op{ledger.ClaimNotification{ID: old.ID, Contract: "acme", At: at, Until: until}}}
+	claim := ledger.Tx{At: at, Ops: []ledger.Op{ledger.ClaimNotification{ID: old.ID, Contract: "acme", To: old.To, At: at, Until: until}}}
 	if got := h.applyConcurrently(t, 10, claim); got != 1 {
 		t.Fatalf("%d of 10 concurrent claims succeeded, want exactly 1", got)
 	}
@@ -249,21 +251,25 @@ func testClaimNotification(t *testing.T, h *harness) {
 		t.Errorf("Notifications = %+v, %v; want %s claimed until %s", notes, err, old.ID, until)
 	}
 	h.wantConflict(t, "claiming a claimed notification before the claim lapses",
-		ledger.Tx{At: until, Ops: []ledger.Op{ledger.ClaimNotification{ID: old.ID, Contract: "acme", At: until.Add(-time.Nanosecond), Until: until.Add(time.Hour)}}})
+		ledger.Tx{At: until, Ops: []ledger.Op{ledger.ClaimNotification{ID: old.ID, Contract: "acme", To: old.To, At: until.Add(-time.Nanosecond), Until: until.Add(time.Hour)}}})
+	h.wantConflict(t, "claiming a notification for a recipient it no longer has",
+		ledger.Tx{At: at, Ops: []ledger.Op{ledger.ClaimNotification{ID: newer.ID, Contract: "acme", To: "old@acme.example", At: at, Until: until}}})
+	h.wantConflict(t, "re-addressing a notification whose recipient changed since it was read",
+		ledger.Tx{At: at, Ops: []ledger.Op{ledger.Readdress{ID: newer.ID, Contract: "acme", WasTo: "old@acme.example", To: "x@acme.example", At: at, Due: at}}})
 	h.wantConflict(t, "claiming an unknown notification",
-		ledger.Tx{At: at, Ops: []ledger.Op{ledger.ClaimNotification{ID: "nope", Contract: "acme", At: at, Until: until}}})
+		ledger.Tx{At: at, Ops: []ledger.Op{ledger.ClaimNotification{ID: "nope", Contract: "acme", To: old.To, At: at, Until: until}}})
 	h.wantConflict(t, "claiming a notification under another contract",
-		ledger.Tx{At: at, Ops: []ledger.Op{ledger.ClaimNotification{ID: newer.ID, Contract: "beta", At: at, Until: until}}})
+		ledger.Tx{At: at, Ops: []ledger.Op{ledger.ClaimNotification{ID: newer.ID, Contract: "beta", To: newer.To, At: at, Until: until}}})
 	// The claim lapsed: another sender takes it over, and MarkSent ends it.
 	later := until.Add(ledger.NotificationClaim)
-	if err := h.st.Apply(h.ctx, ledger.Tx{At: until, Ops: []ledger.Op{ledger.ClaimNotification{ID: old.ID, Contract: "acme", At: until, Until: later}}}); err != nil {
+	if err := h.st.Apply(h.ctx, ledger.Tx{At: until, Ops: []ledger.Op{ledger.ClaimNotification{ID: old.ID, Contract: "acme", To: old.To, At: until, Until: later}}}); err != nil {
 		t.Fatalf("claiming once the claim lapsed: %v", err)
 	}
 	if err := h.st.Apply(h.ctx, ledger.Tx{At: until, Ops: []ledger.Op{ledger.MarkSent{ID: old.ID, Contract: "acme", At: until}}}); err != nil {
 		t.Fatal(err)
 	}
 	h.wantConflict(t, "claiming a sent notification",
-		ledger.Tx{At: later, Ops: []ledger.Op{ledger.ClaimNotification{ID: old.ID, Contract: "acme", At: later, Until: later.Add(time.Minute)}}})
+		ledger.Tx{At: later, Ops: []ledger.Op{ledger.ClaimNotification{ID: old.ID, Contract: "acme", To: old.To, At: later, Until: later.Add(time.Minute)}}})
 	if got := pending(later); len(got) != 1 || got[0] != newer.ID {
 		t.Errorf("pending after %s was sent = %v, want only %s", old.ID, got, newer.ID)
 	}
@@ -629,7 +635,7 @@ func testReaddress(t *testing.T, h *harness) {
 		t.Errorf("sweep = %+v (%v), want the re-addressed notice sent once", rep, sender.sends)
 	}
 	h.wantConflict(t, "re-addressing a sent notification",
-		ledger.Tx{At: at, Ops: []ledger.Op{ledger.Readdress{ID: res.Readdressed[0], Contract: "acme", To: "x@acme.example", At: at, Due: at}}})
+		ledger.Tx{At: at, Ops: []ledger.Op{ledger.Readdress{ID: res.Readdressed[0], Contract: "acme", WasTo: "admin@acme.example", To: "x@acme.example", At: at, Due: at}}})
 
 	// A pending notification moves with the address, unless a sender holds it.
 	moving := notification("alert:acme:2031-03:moving", "acme", h.clk.Now())
@@ -640,11 +646,11 @@ func testReaddress(t *testing.T, h *harness) {
 		}
 	}
 	claimAt := h.clk.Now()
-	if err := h.st.Apply(h.ctx, ledger.Tx{At: claimAt, Ops: []ledger.Op{ledger.ClaimNotification{ID: held.ID, Contract: "acme", At: claimAt, Until: claimAt.Add(ledger.NotificationClaim)}}}); err != nil {
+	if err := h.st.Apply(h.ctx, ledger.Tx{At: claimAt, Ops: []ledger.Op{ledger.ClaimNotification{ID: held.ID, Contract: "acme", To: held.To, At: claimAt, Until: claimAt.Add(ledger.NotificationClaim)}}}); err != nil {
 		t.Fatal(err)
 	}
 	h.wantConflict(t, "re-addressing a notification a sender holds",
-		ledger.Tx{At: claimAt, Ops: []ledger.Op{ledger.Readdress{ID: held.ID, Contract: "acme", To: "x@acme.example", At: claimAt, Due: claimAt}}})
+		ledger.Tx{At: claimAt, Ops: []ledger.Op{ledger.Readdress{ID: held.ID, Contract: "acme", WasTo: held.To, To: "x@acme.example", At: claimAt, Due: claimAt}}})
 	out, err = h.svc.SetNotifyEmail(h.ctx, "acme", ledger.NotifyEmailRequest{NotifyEmail: "new@acme.example"}, h.key())
 	if err != nil {
 		t.Fatal(err)
@@ -735,5 +741,66 @@ func testLegacyNoRecipient(t *testing.T, h *harness) {
 	}
 	if p, err := h.st.PendingNotifications(h.ctx, h.clk.Now().Add(time.Hour), 10); err != nil || len(p) != 0 {
 		t.Errorf("pending = %+v, %v; want none", p, err)
+	}
+}
+
+func testReaddressFollowUp(t *testing.T, h *harness) {
+	h.contract() // no address
+	ind := h.employee("acme", "alice")
+	// More unaddressed notifications than one write moves.
+	total := ledger.ReaddressMax + 15
+	tx := ledger.Tx{At: h.clk.Now()}
+	for i := range total {
+		n := notification(fmt.Sprintf("alert:acme:2031-03:bulk:%03d", i), "acme", h.clk.Now().Add(-time.Duration(total-i)*time.Minute))
+		n.To, n.State = "", ledger.NotificationUnaddressed
+		tx.Ops = append(tx.Ops, ledger.PutNotification{Notification: n})
+	}
+	if err := h.st.Apply(h.ctx, tx); err != nil {
+		t.Fatal(err)
+	}
+	// The withdrawal is recorded, addressed from the contract as it was
+	// (no address), after the change read the outbox and before it lands.
+	svc := &credits.Service{Now: h.clk.Now, Store: &beforeFirstApply{Store: h.st, hook: func() {
+		if _, err := h.svc.WithdrawLot(h.ctx, "acme", ind.ID, time.Time{}, h.key()); err != nil {
+			t.Errorf("withdraw: %v", err)
+		}
+	}}}
+	out, err := svc.SetNotifyEmail(h.ctx, "acme", ledger.NotifyEmailRequest{NotifyEmail: "admin@acme.example"}, h.key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res ledger.NotifyEmailResult
+	decode(t, out, &res)
+	if len(res.Readdressed) != ledger.ReaddressMax {
+		t.Errorf("the answer lists %d moved, want the first write's %d", len(res.Readdressed), ledger.ReaddressMax)
+	}
+	notes, err := h.st.Notifications(h.ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(notes) != total+1 {
+		t.Fatalf("outbox holds %d, want %d", len(notes), total+1)
+	}
+	for _, n := range notes {
+		if n.State != ledger.NotificationPending || n.To != "admin@acme.example" {
+			t.Errorf("%s is %s to %q after the change, want pending to admin@acme.example", n.ID, n.State, n.To)
+		}
+	}
+}
+
+func testLegacyWarningID(t *testing.T, h *harness) {
+	h.contract(func(c *ledger.Contract) { c.NotifyEmail = "admin@acme.example" })
+	lot := h.grant("acme", "pool:1", "100", sunset(t0.Add(30*day)))[0]
+	end := lot.End().UTC().Format(time.RFC3339Nano)
+	legacy := notification("expiry-warning:acme:pool:1:"+end, "acme", t0.Add(-day))
+	legacy.State, legacy.SentAt = ledger.NotificationSent, t0.Add(-day)
+	if err := h.st.Apply(h.ctx, ledger.Tx{At: t0, Ops: []ledger.Op{ledger.PutNotification{Notification: legacy}}}); err != nil {
+		t.Fatal(err)
+	}
+	if want := ledger.ExpiryWarningPrefix("acme", "pool:1") + end; want == legacy.ID {
+		t.Fatalf("the escaped id %s equals the legacy one: the test proves nothing", want)
+	}
+	if rep := h.sweep(); rep.WarningsRecorded != 0 {
+		t.Errorf("sweep recorded %d warnings, want none: the legacy warning is the same event", rep.WarningsRecorded)
 	}
 }

@@ -29,9 +29,10 @@ const (
 // send it. A failed send leaves it pending, and the next sweep after the
 // claim lapses tries again. Only a send whose MarkSent does not land (a
 // crash, or the store failing on every retry) sends an event twice (see
-// core/ledger's notify.go). A pending notification without a recipient
-// (recorded so by an earlier version) is taken out of the queue
-// (unaddressed) rather than failing every sweep.
+// core/ledger's notify.go). A pending notification whose recipient is not
+// its contract's address now (a send was in flight when the address
+// changed, or an earlier version recorded it without one) follows the
+// address instead of being sent: to the new one, or out of the queue.
 func (s *Service) sweepNotifications(ctx context.Context, at time.Time, rep *SweepReport) error {
 	if err := s.recordExpiryWarnings(ctx, at, rep); err != nil {
 		return err
@@ -43,16 +44,29 @@ func (s *Service) sweepNotifications(ctx context.Context, at time.Time, rep *Swe
 	if err != nil {
 		return fmt.Errorf("list pending notifications: %w", err)
 	}
+	addresses := map[string]string{} // contract → its address now
 	for _, n := range pending {
 		claimAt := s.Now().UTC()
 		if !n.Claimable(claimAt) {
 			continue // another sender holds it
 		}
-		if n.To == "" {
+		addr, ok := addresses[n.Contract]
+		if !ok {
+			c, err := s.Store.Contract(ctx, n.Contract)
+			if err != nil {
+				return fmt.Errorf("read contract %s: %w", n.Contract, err)
+			}
+			addr, addresses[n.Contract] = c.NotifyEmail, c.NotifyEmail
+		}
+		if n.To != addr || addr == "" {
+			// Addressed before the contract's address changed (a send was
+			// in flight then), or recorded without one by an earlier
+			// version: it follows the address (out of the queue when there
+			// is none) and is sent from there.
 			err := s.Store.Apply(ctx, ledger.Tx{At: claimAt, Ops: []ledger.Op{
-				ledger.Readdress{ID: n.ID, Contract: n.Contract, WasTo: n.To, At: claimAt, Due: n.DueAt()}}})
+				ledger.Readdress{ID: n.ID, Contract: n.Contract, WasTo: n.To, To: addr, At: claimAt, Due: n.DueAt()}}})
 			if _, ok := errors.AsType[*ledger.ConflictError](err); err != nil && !ok {
-				return fmt.Errorf("unqueue notification %s without a recipient: %w", n.ID, err)
+				return fmt.Errorf("move notification %s to its contract's address: %w", n.ID, err)
 			}
 			continue
 		}

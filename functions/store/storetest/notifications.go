@@ -28,6 +28,7 @@ func notificationSpecs() []spec {
 		{"a notice or alert addressed from a contract whose address changes before the write is addressed again", testAddressRace},
 		{"a notice recorded while an address change is planned, and notices beyond one write's bound, move with the address", testReaddressFollowUp},
 		{"a pending notification without a recipient (an earlier version's) leaves the queue instead of failing", testLegacyNoRecipient},
+		{"a notification held by a send while its address changed follows the address once the claim lapses", testHeldFollowsAddress},
 		{"an expiry warning recorded under an earlier version's unescaped id is not recorded again", testLegacyWarningID},
 		{"a contract's outbox read returns its newest notifications when it holds more than the read's bound; a prefix read returns one range of ids", testNewestNotifications},
 		{"the contract directory pages through every contract in id order", testContractDirectory},
@@ -293,8 +294,9 @@ func testConcurrentDrain(t *testing.T, h *harness) {
 	h.contract(named("beta"), func(c *ledger.Contract) { c.NotifyEmail = "ops@beta.example" })
 	const each = 15
 	for i := range each {
-		for _, c := range []string{"acme", "beta"} {
+		for c, addr := range map[string]string{"acme": "admin@acme.example", "beta": "ops@beta.example"} {
 			n := notification(fmt.Sprintf("alert:%s:test:%02d", c, i), c, h.clk.Advance(time.Millisecond))
+			n.To = addr
 			if err := h.st.Apply(h.ctx, ledger.Tx{At: n.CreatedAt, Ops: []ledger.Op{ledger.PutNotification{Notification: n}}}); err != nil {
 				t.Fatal(err)
 			}
@@ -802,5 +804,39 @@ func testLegacyWarningID(t *testing.T, h *harness) {
 	}
 	if rep := h.sweep(); rep.WarningsRecorded != 0 {
 		t.Errorf("sweep recorded %d warnings, want none: the legacy warning is the same event", rep.WarningsRecorded)
+	}
+}
+
+func testHeldFollowsAddress(t *testing.T, h *harness) {
+	h.contract(func(c *ledger.Contract) { c.NotifyEmail = "old@acme.example" })
+	n := notification("alert:acme:2031-03:held", "acme", h.clk.Now())
+	n.To = "old@acme.example"
+	legacy := notification("withdrawal:acme:x:2031-01-01T00:00:00Z", "acme", h.clk.Now())
+	legacy.To = "" // an earlier version's: pending without a recipient
+	if err := h.st.Apply(h.ctx, ledger.Tx{At: n.CreatedAt, Ops: []ledger.Op{ledger.PutNotification{Notification: n}, ledger.PutNotification{Notification: legacy}}}); err != nil {
+		t.Fatal(err)
+	}
+	at := h.clk.Now()
+	if err := h.st.Apply(h.ctx, ledger.Tx{At: at, Ops: []ledger.Op{ledger.ClaimNotification{ID: n.ID, Contract: "acme", To: n.To, At: at, Until: at.Add(ledger.NotificationClaim)}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.svc.SetNotifyEmail(h.ctx, "acme", ledger.NotifyEmailRequest{NotifyEmail: "new@acme.example"}, h.key()); err != nil {
+		t.Fatal(err)
+	}
+	// The send that held it failed; its claim lapses.
+	h.clk.Advance(ledger.NotificationClaim)
+	sender := &countingSender{sends: map[string]int{}}
+	h.svc.Notifier = sender
+	defer func() { h.svc.Notifier = nil }()
+	h.sweep() // moves it to the new address
+	h.sweep() // sends it there
+	notes, err := h.st.Notifications(h.ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, got := range notes {
+		if got.State != ledger.NotificationSent || got.To != "new@acme.example" || sender.sends[got.ID] != 1 {
+			t.Errorf("%s is %s to %q, sent %d times; want sent once to new@acme.example", got.ID, got.State, got.To, sender.sends[got.ID])
+		}
 	}
 }

@@ -115,6 +115,14 @@ export class CreditEstimator extends HTMLElement {
   async updateRemote() {
     const s = this.service();
     const seq = (this.remoteSeq = (this.remoteSeq || 0) + 1);
+    // An empty required field is the prompt the engine's answer would
+    // become: say it here rather than send a request bound to be refused.
+    const missing = [...this.inputs].filter(([, f]) => f.input.required && f.input.value === "" && !(f.input.validity && f.input.validity.badInput));
+    if (missing.length) {
+      this.showErrors({ details: { fields: Object.fromEntries(missing.map(([name]) => [`params.${name}`, "is required"])) } },
+        this.shadowRoot.querySelector(".result"));
+      return;
+    }
     const post = async (path, body) => {
       const r = await fetch(`${this.api}${path}`, { method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" }, body: JSON.stringify(body) });
       const v = await r.json();

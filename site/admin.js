@@ -294,7 +294,7 @@ function outbox(rep) {
   const list = rep.notifications || [];
   const input = $("notify-email");
   if (document.activeElement !== input) input.value = rep.notify_email || "";
-  const intro = el("p", { class: "hint" }, "Expiry warnings, withdrawal notices and alerts, newest first. Each event is sent once to the contract's notification address; alerts are checked every hour.");
+  const intro = el("p", { class: "hint" }, "Expiry warnings, withdrawal notices and alerts, newest first. Each event is sent once to the contract's notification address; new alerts are recorded at the next alert check.");
   if (!list.length) { box.replaceChildren(intro, el("p", { id: "outbox-none", class: "ok" }, "No notifications yet.")); return; }
   const t = el("table", { class: "data", id: "outbox-table" });
   t.append(el("caption", { class: "sr-only" }, "Notifications, newest first"));

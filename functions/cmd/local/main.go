@@ -210,21 +210,18 @@ func openStore(ctx context.Context, kind, data, endpoint, table string) (store.S
 
 // sweep runs the ledger's sweeper every minute: it closes ended lots,
 // releases expired holds, records expiry warnings and writes pending
-// notifications to <data>/outbox/. Every hour (and at start) it first runs
-// the alert check, so new alerts reach the outbox. In AWS the sweeper
-// Lambda function does both on two schedules, sending through SES.
+// notifications to <data>/outbox/. Each run first does the alert check, so
+// a new alert reaches the outbox within a minute on one machine. In AWS the
+// sweeper Lambda function runs the sweep every minute and the alert check
+// every hour (it reads every contract), sending through SES.
 func sweep(ctx context.Context, ledger *credits.Service, logger *slog.Logger) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
-	var lastAlerts time.Time
 	for {
-		if time.Since(lastAlerts) >= time.Hour {
-			lastAlerts = time.Now()
-			if rep, err := ledger.SweepAlerts(ctx); err != nil {
-				logger.Error("alert check", "error", err.Error())
-			} else if rep.AlertsRecorded > 0 {
-				logger.Info("alert check", "contracts_checked", rep.Contracts, "alerts_recorded", rep.AlertsRecorded)
-			}
+		if rep, err := ledger.SweepAlerts(ctx); err != nil {
+			logger.Error("alert check", "error", err.Error())
+		} else if rep.AlertsRecorded > 0 {
+			logger.Info("alert check", "contracts_checked", rep.Contracts, "alerts_recorded", rep.AlertsRecorded)
 		}
 		if rep, err := ledger.Sweep(ctx); err != nil {
 			logger.Error("sweep", "error", err.Error())

@@ -188,6 +188,19 @@ func (w *writeTx) queryRow(query string, args ...any) *sql.Row {
 	return w.tx.QueryRowContext(w.ctx, query, args...)
 }
 
+// updateOne runs an UPDATE whose WHERE is the op's condition: it must
+// change exactly one row, or the condition failed (reason).
+func (w *writeTx) updateOne(reason, query string, args ...any) error {
+	res, err := w.exec(query, args...)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return cmpErr(err, &conditionFailed{reason: reason})
+	}
+	return nil
+}
+
 // insertNew runs an INSERT … ON CONFLICT DO NOTHING; it reports whether the
 // row was new.
 func (w *writeTx) insertNew(query string, args []any, encErr error) (bool, error) {
@@ -306,27 +319,15 @@ func (w *writeTx) apply(op ledger.Op) error {
 		if err != nil {
 			return err
 		}
-		res, err := w.exec(qNotifySent, at, o.Contract, o.ID)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			return cmpErr(err, failed("notification %s of contract %s is not pending", o.ID, o.Contract))
-		}
-		return nil
+		return w.updateOne(fmt.Sprintf("notification %s of contract %s is not pending", o.ID, o.Contract),
+			qNotifySent, at, o.Contract, o.ID)
 	case ledger.Readdress:
 		at, err := encodeTime(o.At)
 		if err != nil {
 			return err
 		}
-		res, err := w.exec(qNotifyReaddress, o.To, string(ledger.InitialState(o.To)), o.Contract, o.ID, o.WasTo, at)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			return cmpErr(err, failed("notification %s of contract %s is not waiting unclaimed", o.ID, o.Contract))
-		}
-		return nil
+		return w.updateOne(fmt.Sprintf("notification %s of contract %s is not waiting unclaimed for %q", o.ID, o.Contract, o.WasTo),
+			qNotifyReaddress, o.To, string(ledger.InitialState(o.To)), o.Contract, o.ID, o.WasTo, at)
 	case ledger.ContractIs:
 		var version int64
 		switch err := w.queryRow(qContractVersion, o.Contract).Scan(&version); {
@@ -344,14 +345,8 @@ func (w *writeTx) apply(op ledger.Op) error {
 		if err := errors.Join(err1, err2); err != nil {
 			return err
 		}
-		res, err := w.exec(qNotifyClaim, until, o.Contract, o.ID, o.To, at)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			return cmpErr(err, failed("notification %s of contract %s is pending and not claimed", o.ID, o.Contract))
-		}
-		return nil
+		return w.updateOne(fmt.Sprintf("notification %s of contract %s is not pending, unclaimed, for %q", o.ID, o.Contract, o.To),
+			qNotifyClaim, until, o.Contract, o.ID, o.To, at)
 	case ledger.PutBudget:
 		b := o.Budget
 		args := []any{b.Contract, b.Project, string(b.Currency), encodeDecimal(b.MonthlyCap)}

@@ -34,12 +34,12 @@ func (h *Handler) governed(r *http.Request) (ledger.Contract, error) {
 	if err := ownContract(r, c); err != nil {
 		return ledger.Contract{}, err
 	}
-	return h.cfg.Ledger.Store.Contract(r.Context(), c)
+	return h.cfg.Credits.Contract(r.Context(), c)
 }
 
 // history reads the usage roll-ups the reports need (credits.Service.History).
 func (h *Handler) history(r *http.Request, c string, now time.Time) ([]ledger.Usage, error) {
-	return h.cfg.Ledger.History(r.Context(), c, now)
+	return h.cfg.Credits.History(r.Context(), c, now)
 }
 
 // usageQuery is the parsed query of GET /usage.
@@ -138,7 +138,7 @@ func (h *Handler) usage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	rows, err := h.cfg.Ledger.Store.Usage(r.Context(), c.ID, q.from, q.to)
+	rows, err := h.cfg.Credits.Usage(r.Context(), c.ID, q.from, q.to)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -200,7 +200,7 @@ func (h *Handler) expirations(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := h.cfg.Now()
-	lots, err := h.cfg.Ledger.Store.Lots(r.Context(), c.ID)
+	lots, err := h.cfg.Credits.Lots(r.Context(), c.ID)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -221,7 +221,7 @@ func (h *Handler) alerts(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	rep, err := h.cfg.Ledger.Alerts(r.Context(), c, h.cfg.Now())
+	rep, err := h.cfg.Credits.Alerts(r.Context(), c, h.cfg.Now())
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -281,7 +281,7 @@ func (h *Handler) notifications(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	notes, err := h.cfg.Ledger.Store.Notifications(r.Context(), c.ID)
+	notes, err := h.cfg.Credits.Notifications(r.Context(), c.ID)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -313,17 +313,17 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request) {
 	}
 	to := ledger.Month(h.cfg.Now())
 	from := max(ledger.Month(c.Start), governance.AddMonths(to, -(governance.MonthsMax-1)))
-	rows, err := h.cfg.Ledger.Store.Usage(r.Context(), c.ID, from, to)
+	rows, err := h.cfg.Credits.Usage(r.Context(), c.ID, from, to)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	attempts, err := h.cfg.Ledger.Store.Attempts(r.Context(), c.ID)
+	attempts, err := h.cfg.Credits.Attempts(r.Context(), c.ID)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	users, err := h.cfg.Ledger.Store.Users(r.Context(), c.ID)
+	users, err := h.cfg.Credits.Users(r.Context(), c.ID)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -338,7 +338,7 @@ func (h *Handler) forecast(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := h.cfg.Now()
-	lots, err := h.cfg.Ledger.Store.Lots(r.Context(), c.ID)
+	lots, err := h.cfg.Credits.Lots(r.Context(), c.ID)
 	if err != nil {
 		writeError(w, r, err)
 		return

@@ -1,8 +1,6 @@
 package api_test
 
 import (
-	"cloudcredits/functions/internal/ddblocal"
-	"cloudcredits/functions/store/dynamo"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -13,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"cloudcredits/functions/credits/dynamo"
+	"cloudcredits/functions/internal/ddblocal"
 
 	"cloudcredits/core"
 	"cloudcredits/core/governance"

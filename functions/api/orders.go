@@ -131,7 +131,7 @@ func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request) {
 			return credits.Outcome{}, err
 		}
 		ctx := r.Context()
-		if out, replayed, err := h.cfg.Ledger.Replay(ctx, c, idem); err != nil || replayed {
+		if out, replayed, err := h.cfg.Credits.Replay(ctx, c, idem); err != nil || replayed {
 			return out, err
 		}
 		if req.quoteToken != "" {
@@ -153,7 +153,7 @@ func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request) {
 				return credits.Outcome{}, err
 			}
 		}
-		return h.cfg.Ledger.CreateOrder(ctx, c, order, idem)
+		return h.cfg.Credits.CreateOrder(ctx, c, order, idem)
 	})
 }
 
@@ -176,7 +176,7 @@ func matchesQuote(req orderRequest, q quote.Quote) error {
 // priceOrder builds the order of req for contract c, priced now with the
 // contract's channel and the contract year's purchases of the currency.
 func (h *Handler) priceOrder(ctx context.Context, c string, req orderRequest, idem ledger.Idem) (ledger.Order, error) {
-	contract, err := h.cfg.Ledger.Store.Contract(ctx, c)
+	contract, err := h.cfg.Credits.Contract(ctx, c)
 	if err != nil {
 		return ledger.Order{}, err
 	}
@@ -198,7 +198,7 @@ func (h *Handler) priceOrder(ctx context.Context, c string, req orderRequest, id
 	if req.payment == ledger.PayInvoice && channel == pricing.ChannelList {
 		return ledger.Order{}, core.Invalid("payment", "invoice/PO payment is for EBA and reseller contracts; contract %s buys on the list channel, so pay by card", c)
 	}
-	orders, err := h.cfg.Ledger.Orders(ctx, c)
+	orders, err := h.cfg.Credits.Orders(ctx, c)
 	if err != nil {
 		return ledger.Order{}, err
 	}
@@ -246,7 +246,7 @@ func (h *Handler) getOrder(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	o, err := h.cfg.Ledger.Store.Order(r.Context(), c, id)
+	o, err := h.cfg.Credits.Order(r.Context(), c, id)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -261,11 +261,11 @@ func (h *Handler) markPaid(w http.ResponseWriter, r *http.Request) {
 			return credits.Outcome{}, err
 		}
 		ctx := r.Context()
-		contract, err := h.cfg.Ledger.Store.OrderContract(ctx, id)
+		contract, err := h.cfg.Credits.OrderContract(ctx, id)
 		if err != nil {
 			return credits.Outcome{}, err
 		}
-		order, err := h.cfg.Ledger.Store.Order(ctx, contract, id)
+		order, err := h.cfg.Credits.Order(ctx, contract, id)
 		if err != nil {
 			return credits.Outcome{}, err
 		}
@@ -273,7 +273,7 @@ func (h *Handler) markPaid(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return credits.Outcome{}, err
 		}
-		return h.cfg.Ledger.MarkPaid(ctx, contract, id, end, idem)
+		return h.cfg.Credits.MarkPaid(ctx, contract, id, end, idem)
 	})
 }
 
@@ -342,7 +342,7 @@ func (h *Handler) handleEvent(ctx context.Context, ev payments.Event) (webhookAn
 		ans.Reason = "a checkout session this system did not open"
 		return ans, nil
 	}
-	contract, err := h.cfg.Ledger.Store.OrderContract(ctx, ev.OrderID)
+	contract, err := h.cfg.Credits.OrderContract(ctx, ev.OrderID)
 	if core.ErrorCode(err) == core.CodeNotFound {
 		if ev.Paid { // money moved for an order this ledger has no record of
 			ans.Action = webhookRefused
@@ -353,7 +353,7 @@ func (h *Handler) handleEvent(ctx context.Context, ev payments.Event) (webhookAn
 	if err != nil {
 		return ans, err
 	}
-	o, err := h.cfg.Ledger.Store.Order(ctx, contract, ev.OrderID)
+	o, err := h.cfg.Credits.Order(ctx, contract, ev.OrderID)
 	if err != nil {
 		return ans, err
 	}
@@ -379,7 +379,7 @@ func (h *Handler) handleEvent(ctx context.Context, ev payments.Event) (webhookAn
 			return refuse("order %s was paid but is %s: not fulfilled, refund the payment", o.ID, o.Status)
 		}
 		if o.Status != ledger.OrderFulfilled {
-			c, err := h.cfg.Ledger.Store.Contract(ctx, contract)
+			c, err := h.cfg.Credits.Contract(ctx, contract)
 			if err != nil {
 				return ans, err
 			}
@@ -391,7 +391,7 @@ func (h *Handler) handleEvent(ctx context.Context, ev payments.Event) (webhookAn
 		if err != nil {
 			return ans, err
 		}
-		if _, err := h.cfg.Ledger.Fulfil(ctx, contract, o.ID, end); err != nil {
+		if _, err := h.cfg.Credits.Fulfil(ctx, contract, o.ID, end); err != nil {
 			return ans, err
 		}
 		ans.Action = webhookFulfilled
@@ -403,7 +403,7 @@ func (h *Handler) handleEvent(ctx context.Context, ev payments.Event) (webhookAn
 			ans.Reason = "order is " + string(o.Status)
 			return ans, nil
 		}
-		if _, err := h.cfg.Ledger.CancelOrder(ctx, contract, o.ID); err != nil {
+		if _, err := h.cfg.Credits.CancelOrder(ctx, contract, o.ID); err != nil {
 			return ans, err
 		}
 		ans.Action = webhookCancelled

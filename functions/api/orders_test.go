@@ -574,7 +574,7 @@ func TestOrderWithABadQuoteTokenIsRefused(t *testing.T) {
 func TestCardOrderWithoutAPaymentProviderIsRefused(t *testing.T) {
 	e := newEnv(t)
 	rc, pc := e.catalogs(t)
-	h, err := api.New(api.Config{Rates: rc, Prices: pc, Ledger: e.svc, Keys: e.keys, Now: func() time.Time { return e.now },
+	h, err := api.New(api.Config{Rates: rc, Prices: pc, Credits: e.svc, Keys: e.keys, Now: func() time.Time { return e.now },
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

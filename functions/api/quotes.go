@@ -198,7 +198,7 @@ func (h *Handler) createQuote(w http.ResponseWriter, r *http.Request) {
 			return credits.Outcome{}, core.Errorf(core.CodeInternal, "quote signing is not configured")
 		}
 		ctx := r.Context()
-		if out, replayed, err := h.cfg.Ledger.Replay(ctx, "", idem); err != nil || replayed {
+		if out, replayed, err := h.cfg.Credits.Replay(ctx, "", idem); err != nil || replayed {
 			return out, err
 		}
 		q, err := h.makeQuote(ctx, p, req)
@@ -211,7 +211,7 @@ func (h *Handler) createQuote(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return credits.Outcome{}, err
 		}
-		return h.cfg.Ledger.Record(ctx, h.quoteView(q, token), idem)
+		return h.cfg.Credits.Record(ctx, h.quoteView(q, token), idem)
 	})
 }
 
@@ -221,7 +221,7 @@ func (h *Handler) makeQuote(ctx context.Context, p auth.Principal, req quoteRequ
 	purchased := decimal.Zero
 	channel := req.channel
 	if req.contract != "" {
-		c, err := h.cfg.Ledger.Store.Contract(ctx, req.contract)
+		c, err := h.cfg.Credits.Contract(ctx, req.contract)
 		if core.ErrorCode(err) == core.CodeNotFound {
 			return quote.Quote{}, core.Invalid("contract", "there is no contract %s", req.contract)
 		}
@@ -231,7 +231,7 @@ func (h *Handler) makeQuote(ctx context.Context, p auth.Principal, req quoteRequ
 		if err := ledger.CanBuy(c, now); err != nil {
 			return quote.Quote{}, err
 		}
-		orders, err := h.cfg.Ledger.Orders(ctx, c.ID)
+		orders, err := h.cfg.Credits.Orders(ctx, c.ID)
 		if err != nil {
 			return quote.Quote{}, err
 		}
@@ -288,8 +288,8 @@ func (h *Handler) getQuote(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	view := h.quoteView(q, token)
-	if h.cfg.Ledger != nil {
-		a, err := h.cfg.Ledger.QuoteAcceptance(r.Context(), q.ID)
+	if h.cfg.Credits != nil {
+		a, err := h.cfg.Credits.QuoteAcceptance(r.Context(), q.ID)
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -316,7 +316,7 @@ func (h *Handler) acceptQuoteRoute(w http.ResponseWriter, r *http.Request) {
 		}
 		ctx := r.Context()
 		c := principalOf(ctx).Contract
-		if out, replayed, err := h.cfg.Ledger.Replay(ctx, c, idem); err != nil || replayed {
+		if out, replayed, err := h.cfg.Credits.Replay(ctx, c, idem); err != nil || replayed {
 			return out, err
 		}
 		q, err := h.verifyQuote(token)
@@ -334,13 +334,13 @@ func (h *Handler) acceptQuote(ctx context.Context, c string, q quote.Quote, pay 
 	if q.Contract != "" && q.Contract != c {
 		return credits.Outcome{}, core.Errorf(core.CodeNotFound, "quote %s not found for contract %s", q.ID, c)
 	}
-	switch a, err := h.cfg.Ledger.QuoteAcceptance(ctx, q.ID); {
+	switch a, err := h.cfg.Credits.QuoteAcceptance(ctx, q.ID); {
 	case err != nil:
 		return credits.Outcome{}, err
 	case a != nil:
 		return credits.Outcome{}, ledger.AlreadyAccepted(*a, c)
 	}
-	contract, err := h.cfg.Ledger.Store.Contract(ctx, c)
+	contract, err := h.cfg.Credits.Contract(ctx, c)
 	if err != nil {
 		return credits.Outcome{}, err
 	}
@@ -364,5 +364,5 @@ func (h *Handler) acceptQuote(ctx context.Context, c string, q quote.Quote, pay 
 			return credits.Outcome{}, err
 		}
 	}
-	return h.cfg.Ledger.AcceptQuote(ctx, c, order, idem)
+	return h.cfg.Credits.AcceptQuote(ctx, c, order, idem)
 }

@@ -59,7 +59,7 @@ func newQuoteEnv(t *testing.T, prices *pricing.Catalog) *quoteEnv {
 	if prices == nil {
 		prices = pc
 	}
-	h, err := api.New(api.Config{Rates: rc, Prices: prices, Ledger: qe.svc, Keys: qe.keys, Now: qe.now,
+	h, err := api.New(api.Config{Rates: rc, Prices: prices, Credits: qe.svc, Keys: qe.keys, Now: qe.now,
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), PublicURL: publicURL, QuoteKey: testQuoteKey,
 		QuoteLinkURL: "https://quotes.example.test/"})
 	if err != nil {

@@ -25,9 +25,9 @@ import (
 type Config struct {
 	Rates  *rates.Catalog
 	Prices *pricing.Catalog
-	// Ledger runs the ledger; nil serves the public routes only.
-	Ledger *credits.Service
-	// Keys verify bearer tokens; required with Ledger.
+	// Credits is the ledger service; nil serves the public routes only.
+	Credits *credits.Service
+	// Keys verify bearer tokens; required with Credits.
 	Keys *auth.Keys
 	// Payments opens hosted checkouts for card orders (payments/stripe, or
 	// payments/testpay locally); nil refuses card orders.
@@ -135,8 +135,14 @@ func (h *Handler) register() {
 	h.handle(GroupPublic, "POST /v1/estimates", h.estimates)
 	h.handle(GroupPublic, "POST /v1/prices", h.prices)
 	h.handle(GroupPublic, "GET /v1/openapi.yaml", h.openAPI)
-	if h.cfg.Ledger != nil {
-		h.ledgerRoutes()
+	if h.cfg.Credits != nil {
+		h.contractRoutes()
+		h.balanceRoutes()
+		h.spendingRoutes()
+		h.holdRoutes()
+		h.orderRoutes()
+		h.governanceRoutes()
+		h.sunsetRoutes()
 	}
 	h.mux.HandleFunc("/", h.unknownRoute)
 }

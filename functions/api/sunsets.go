@@ -52,7 +52,7 @@ func (h *Handler) setSunset(w http.ResponseWriter, r *http.Request) {
 		if err := o.done(); err != nil {
 			return credits.Outcome{}, err
 		}
-		return h.cfg.Ledger.SetSunset(r.Context(), core.Currency(r.PathValue("cur")), req, idem)
+		return h.cfg.Credits.SetSunset(r.Context(), core.Currency(r.PathValue("cur")), req, idem)
 	})
 }
 
@@ -62,7 +62,7 @@ func (h *Handler) getSunset(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, core.Errorf(core.CodeNotFound, "no currency %q: use cloud, forma or flex", r.PathValue("cur")))
 		return
 	}
-	x, err := h.cfg.Ledger.Store.Sunset(r.Context(), cur)
+	x, err := h.cfg.Credits.Sunset(r.Context(), cur)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -73,7 +73,7 @@ func (h *Handler) getSunset(w http.ResponseWriter, r *http.Request) {
 // salesOpen refuses an order or quote of a currency whose sales have
 // stopped at a sunset (sales_closed, 422).
 func (h *Handler) salesOpen(ctx context.Context, cur core.Currency, at time.Time) error {
-	return h.cfg.Ledger.SalesOpen(ctx, cur, at)
+	return h.cfg.Credits.SalesOpen(ctx, cur, at)
 }
 
 // currencyEnd is the final expiry of a currency's lots after a sunset
@@ -81,5 +81,5 @@ func (h *Handler) salesOpen(ctx context.Context, cur core.Currency, at time.Time
 // caps it again from the store when it plans, so a sunset set between the
 // two reads still holds.
 func (h *Handler) currencyEnd(ctx context.Context, cur core.Currency) (time.Time, error) {
-	return h.cfg.Ledger.CurrencyEnd(ctx, cur)
+	return h.cfg.Credits.CurrencyEnd(ctx, cur)
 }

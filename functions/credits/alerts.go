@@ -30,7 +30,7 @@ type AlertSweepReport struct {
 // governance.HistoryMonths complete months before at, and at's month.
 func (s *Service) History(ctx context.Context, contract string, at time.Time) ([]ledger.Usage, error) {
 	to := ledger.Month(at)
-	return s.Store.Usage(ctx, contract, governance.AddMonths(to, -governance.HistoryMonths), to)
+	return s.store.Usage(ctx, contract, governance.AddMonths(to, -governance.HistoryMonths), to)
 }
 
 // Alerts checks contract c at `at`: what GET /alerts answers (at most
@@ -41,11 +41,11 @@ func (s *Service) Alerts(ctx context.Context, c ledger.Contract, at time.Time) (
 
 func (s *Service) alerts(ctx context.Context, c ledger.Contract, at time.Time,
 	check func(ledger.Contract, []ledger.Lot, []ledger.Usage, time.Time) governance.AlertReport) (governance.AlertReport, error) {
-	lots, err := s.Store.Lots(ctx, c.ID)
+	lots, err := s.store.Lots(ctx, c.ID)
 	if err != nil {
 		return governance.AlertReport{}, err
 	}
-	rows, err := s.Store.Usage(ctx, c.ID, governance.AlertHistoryFrom(at), ledger.Month(at))
+	rows, err := s.store.Usage(ctx, c.ID, governance.AlertHistoryFrom(at), ledger.Month(at))
 	if err != nil {
 		return governance.AlertReport{}, err
 	}
@@ -72,7 +72,7 @@ func (s *Service) SweepAlerts(ctx context.Context) (AlertSweepReport, error) {
 		after = ""
 	)
 	for {
-		ids, err := s.Store.Contracts(ctx, after, AlertContractsPage)
+		ids, err := s.store.Contracts(ctx, after, AlertContractsPage)
 		if err != nil {
 			return rep, errors.Join(append(errs, fmt.Errorf("list contracts: %w", err))...)
 		}
@@ -97,7 +97,7 @@ func (s *Service) SweepAlerts(ctx context.Context) (AlertSweepReport, error) {
 func (s *Service) recordAlerts(ctx context.Context, id string, at time.Time, rep *AlertSweepReport) error {
 	recorded := 0 // across attempts: each is a real write
 	for attempt := 1; ; attempt++ {
-		c, err := s.Store.Contract(ctx, id)
+		c, err := s.store.Contract(ctx, id)
 		if err != nil {
 			return fmt.Errorf("read contract %s: %w", id, err)
 		}
@@ -140,7 +140,7 @@ func (s *Service) recordContractAlerts(ctx context.Context, c ledger.Contract, a
 	// checks' months; the pools' is the current one).
 	var known []ledger.Notification
 	for _, month := range ar.Months {
-		got, err := s.Store.NotificationsByPrefix(ctx, c.ID, governance.AlertIDPrefix(c.ID, month))
+		got, err := s.store.NotificationsByPrefix(ctx, c.ID, governance.AlertIDPrefix(c.ID, month))
 		if err != nil {
 			return len(notes), 0, fmt.Errorf("read the %s alerts of %s: %w", month, c.ID, err)
 		}
@@ -171,11 +171,11 @@ func (s *Service) SetNotifyEmail(ctx context.Context, contract string, req ledge
 // address now, ledger.ReaddressMax per Tx, until none is left.
 func (s *Service) readdressAfter(ctx context.Context, contract string) error {
 	for range ReaddressRoundsMax {
-		c, err := s.Store.Contract(ctx, contract)
+		c, err := s.store.Contract(ctx, contract)
 		if err != nil {
 			return err
 		}
-		notes, err := s.Store.Notifications(ctx, contract)
+		notes, err := s.store.Notifications(ctx, contract)
 		if err != nil {
 			return err
 		}
@@ -183,7 +183,7 @@ func (s *Service) readdressAfter(ctx context.Context, contract string) error {
 		if len(tx.Ops) == 0 {
 			return nil
 		}
-		if err := s.Store.Apply(ctx, tx); err != nil {
+		if err := s.store.Apply(ctx, tx); err != nil {
 			if _, ok := errors.AsType[*ledger.ConflictError](err); ok {
 				continue // claimed, sent or changed meanwhile: read again
 			}
@@ -196,11 +196,11 @@ func (s *Service) readdressAfter(ctx context.Context, contract string) error {
 func (s *Service) setNotifyEmail(ctx context.Context, contract string, req ledger.NotifyEmailRequest, idem ledger.Idem) (Outcome, error) {
 	idem = fingerprint(idem, []any{"notify-email", contract, req})
 	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
-		c, err := s.Store.Contract(ctx, contract)
+		c, err := s.store.Contract(ctx, contract)
 		if err != nil {
 			return ledger.Decision{}, err
 		}
-		notes, err := s.Store.Notifications(ctx, contract)
+		notes, err := s.store.Notifications(ctx, contract)
 		if err != nil {
 			return ledger.Decision{}, err
 		}

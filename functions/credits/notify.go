@@ -40,7 +40,7 @@ func (s *Service) sweepNotifications(ctx context.Context, at time.Time, rep *Swe
 	if s.Notifier == nil {
 		return nil
 	}
-	pending, err := s.Store.PendingNotifications(ctx, at, SendBatchMax)
+	pending, err := s.store.PendingNotifications(ctx, at, SendBatchMax)
 	if err != nil {
 		return fmt.Errorf("list pending notifications: %w", err)
 	}
@@ -52,7 +52,7 @@ func (s *Service) sweepNotifications(ctx context.Context, at time.Time, rep *Swe
 		}
 		addr, ok := addresses[n.Contract]
 		if !ok {
-			c, err := s.Store.Contract(ctx, n.Contract)
+			c, err := s.store.Contract(ctx, n.Contract)
 			if err != nil {
 				return fmt.Errorf("read contract %s: %w", n.Contract, err)
 			}
@@ -63,7 +63,7 @@ func (s *Service) sweepNotifications(ctx context.Context, at time.Time, rep *Swe
 			// in flight then), or recorded without one by an earlier
 			// version: it follows the address (out of the queue when there
 			// is none) and is sent from there.
-			err := s.Store.Apply(ctx, ledger.Tx{At: claimAt, Ops: []ledger.Op{
+			err := s.store.Apply(ctx, ledger.Tx{At: claimAt, Ops: []ledger.Op{
 				ledger.Readdress{ID: n.ID, Contract: n.Contract, WasTo: n.To, To: addr, At: claimAt, Due: n.DueAt()}}})
 			if _, ok := errors.AsType[*ledger.ConflictError](err); err != nil && !ok {
 				return fmt.Errorf("move notification %s to its contract's address: %w", n.ID, err)
@@ -71,7 +71,7 @@ func (s *Service) sweepNotifications(ctx context.Context, at time.Time, rep *Swe
 			continue
 		}
 		claim := ledger.ClaimNotification{ID: n.ID, Contract: n.Contract, To: n.To, At: claimAt, Until: claimAt.Add(ledger.NotificationClaim)}
-		err := s.Store.Apply(ctx, ledger.Tx{At: claimAt, Ops: []ledger.Op{claim}})
+		err := s.store.Apply(ctx, ledger.Tx{At: claimAt, Ops: []ledger.Op{claim}})
 		var conflict *ledger.ConflictError
 		switch {
 		case errors.As(err, &conflict): // claimed or sent meanwhile
@@ -113,7 +113,7 @@ func (s *Service) markSent(ctx context.Context, n ledger.Notification) error {
 			}
 		}
 		sentAt := s.Now().UTC()
-		err = s.Store.Apply(ctx, ledger.Tx{At: sentAt, Ops: []ledger.Op{ledger.MarkSent{ID: n.ID, Contract: n.Contract, At: sentAt}}})
+		err = s.store.Apply(ctx, ledger.Tx{At: sentAt, Ops: []ledger.Op{ledger.MarkSent{ID: n.ID, Contract: n.Contract, At: sentAt}}})
 		if _, conflict := errors.AsType[*ledger.ConflictError](err); conflict && attempt > 0 {
 			// No longer pending after a failed attempt: that attempt's
 			// write landed (or another sender marked it); either way it
@@ -136,14 +136,14 @@ func (s *Service) recordExpiryWarnings(ctx context.Context, at time.Time, rep *S
 	after := at
 	contracts := map[string]ledger.Contract{}
 	for range WarnPagesMax {
-		lots, err := s.Store.LotsEndingWithin(ctx, after, by, SweepBatchMax)
+		lots, err := s.store.LotsEndingWithin(ctx, after, by, SweepBatchMax)
 		if err != nil {
 			return fmt.Errorf("list lots ending by %s: %w", by.Format(time.RFC3339), err)
 		}
 		for _, l := range lots {
 			c, ok := contracts[l.Contract]
 			if !ok {
-				if c, err = s.Store.Contract(ctx, l.Contract); err != nil {
+				if c, err = s.store.Contract(ctx, l.Contract); err != nil {
 					return fmt.Errorf("read contract %s: %w", l.Contract, err)
 				}
 				contracts[l.Contract] = c
@@ -174,7 +174,7 @@ func (s *Service) recordExpiryWarnings(ctx context.Context, at time.Time, rep *S
 				if err := backoff(ctx, attempt); err != nil {
 					return err
 				}
-				if c, err = s.Store.Contract(ctx, l.Contract); err != nil {
+				if c, err = s.store.Contract(ctx, l.Contract); err != nil {
 					return fmt.Errorf("read contract %s: %w", l.Contract, err)
 				}
 				contracts[l.Contract] = c
@@ -196,12 +196,12 @@ func (s *Service) recordExpiryWarnings(ctx context.Context, at time.Time, rep *S
 // events (they are returned under the escaped id).
 func (s *Service) knownExpiryWarnings(ctx context.Context, contract, lot string) ([]ledger.Notification, error) {
 	prefix := ledger.ExpiryWarningPrefix(contract, lot)
-	known, err := s.Store.NotificationsByPrefix(ctx, contract, prefix)
+	known, err := s.store.NotificationsByPrefix(ctx, contract, prefix)
 	if err != nil {
 		return nil, fmt.Errorf("read the expiry warnings of lot %s: %w", lot, err)
 	}
 	if legacy := "expiry-warning:" + contract + ":" + lot + ":"; legacy != prefix {
-		old, err := s.Store.NotificationsByPrefix(ctx, contract, legacy)
+		old, err := s.store.NotificationsByPrefix(ctx, contract, legacy)
 		if err != nil {
 			return nil, fmt.Errorf("read the expiry warnings of lot %s: %w", lot, err)
 		}
@@ -236,7 +236,7 @@ func (s *Service) recordNew(ctx context.Context, at time.Time, c ledger.Contract
 			already++
 			continue
 		}
-		err := s.Store.Apply(ctx, ledger.Tx{At: at, Ops: []ledger.Op{
+		err := s.store.Apply(ctx, ledger.Tx{At: at, Ops: []ledger.Op{
 			ledger.PutNotification{Notification: n}, ledger.ContractIs{Contract: c.ID, Version: c.Version}}})
 		conflict, isConflict := errors.AsType[*ledger.ConflictError](err)
 		switch {

@@ -18,7 +18,7 @@ func (s *Service) Replay(ctx context.Context, contract string, idem ledger.Idem)
 		return Outcome{}, false, err
 	}
 	at := s.Now().UTC()
-	r, ok, err := s.Store.Idempotency(ctx, idem.ScopeOr(contract), idem.Key, at)
+	r, ok, err := s.store.Idempotency(ctx, idem.ScopeOr(contract), idem.Key, at)
 	if err != nil {
 		return Outcome{}, false, err
 	}
@@ -41,16 +41,16 @@ func (s *Service) Replay(ctx context.Context, contract string, idem ledger.Idem)
 func (s *Service) CreateOrder(ctx context.Context, contract string, o ledger.Order, idem ledger.Idem) (Outcome, error) {
 	idem = fingerprint(idem, []any{"order", contract, o})
 	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
-		c, err := s.Store.Contract(ctx, contract)
+		c, err := s.store.Contract(ctx, contract)
 		if err != nil {
 			return ledger.Decision{}, err
 		}
 		if prior == nil {
-			switch _, err := s.Store.Order(ctx, contract, o.ID); {
+			switch _, err := s.store.Order(ctx, contract, o.ID); {
 			case err == nil:
 				// A concurrent twin of this request may have written it since
 				// the key was read: answer from its record if so.
-				r, ok, err := s.Store.Idempotency(ctx, idem.ScopeOr(contract), idem.Key, env.At)
+				r, ok, err := s.store.Idempotency(ctx, idem.ScopeOr(contract), idem.Key, env.At)
 				if err != nil {
 					return ledger.Decision{}, err
 				}
@@ -109,7 +109,7 @@ func (s *Service) MarkPaid(ctx context.Context, contract, orderID string, curren
 // other order is answered as it is.
 func (s *Service) CancelOrder(ctx context.Context, contract, orderID string) (Outcome, error) {
 	return s.run(ctx, contract, ledger.Idem{}, func(env ledger.Env, _ *ledger.IdempotencyRecord) (ledger.Decision, error) {
-		o, err := s.Store.Order(ctx, contract, orderID)
+		o, err := s.store.Order(ctx, contract, orderID)
 		if err != nil {
 			return ledger.Decision{}, err
 		}
@@ -119,14 +119,14 @@ func (s *Service) CancelOrder(ctx context.Context, contract, orderID string) (Ou
 
 // Orders returns a contract's orders, oldest first.
 func (s *Service) Orders(ctx context.Context, contract string) ([]ledger.Order, error) {
-	return s.Store.Orders(ctx, contract)
+	return s.store.Orders(ctx, contract)
 }
 
 func (s *Service) orderAndContract(ctx context.Context, contract, orderID string) (ledger.Contract, ledger.Order, error) {
-	o, err := s.Store.Order(ctx, contract, orderID)
+	o, err := s.store.Order(ctx, contract, orderID)
 	if err != nil {
 		return ledger.Contract{}, ledger.Order{}, err
 	}
-	c, err := s.Store.Contract(ctx, contract)
+	c, err := s.store.Contract(ctx, contract)
 	return c, o, err
 }

@@ -15,7 +15,7 @@ import (
 func (s *Service) AcceptQuote(ctx context.Context, contract string, o ledger.Order, idem ledger.Idem) (Outcome, error) {
 	idem = fingerprint(idem, []any{"accept-quote", contract, o})
 	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
-		c, err := s.Store.Contract(ctx, contract)
+		c, err := s.store.Contract(ctx, contract)
 		if err != nil {
 			return ledger.Decision{}, err
 		}
@@ -24,7 +24,7 @@ func (s *Service) AcceptQuote(ctx context.Context, contract string, o ledger.Ord
 			return ledger.Decision{}, err
 		}
 		if prior == nil && accepted == nil {
-			switch _, err := s.Store.Order(ctx, contract, o.ID); {
+			switch _, err := s.store.Order(ctx, contract, o.ID); {
 			case err == nil:
 				return ledger.Decision{}, core.Errorf(core.CodeConflict, "order %s already exists", o.ID)
 			case core.ErrorCode(err) != core.CodeNotFound:
@@ -37,7 +37,7 @@ func (s *Service) AcceptQuote(ctx context.Context, contract string, o ledger.Ord
 
 // QuoteAcceptance returns a quote's acceptance, or nil when it has none.
 func (s *Service) QuoteAcceptance(ctx context.Context, quoteID string) (*ledger.QuoteAcceptance, error) {
-	a, err := s.Store.QuoteAcceptance(ctx, quoteID)
+	a, err := s.store.QuoteAcceptance(ctx, quoteID)
 	switch {
 	case err == nil:
 		return &a, nil

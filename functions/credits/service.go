@@ -1,5 +1,5 @@
 // Package credits runs the ledger: for each request it reads what the
-// planner needs from a store.Store, asks core/ledger for a decision, and
+// planner needs from a ledger.Store, asks core/ledger for a decision, and
 // applies the decision's Tx. When a write's condition fails (another request
 // got there first) it reads again and re-plans, at most RetriesMax times,
 // then reports a conflict. It holds no state of its own, so any number of
@@ -20,7 +20,6 @@ import (
 	"cloudcredits/core"
 	"cloudcredits/core/ledger"
 	"cloudcredits/functions/notify"
-	"cloudcredits/functions/store"
 
 	"github.com/shopspring/decimal"
 )
@@ -33,7 +32,7 @@ const SweepBatchMax = 500
 
 // Service is the ledger's application service.
 type Service struct {
-	Store store.Store
+	store ledger.Store
 	// Now is the clock; tests pass a fixed or stepping one.
 	Now func() time.Time
 	// NewID makes operation ids; nil means random ids.
@@ -43,9 +42,14 @@ type Service struct {
 	Notifier notify.Sender
 }
 
-// New returns a Service on st with the system clock and random ids.
-func New(st store.Store) *Service {
-	return &Service{Store: st, Now: time.Now}
+// New returns a Service on st with the clock now (nil: the system clock)
+// and random ids. The store is the service's alone: no other layer reads or
+// writes it.
+func New(st ledger.Store, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: st, Now: now}
 }
 
 // Outcome is a mutating request's result as stored for replay: the JSON
@@ -89,7 +93,7 @@ func (s *Service) run(ctx context.Context, contract string, idem ledger.Idem, pl
 		env := s.env()
 		var prior *ledger.IdempotencyRecord
 		if idem.Key != "" {
-			r, ok, err := s.Store.Idempotency(ctx, idem.ScopeOr(contract), idem.Key, env.At)
+			r, ok, err := s.store.Idempotency(ctx, idem.ScopeOr(contract), idem.Key, env.At)
 			if err != nil {
 				return Outcome{}, fmt.Errorf("read idempotency record: %w", err)
 			}
@@ -101,7 +105,7 @@ func (s *Service) run(ctx context.Context, contract string, idem ledger.Idem, pl
 		if err != nil {
 			if len(d.Tx.Ops) > 0 {
 				// A refusal that leaves a trace (the audit's attempt record).
-				if aerr := s.Store.Apply(ctx, d.Tx); aerr != nil {
+				if aerr := s.store.Apply(ctx, d.Tx); aerr != nil {
 					return Outcome{}, fmt.Errorf("record refused attempt: %w", aerr)
 				}
 			}
@@ -110,7 +114,7 @@ func (s *Service) run(ctx context.Context, contract string, idem ledger.Idem, pl
 		if d.Replayed || len(d.Tx.Ops) == 0 {
 			return Outcome{Body: d.Response, Replayed: d.Replayed}, nil
 		}
-		err = s.Store.Apply(ctx, d.Tx)
+		err = s.store.Apply(ctx, d.Tx)
 		var conflict *ledger.ConflictError
 		if errors.As(err, &conflict) {
 			lastConflict = err
@@ -154,33 +158,33 @@ func fingerprint(idem ledger.Idem, req any) ledger.Idem {
 // and the project's budget in the currency with its counter for month.
 func (s *Service) spendState(ctx context.Context, contract, user, project string, cur core.Currency, month string) (ledger.SpendState, error) {
 	var st ledger.SpendState
-	c, err := s.Store.Contract(ctx, contract)
+	c, err := s.store.Contract(ctx, contract)
 	if err != nil {
 		return st, err
 	}
 	st.Contract = c
-	u, err := s.Store.User(ctx, contract, user)
+	u, err := s.store.User(ctx, contract, user)
 	switch {
 	case err == nil:
 		st.User = &u
 	case core.ErrorCode(err) != core.CodeNotFound:
 		return st, err
 	}
-	if st.Lots, err = s.Store.Lots(ctx, contract); err != nil {
+	if st.Lots, err = s.store.Lots(ctx, contract); err != nil {
 		return st, err
 	}
 	if st.Sunset, err = s.sunsetOf(ctx, cur); err != nil {
 		return st, err
 	}
 	if project != "" {
-		b, ok, err := s.Store.Budget(ctx, contract, project, cur)
+		b, ok, err := s.store.Budget(ctx, contract, project, cur)
 		if err != nil {
 			return st, err
 		}
 		if ok {
 			st.Budget = &b
 		}
-		if st.BudgetUsed, err = s.Store.BudgetUsed(ctx, contract, project, cur, month); err != nil {
+		if st.BudgetUsed, err = s.store.BudgetUsed(ctx, contract, project, cur, month); err != nil {
 			return st, err
 		}
 	}
@@ -214,7 +218,7 @@ func (s *Service) Hold(ctx context.Context, req ledger.SpendRequest, idem ledger
 }
 
 func (s *Service) holdInput(ctx context.Context, contract, holdID string) (ledger.HoldInput, error) {
-	h, err := s.Store.Hold(ctx, contract, holdID)
+	h, err := s.store.Hold(ctx, contract, holdID)
 	if err != nil {
 		return ledger.HoldInput{}, err
 	}
@@ -256,11 +260,11 @@ func (s *Service) Release(ctx context.Context, contract, holdID string, idem led
 func (s *Service) Refund(ctx context.Context, contract, consumptionID string, credits decimal.Decimal, idem ledger.Idem) (Outcome, error) {
 	idem = fingerprint(idem, []any{"refund", contract, consumptionID, credits})
 	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
-		c, err := s.Store.Consumption(ctx, contract, consumptionID)
+		c, err := s.store.Consumption(ctx, contract, consumptionID)
 		if err != nil {
 			return ledger.Decision{}, err
 		}
-		lots, err := s.Store.Lots(ctx, contract)
+		lots, err := s.store.Lots(ctx, contract)
 		if err != nil {
 			return ledger.Decision{}, err
 		}
@@ -274,7 +278,7 @@ func (s *Service) CreateContract(ctx context.Context, c ledger.Contract, idem le
 	return s.run(ctx, c.ID, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
 		if prior == nil {
 			// A taken id is no race to retry: say so at once.
-			if _, err := s.Store.Contract(ctx, c.ID); err == nil {
+			if _, err := s.store.Contract(ctx, c.ID); err == nil {
 				return ledger.Decision{}, core.Errorf(core.CodeConflict, "contract %s already exists", c.ID)
 			} else if core.ErrorCode(err) != core.CodeNotFound {
 				return ledger.Decision{}, err
@@ -288,19 +292,19 @@ func (s *Service) CreateContract(ctx context.Context, c ledger.Contract, idem le
 func (s *Service) AddUser(ctx context.Context, contract string, req ledger.UserRequest, idem ledger.Idem) (Outcome, error) {
 	idem = fingerprint(idem, []any{"user", contract, req})
 	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
-		c, err := s.Store.Contract(ctx, contract)
+		c, err := s.store.Contract(ctx, contract)
 		if err != nil {
 			return ledger.Decision{}, err
 		}
 		var existing *ledger.User
-		u, err := s.Store.User(ctx, contract, req.User)
+		u, err := s.store.User(ctx, contract, req.User)
 		switch {
 		case err == nil:
 			existing = &u
 		case core.ErrorCode(err) != core.CodeNotFound:
 			return ledger.Decision{}, err
 		}
-		granted, err := s.Store.Granted(ctx, contract, req.User)
+		granted, err := s.store.Granted(ctx, contract, req.User)
 		if err != nil {
 			return ledger.Decision{}, err
 		}
@@ -317,11 +321,11 @@ func (s *Service) AddUser(ctx context.Context, contract string, req ledger.UserR
 func (s *Service) RemoveUser(ctx context.Context, contract, user string, idem ledger.Idem) (Outcome, error) {
 	idem = fingerprint(idem, []any{"remove-user", contract, user})
 	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
-		u, err := s.Store.User(ctx, contract, user)
+		u, err := s.store.User(ctx, contract, user)
 		if err != nil {
 			return ledger.Decision{}, err
 		}
-		lots, err := s.Store.Lots(ctx, contract)
+		lots, err := s.store.Lots(ctx, contract)
 		if err != nil {
 			return ledger.Decision{}, err
 		}
@@ -333,7 +337,7 @@ func (s *Service) RemoveUser(ctx context.Context, contract, user string, idem le
 func (s *Service) SetBudget(ctx context.Context, contract, project string, req ledger.BudgetRequest, idem ledger.Idem) (Outcome, error) {
 	idem = fingerprint(idem, []any{"budget", contract, project, req})
 	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
-		if _, err := s.Store.Contract(ctx, contract); err != nil {
+		if _, err := s.store.Contract(ctx, contract); err != nil {
 			return ledger.Decision{}, err
 		}
 		return ledger.PlanSetBudget(contract, project, req, prior, idem, env)
@@ -344,13 +348,13 @@ func (s *Service) SetBudget(ctx context.Context, contract, project string, req l
 func (s *Service) GrantShared(ctx context.Context, contract string, req ledger.GrantRequest, idem ledger.Idem) (Outcome, error) {
 	idem = fingerprint(idem, []any{"grant", contract, req})
 	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
-		c, err := s.Store.Contract(ctx, contract)
+		c, err := s.store.Contract(ctx, contract)
 		if err != nil {
 			return ledger.Decision{}, err
 		}
 		if prior == nil {
 			// Lot ids are unique within a contract; a taken one is no race.
-			if _, err := s.Store.Lot(ctx, contract, req.Lot); err == nil {
+			if _, err := s.store.Lot(ctx, contract, req.Lot); err == nil {
 				return ledger.Decision{}, core.Errorf(core.CodeConflict, "lot %s already exists", req.Lot)
 			} else if core.ErrorCode(err) != core.CodeNotFound {
 				return ledger.Decision{}, err
@@ -369,11 +373,11 @@ func (s *Service) GrantShared(ctx context.Context, contract string, req ledger.G
 func (s *Service) WithdrawLot(ctx context.Context, contract, lot string, noticeAt time.Time, idem ledger.Idem) (Outcome, error) {
 	idem = fingerprint(idem, []any{"withdraw", contract, lot, noticeAt})
 	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
-		l, err := s.Store.Lot(ctx, contract, lot)
+		l, err := s.store.Lot(ctx, contract, lot)
 		if err != nil {
 			return ledger.Decision{}, err
 		}
-		c, err := s.Store.Contract(ctx, contract)
+		c, err := s.store.Contract(ctx, contract)
 		if err != nil {
 			return ledger.Decision{}, err
 		}
@@ -394,11 +398,11 @@ func (s *Service) WithdrawLot(ctx context.Context, contract, lot string, noticeA
 func (s *Service) terminate(ctx context.Context, contract string, at time.Time, idem ledger.Idem) (Outcome, error) {
 	idem = fingerprint(idem, []any{"terminate", contract, at})
 	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
-		c, err := s.Store.Contract(ctx, contract)
+		c, err := s.store.Contract(ctx, contract)
 		if err != nil {
 			return ledger.Decision{}, err
 		}
-		lots, err := s.Store.Lots(ctx, contract)
+		lots, err := s.store.Lots(ctx, contract)
 		if err != nil {
 			return ledger.Decision{}, err
 		}
@@ -426,11 +430,11 @@ func (s *Service) Terminate(ctx context.Context, contract string, at time.Time, 
 // would outlive the contract's end.
 func (s *Service) endLotsAfter(ctx context.Context, contract string) error {
 	for round := 0; round <= RetriesMax; round++ {
-		c, err := s.Store.Contract(ctx, contract)
+		c, err := s.store.Contract(ctx, contract)
 		if err != nil {
 			return err
 		}
-		lots, err := s.Store.Lots(ctx, contract)
+		lots, err := s.store.Lots(ctx, contract)
 		if err != nil {
 			return err
 		}
@@ -445,7 +449,7 @@ func (s *Service) endLotsAfter(ctx context.Context, contract string) error {
 				tx.Ops = append(tx.Ops, op)
 			}
 			ops = ops[n:]
-			if err := s.Store.Apply(ctx, tx); err != nil {
+			if err := s.store.Apply(ctx, tx); err != nil {
 				var conflict *ledger.ConflictError
 				if errors.As(err, &conflict) {
 					break // a lot changed meanwhile: read again
@@ -478,7 +482,7 @@ type SweepReport struct {
 func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 	var rep SweepReport
 	at := s.Now().UTC()
-	holds, err := s.Store.ExpiredHolds(ctx, at, SweepBatchMax)
+	holds, err := s.store.ExpiredHolds(ctx, at, SweepBatchMax)
 	if err != nil {
 		return rep, fmt.Errorf("list expired holds: %w", err)
 	}
@@ -498,14 +502,14 @@ func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 			return rep, fmt.Errorf("release hold %s: %w", h.ID, err)
 		}
 	}
-	lots, err := s.Store.EndedLots(ctx, at, SweepBatchMax)
+	lots, err := s.store.EndedLots(ctx, at, SweepBatchMax)
 	if err != nil {
 		return rep, fmt.Errorf("list ended lots: %w", err)
 	}
 	for _, l := range lots {
 		closed := false
 		_, err := s.run(ctx, l.Contract, ledger.Idem{}, func(env ledger.Env, _ *ledger.IdempotencyRecord) (ledger.Decision, error) {
-			cur, err := s.Store.Lot(ctx, l.Contract, l.ID)
+			cur, err := s.store.Lot(ctx, l.Contract, l.ID)
 			if err != nil {
 				return ledger.Decision{}, err
 			}
@@ -549,7 +553,7 @@ type LotView struct {
 // With user empty it is the contract's whole balance; with a user, that
 // user's individual lots and the shared pool.
 func (s *Service) Balance(ctx context.Context, contract, user string) (BalanceResult, error) {
-	lots, err := s.Store.Lots(ctx, contract)
+	lots, err := s.store.Lots(ctx, contract)
 	if err != nil {
 		return BalanceResult{}, err
 	}

@@ -19,7 +19,7 @@ const SunsetRoundsMax = 2000
 
 // sunsetOf reads a currency's sunset; nil when it has none.
 func (s *Service) sunsetOf(ctx context.Context, cur core.Currency) (*ledger.Sunset, error) {
-	x, err := s.Store.Sunset(ctx, cur)
+	x, err := s.store.Sunset(ctx, cur)
 	switch {
 	case err == nil:
 		return &x, nil
@@ -114,7 +114,7 @@ func (s *Service) EndLotsOfSunset(ctx context.Context, cur core.Currency) error 
 		if err != nil || x == nil {
 			return err
 		}
-		lots, err := s.Store.LotsOutliving(ctx, cur, x.FinalExpiry, SweepBatchMax)
+		lots, err := s.store.LotsOutliving(ctx, cur, x.FinalExpiry, SweepBatchMax)
 		if err != nil {
 			return fmt.Errorf("lots of %s outliving its sunset: %w", cur, err)
 		}
@@ -129,7 +129,7 @@ func (s *Service) EndLotsOfSunset(ctx context.Context, cur core.Currency) error 
 				tx.Ops = append(tx.Ops, op)
 			}
 			ops = ops[n:]
-			if err := s.Store.Apply(ctx, tx); err != nil {
+			if err := s.store.Apply(ctx, tx); err != nil {
 				if _, lost := errors.AsType[*ledger.ConflictError](err); lost {
 					break // a lot changed meanwhile: read again
 				}

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"cloudcredits/functions/store/dynamo"
+	"cloudcredits/functions/credits/dynamo"
 
 	"github.com/awslabs/goformation/v7/cloudformation/serverless"
 )
@@ -34,8 +34,8 @@ func param(name string) string {
 // What each function's code needs, derived by reading it:
 //
 // functions/api's handlers call functions/credits.Service, which calls the
-// store (store.Store); on DynamoDB each store method is one kind of call
-// (functions/store/dynamo, read.go and apply.go):
+// store (ledger.Store); on DynamoDB each store method is one kind of call
+// (functions/credits/dynamo, read.go and apply.go):
 //   - every reading method (Contract, User, Lot, Hold, Idempotency, Budget…)
 //     is a GetItem, every list (Lots, Orders, Users, Entries, Usage, the
 //     LOTID#/ORDERID# directories) a Query on the table;
@@ -275,7 +275,7 @@ func TestSpendingKeptFromOrderDirectory(t *testing.T) {
 }
 
 // TestAdapterCallsAreGranted ties the allowed sets to the adapter's source:
-// the IAM actions functions/store/dynamo can cause (its calls on the client,
+// the IAM actions functions/credits/dynamo can cause (its calls on the client,
 // and the kinds of item in its transactions) must cover every DynamoDB
 // grant, and every action it causes outside tests and table setup must be
 // granted to some function. A new call in the adapter fails here until
@@ -292,7 +292,7 @@ func TestAdapterCallsAreGranted(t *testing.T) {
 	}
 	for a := range granted {
 		if _, ok := calls[a]; !ok {
-			t.Errorf("%s is granted, but functions/store/dynamo never causes it", a)
+			t.Errorf("%s is granted, but functions/credits/dynamo never causes it", a)
 		}
 	}
 	// Table setup (CreateTable and its waitActive) and Dump are for tests and
@@ -303,7 +303,7 @@ func TestAdapterCallsAreGranted(t *testing.T) {
 	for a, funcs := range calls {
 		runtime := slices.DeleteFunc(slices.Clone(funcs), func(f string) bool { return setup[f] })
 		if len(runtime) > 0 && !granted[a] {
-			t.Errorf("functions/store/dynamo causes %s (in %v) but no function may", a, runtime)
+			t.Errorf("functions/credits/dynamo causes %s (in %v) but no function may", a, runtime)
 		}
 	}
 	if got := calls["dynamodb:Scan"]; !slices.Equal(got, []string{"Dump", "BackfillDirectory"}) && !slices.Equal(got, []string{"BackfillDirectory", "Dump"}) {

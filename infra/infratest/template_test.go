@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"cloudcredits/functions/credits/dynamo"
 	"cloudcredits/functions/lambda/boot"
-	"cloudcredits/functions/store/dynamo"
 
 	"github.com/awslabs/goformation/v7"
 	"github.com/awslabs/goformation/v7/cloudformation"
@@ -26,7 +26,7 @@ const (
 	templatePath = "../template.yaml"
 	wranglerPath = "../wrangler.toml"
 	lambdaDir    = "../../functions/lambda"
-	dynamoDir    = "../../functions/store/dynamo"
+	dynamoDir    = "../../functions/credits/dynamo"
 )
 
 // Logical ids of the template's fixed resources.
@@ -279,7 +279,7 @@ func TestEnvironment(t *testing.T) {
 	}
 }
 
-// TestTableMatchesAdapter: the table is the one functions/store/dynamo
+// TestTableMatchesAdapter: the table is the one functions/credits/dynamo
 // expects (its exported schema constants; CreateTable makes the same).
 func TestTableMatchesAdapter(t *testing.T) {
 	tpl := load(t)

@@ -16,7 +16,7 @@ import (
 	"fmt"
 	"os"
 
-	"cloudcredits/functions/store/dynamo"
+	"cloudcredits/functions/credits/dynamo"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"

@@ -20,18 +20,18 @@ import (
 	"syscall"
 	"time"
 
+	"cloudcredits/core/ledger"
 	"cloudcredits/functions/api"
 	"cloudcredits/functions/auth"
 	"cloudcredits/functions/credits"
+	"cloudcredits/functions/credits/dynamo"
+	"cloudcredits/functions/credits/sqlite"
 	"cloudcredits/functions/internal/ddblocal"
 	"cloudcredits/functions/notify"
 	"cloudcredits/functions/payments"
 	"cloudcredits/functions/payments/testpay"
 	"cloudcredits/functions/quotekey"
 	"cloudcredits/functions/sampledata"
-	"cloudcredits/functions/store"
-	"cloudcredits/functions/store/dynamo"
-	"cloudcredits/functions/store/sqlite"
 )
 
 // Token issuer and audience of the local server.
@@ -87,7 +87,7 @@ func serve(args []string) error {
 	}
 	defer a.close()
 	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
-	go sweep(ctx, a.ledger, logger)
+	go sweep(ctx, a.credits, logger)
 
 	tokens := demoTokens(a.keys, time.Now())
 	if err := writeTokensEnv(cfg.data, cfg.base, tokens); err != nil {
@@ -123,7 +123,7 @@ type config struct {
 // the site, on one ledger.
 type app struct {
 	handler  http.Handler
-	ledger   *credits.Service
+	credits  *credits.Service
 	keys     *auth.Keys
 	where    string // the ledger store, for people
 	payments payments.Provider
@@ -158,16 +158,16 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	ledger := credits.New(st)
+	svc := credits.New(st, nil)
 	// The readable local outbox: one .eml file per notification.
-	ledger.Notifier = notify.EML{Dir: filepath.Join(cfg.data, "outbox")}
+	svc.Notifier = notify.EML{Dir: filepath.Join(cfg.data, "outbox")}
 	if !cfg.noDemo {
-		if err := seedDemo(ctx, ledger, time.Now().UTC()); err != nil {
+		if err := seedDemo(ctx, svc, time.Now().UTC()); err != nil {
 			st.Close()
 			return nil, fmt.Errorf("demo data: %w", err)
 		}
 	}
-	h, err := api.New(api.Config{Rates: rc, Prices: pc, Ledger: ledger, Keys: keys, Logger: cfg.logger,
+	h, err := api.New(api.Config{Rates: rc, Prices: pc, Credits: svc, Keys: keys, Logger: cfg.logger,
 		Payments: pay.provider, WebhookSecret: pay.webhookSecret, PublicURL: cfg.base,
 		QuoteKey: quoteKey, QuoteLinkURL: cfg.base})
 	if err != nil {
@@ -182,10 +182,10 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		mux.Handle(testpay.PathPrefix, pay.pages)
 	}
 	mux.Handle("/", staticSite(cfg.site))
-	return &app{handler: mux, ledger: ledger, keys: keys, where: where, payments: pay.provider, close: st.Close}, nil
+	return &app{handler: mux, credits: svc, keys: keys, where: where, payments: pay.provider, close: st.Close}, nil
 }
 
-func openStore(ctx context.Context, kind, data, endpoint, table string) (store.Store, string, error) {
+func openStore(ctx context.Context, kind, data, endpoint, table string) (ledger.Store, string, error) {
 	switch kind {
 	case "sqlite":
 		path := filepath.Join(data, "ledger.db")
@@ -214,16 +214,16 @@ func openStore(ctx context.Context, kind, data, endpoint, table string) (store.S
 // a new alert reaches the outbox within a minute on one machine. In AWS the
 // sweeper Lambda function runs the sweep every minute and the alert check
 // every hour (it reads every contract), sending through SES.
-func sweep(ctx context.Context, ledger *credits.Service, logger *slog.Logger) {
+func sweep(ctx context.Context, svc *credits.Service, logger *slog.Logger) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
-		if rep, err := ledger.SweepAlerts(ctx); err != nil {
+		if rep, err := svc.SweepAlerts(ctx); err != nil {
 			logger.Error("alert check", "error", err.Error())
 		} else if rep.AlertsRecorded > 0 {
 			logger.Info("alert check", "contracts_checked", rep.Contracts, "alerts_recorded", rep.AlertsRecorded)
 		}
-		if rep, err := ledger.Sweep(ctx); err != nil {
+		if rep, err := svc.Sweep(ctx); err != nil {
 			logger.Error("sweep", "error", err.Error())
 		} else if rep.LotsClosed+rep.HoldsReleased+rep.WarningsRecorded+rep.NotificationsSent+rep.NotificationsFailed > 0 {
 			logger.Info("sweep", "lots_closed", rep.LotsClosed, "holds_released", rep.HoldsReleased,

@@ -29,7 +29,7 @@ func TestLocalOutbox(t *testing.T) {
 			vendor = tok[1]
 		}
 	}
-	lots, err := a.ledger.Store.Lots(context.Background(), demoContract)
+	lots, err := a.credits.Lots(context.Background(), demoContract)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestLocalOutbox(t *testing.T) {
 		t.Fatal("the demo has no individual lot of ann")
 	}
 	outbox := filepath.Join(data, "outbox")
-	rep, err := a.ledger.Sweep(context.Background())
+	rep, err := a.credits.Sweep(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestLocalOutbox(t *testing.T) {
 	if status, body := call(t, "POST", base+"/v1/lots/"+ann+"/withdraw", vendor, "withdraw-1", `{}`); status != 200 {
 		t.Fatalf("withdraw = %d %s", status, body)
 	}
-	if rep, err = a.ledger.Sweep(context.Background()); err != nil || rep.NotificationsSent != 1 {
+	if rep, err = a.credits.Sweep(context.Background()); err != nil || rep.NotificationsSent != 1 {
 		t.Fatalf("sweep after the withdrawal = %+v, %v; want one notification sent", rep, err)
 	}
 	files, _ := filepath.Glob(filepath.Join(outbox, "*.eml"))
@@ -81,7 +81,7 @@ func TestLocalOutbox(t *testing.T) {
 			m.Header.Get("To"), m.Header.Get("Subject"), body, ann)
 	}
 
-	if rep, err = a.ledger.Sweep(context.Background()); err != nil || rep.NotificationsSent != 0 {
+	if rep, err = a.credits.Sweep(context.Background()); err != nil || rep.NotificationsSent != 0 {
 		t.Errorf("second sweep = %+v, %v; want nothing sent", rep, err)
 	}
 	if again, _ := filepath.Glob(filepath.Join(outbox, "*.eml")); len(again) != 1 {
@@ -105,17 +105,17 @@ func TestLocalAlertsReachTheOutbox(t *testing.T) {
 	// 400 credits in one job: above 15 % of the 2,000 baseline (300).
 	job := ledger.SpendRequest{Contract: demoContract, User: "ann", Entity: demoEntity, Service: "rendering",
 		Currency: core.Cloud, Credits: decimal.NewFromInt(400)}
-	if _, err := a.ledger.Consume(ctx, job, ledger.Idem{Key: "big-job"}); err != nil {
+	if _, err := a.credits.Consume(ctx, job, ledger.Idem{Key: "big-job"}); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := a.ledger.SweepAlerts(ctx)
+	rep, err := a.credits.SweepAlerts(ctx)
 	if err != nil || rep.AlertsRecorded == 0 {
 		t.Fatalf("alert check = %+v, %v; want alerts recorded", rep, err)
 	}
-	if again, err := a.ledger.SweepAlerts(ctx); err != nil || again.AlertsRecorded != 0 {
+	if again, err := a.credits.SweepAlerts(ctx); err != nil || again.AlertsRecorded != 0 {
 		t.Fatalf("second alert check = %+v, %v; want nothing new", again, err)
 	}
-	sw, err := a.ledger.Sweep(ctx)
+	sw, err := a.credits.Sweep(ctx)
 	if err != nil || sw.NotificationsSent != rep.AlertsRecorded {
 		t.Fatalf("sweep = %+v, %v; want the %d alerts sent", sw, err, rep.AlertsRecorded)
 	}

@@ -23,7 +23,7 @@ const (
 // credits), and purchased shared pools of cloud and forma credits. Every
 // step carries a fixed idempotency key, so a second start changes nothing.
 func seedDemo(ctx context.Context, l *credits.Service, now time.Time) error {
-	if _, err := l.Store.Contract(ctx, demoContract); err == nil {
+	if _, err := l.Contract(ctx, demoContract); err == nil {
 		return nil
 	} else if core.ErrorCode(err) != core.CodeNotFound {
 		return err

@@ -15,13 +15,13 @@ import (
 	"cloudcredits/functions/api"
 	"cloudcredits/functions/auth"
 	"cloudcredits/functions/credits"
+	"cloudcredits/functions/credits/dynamo"
 	"cloudcredits/functions/notify"
 	"cloudcredits/functions/notify/ses"
 	"cloudcredits/functions/payments"
 	stripepay "cloudcredits/functions/payments/stripe"
 	"cloudcredits/functions/quotekey"
 	"cloudcredits/functions/sampledata"
-	"cloudcredits/functions/store/dynamo"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -117,11 +117,11 @@ type Deps struct {
 }
 
 // Ledger returns the ledger service on deps' table. It needs no keys.
-func Ledger(deps Deps) (*credits.Service, error) {
+func Credits(deps Deps) (*credits.Service, error) {
 	if err := errors.Join(storeProblems(deps)...); err != nil {
 		return nil, fmt.Errorf("boot: %w", err)
 	}
-	l := credits.New(dynamo.New(deps.DynamoDB, deps.Table))
+	l := credits.New(dynamo.New(deps.DynamoDB, deps.Table), nil)
 	if deps.Now != nil {
 		l.Now = deps.Now
 	}
@@ -173,7 +173,7 @@ func Handler(deps Deps, groups ...api.Group) (*api.Handler, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("boot: %w", err)
 	}
-	ledger, err := Ledger(deps)
+	svc, err := Credits(deps)
 	if err != nil {
 		return nil, err
 	}
@@ -182,13 +182,13 @@ func Handler(deps Deps, groups ...api.Group) (*api.Handler, error) {
 		return nil, fmt.Errorf("boot: catalogs: %w", err)
 	}
 	return api.New(api.Config{
-		Rates:  rc,
-		Prices: pc,
-		Ledger: ledger,
-		Keys:   auth.NewKeys(deps.Issuer, deps.Audience, nil, deps.PublicKeys...),
-		Groups: slices.Clone(groups),
-		Now:    deps.Now,
-		Logger: deps.Logger,
+		Rates:   rc,
+		Prices:  pc,
+		Credits: svc,
+		Keys:    auth.NewKeys(deps.Issuer, deps.Audience, nil, deps.PublicKeys...),
+		Groups:  slices.Clone(groups),
+		Now:     deps.Now,
+		Logger:  deps.Logger,
 
 		Payments:      deps.Payments,
 		WebhookSecret: deps.WebhookSecret,
@@ -231,9 +231,9 @@ func FromEnv(ctx context.Context, groups ...api.Group) (*api.Handler, error) {
 	return h, nil
 }
 
-// LedgerFromEnv builds the ledger service from the environment (TABLE_NAME,
+// CreditsFromEnv builds the ledger service from the environment (TABLE_NAME,
 // DYNAMODB_ENDPOINT): it is for the sweeper's main. It reads no keys.
-func LedgerFromEnv(ctx context.Context) (*credits.Service, error) {
+func CreditsFromEnv(ctx context.Context) (*credits.Service, error) {
 	ctx, cancel := context.WithTimeout(ctx, coldStartTimeout)
 	defer cancel()
 	logger := defaultLogger()
@@ -245,7 +245,7 @@ func LedgerFromEnv(ctx context.Context) (*credits.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, err := Ledger(deps)
+	l, err := Credits(deps)
 	if err != nil {
 		return nil, err
 	}
@@ -253,15 +253,15 @@ func LedgerFromEnv(ctx context.Context) (*credits.Service, error) {
 	return l, nil
 }
 
-// SweeperFromEnv is LedgerFromEnv with the notification outbox delivered
-// through Amazon SES from NOTIFY_FROM (required). Like LedgerFromEnv it
+// SweeperFromEnv is CreditsFromEnv with the notification outbox delivered
+// through Amazon SES from NOTIFY_FROM (required). Like CreditsFromEnv it
 // reads no keys.
 func SweeperFromEnv(ctx context.Context) (*credits.Service, error) {
 	from := os.Getenv(EnvNotifyFrom)
 	if !strings.Contains(from, "@") || strings.ContainsAny(from, "\r\n") {
 		return nil, fmt.Errorf("boot: %s must be the notifications' From address (domain %q)", EnvNotifyFrom, notify.Domain(from))
 	}
-	l, err := LedgerFromEnv(ctx)
+	l, err := CreditsFromEnv(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,7 @@
 // Handler and Ledger take their dependencies explicitly (a DynamoDB client,
 // a table, the token issuer, audience and public keys), so tests build the
 // very handler a function runs against DynamoDB Local, with no AWS account.
-// FromEnv and LedgerFromEnv read the same dependencies from the environment
+// FromEnv and CreditsFromEnv read the same dependencies from the environment
 // at cold start, once per instance:
 //
 //	TABLE_NAME               the DynamoDB table (required)

@@ -143,7 +143,7 @@ func TestFunctionsRefuseRoutesOfOtherGroups(t *testing.T) {
 	}
 	// The vendor's create-contract request the spending function refused
 	// (and every function but admin) created nothing.
-	if _, err := env.Ledger.Store.Contract(context.Background(), "globex"); core.ErrorCode(err) != core.CodeNotFound {
+	if _, err := env.Credits.Contract(context.Background(), "globex"); core.ErrorCode(err) != core.CodeNotFound {
 		t.Errorf("contract globex after refused requests: err = %v, want not found", err)
 	}
 }

@@ -70,7 +70,7 @@ func TestScheduledSweepReleasesExpiredHolds(t *testing.T) {
 		t.Helper()
 		deps := env.Deps()
 		deps.Now = func() time.Time { return time.Now().Add(offset) }
-		l, err := boot.Ledger(deps)
+		l, err := boot.Credits(deps)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,7 +92,7 @@ func TestScheduledSweepReleasesExpiredHolds(t *testing.T) {
 	if line.Msg != "sweep" || line.Task != "sweep" || line.Level != "INFO" || line.EventID != sched.ID || line.Report != rep {
 		t.Errorf("log line %+v, want msg sweep, event %s, report %+v", line, sched.ID, rep)
 	}
-	h, err := env.Ledger.Store.Hold(ctx, lambdatest.Contract, hold.HoldID)
+	h, err := env.Credits.HoldOf(ctx, lambdatest.Contract, hold.HoldID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestFailedSweepReturnsAnError(t *testing.T) {
 	env := lambdatest.New(t)
 	deps := env.Deps()
 	deps.Table = ddblocal.UniqueName("no-such-table")
-	l, err := boot.Ledger(deps)
+	l, err := boot.Credits(deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,21 +141,21 @@ func TestHourlyAlertCheck(t *testing.T) {
 	// 400 credits in one job: above 15 % of the seeded 2,000 baseline.
 	job := ledger.SpendRequest{Contract: lambdatest.Contract, User: "ann", Entity: lambdatest.Entity,
 		Service: "rendering", Currency: core.Cloud, Credits: decimal.NewFromInt(400)}
-	if _, err := env.Ledger.Consume(ctx, job, ledger.Idem{Key: "big-job"}); err != nil {
+	if _, err := env.Credits.Consume(ctx, job, ledger.Idem{Key: "big-job"}); err != nil {
 		t.Fatal(err)
 	}
-	c, err := env.Ledger.Store.Contract(ctx, lambdatest.Contract)
+	c, err := env.Credits.Contract(ctx, lambdatest.Contract)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := env.Ledger.Alerts(ctx, c, time.Now())
+	want, err := env.Credits.Alerts(ctx, c, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(want.Alerts) == 0 {
 		t.Fatal("no alerts to record")
 	}
-	l, err := boot.Ledger(env.Deps())
+	l, err := boot.Credits(env.Deps())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func TestHourlyAlertCheck(t *testing.T) {
 			t.Errorf("log line %+v, want an INFO line of the alerts task", line)
 		}
 	}
-	notes, err := env.Ledger.Store.Notifications(ctx, lambdatest.Contract)
+	notes, err := env.Credits.Notifications(ctx, lambdatest.Contract)
 	if err != nil || len(notes) != len(want.Alerts) {
 		t.Fatalf("outbox = %+v, %v; want the %d alerts", notes, err, len(want.Alerts))
 	}

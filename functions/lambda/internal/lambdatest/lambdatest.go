@@ -23,9 +23,9 @@ import (
 	"cloudcredits/core/ledger"
 	"cloudcredits/functions/auth"
 	"cloudcredits/functions/credits"
+	"cloudcredits/functions/credits/dynamo"
 	"cloudcredits/functions/internal/ddblocal"
 	"cloudcredits/functions/lambda/boot"
-	"cloudcredits/functions/store/dynamo"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -68,11 +68,11 @@ func Key(tb testing.TB) *rsa.PrivateKey {
 
 // Env is one test's world: a table of its own holding the seeded contract.
 type Env struct {
-	DB     *dynamodb.Client
-	Table  string
-	Signer *auth.Keys // the test issuer: mints the tokens the functions verify
-	Public *rsa.PublicKey
-	Ledger *credits.Service
+	DB      *dynamodb.Client
+	Table   string
+	Signer  *auth.Keys // the test issuer: mints the tokens the functions verify
+	Public  *rsa.PublicKey
+	Credits *credits.Service
 }
 
 // New creates a table on DynamoDB Local and seeds, through credits.Service,
@@ -91,7 +91,7 @@ func New(t *testing.T) *Env {
 	})
 	k := Key(t)
 	e := &Env{DB: db, Table: table, Signer: auth.NewKeys(Issuer, Audience, k), Public: &k.PublicKey,
-		Ledger: credits.New(dynamo.New(db, table))}
+		Credits: credits.New(dynamo.New(db, table), nil)}
 	e.seed(t)
 	return e
 }
@@ -107,19 +107,19 @@ func (e *Env) seed(t *testing.T) {
 		Start: start, End: start.AddDate(1, 0, 0), Channel: "list",
 		MonthlyBaseline: decimal.NewFromInt(2000), PlanActive: true,
 	}
-	if _, err := e.Ledger.CreateContract(ctx, c, idem("contract")); err != nil {
+	if _, err := e.Credits.CreateContract(ctx, c, idem("contract")); err != nil {
 		t.Fatalf("seed contract: %v", err)
 	}
 	for _, u := range []ledger.UserRequest{
 		{User: "ann", Kind: ledger.Employee, Entity: Entity, CanSpend: true},
 		{User: "bob", Kind: ledger.Contractor, Entity: Entity, CanSpend: true},
 	} {
-		if _, err := e.Ledger.AddUser(ctx, Contract, u, idem("user-"+u.User)); err != nil {
+		if _, err := e.Credits.AddUser(ctx, Contract, u, idem("user-"+u.User)); err != nil {
 			t.Fatalf("seed user %s: %v", u.User, err)
 		}
 	}
 	g := ledger.GrantRequest{Lot: SharedLot, Currency: core.Cloud, Credits: decimal.NewFromInt(SharedCredits), Source: ledger.SourcePurchase}
-	if _, err := e.Ledger.GrantShared(ctx, Contract, g, idem("grant")); err != nil {
+	if _, err := e.Credits.GrantShared(ctx, Contract, g, idem("grant")); err != nil {
 		t.Fatalf("seed grant: %v", err)
 	}
 }
@@ -147,7 +147,7 @@ func (e *Env) Handler(t *testing.T, f boot.Function) http.Handler {
 // the service.
 func (e *Env) CloudBalance(t *testing.T) decimal.Decimal {
 	t.Helper()
-	b, err := e.Ledger.Balance(context.Background(), Contract, "")
+	b, err := e.Credits.Balance(context.Background(), Contract, "")
 	if err != nil {
 		t.Fatalf("balance: %v", err)
 	}

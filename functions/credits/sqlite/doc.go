@@ -1,7 +1,7 @@
-// Package sqlite is the embedded ledger store: store.Store on one SQLite file
+// Package sqlite is the embedded ledger store: ledger.Store on one SQLite file
 // (modernc.org/sqlite, pure Go, no cgo). It is the default for `make run` and
-// for single-machine deployments; production runs store/dynamo, and both pass
-// the one conformance suite in store/storetest.
+// for single-machine deployments; production runs credits/dynamo, and both pass
+// the one conformance suite in credits/storetest.
 //
 // How it keeps the ledger's laws:
 //

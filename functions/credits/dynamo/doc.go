@@ -1,5 +1,5 @@
 // Package dynamo is the production adapter of the ledger's storage port
-// (store.Store) on Amazon DynamoDB, in one table.
+// (ledger.Store) on Amazon DynamoDB, in one table.
 //
 // Every Apply is exactly one TransactWriteItems call. Each op of the
 // ledger.Tx becomes one transaction item whose condition expression enforces

@@ -15,7 +15,6 @@ import (
 	"cloudcredits/core"
 	"cloudcredits/core/ledger"
 	"cloudcredits/functions/credits"
-	"cloudcredits/functions/store"
 
 	"github.com/shopspring/decimal"
 )
@@ -54,7 +53,7 @@ type spec struct {
 
 // Run runs the conformance suite. open must return a fresh, empty store each
 // time it is called; Run closes it when the subtest ends.
-func Run(t *testing.T, open func(t *testing.T) store.Store, opts ...Option) {
+func Run(t *testing.T, open func(t *testing.T) ledger.Store, opts ...Option) {
 	cfg := config{ops: ConcurrentOps, workers: ConcurrentWorkers}
 	for _, o := range opts {
 		o(&cfg)
@@ -140,7 +139,7 @@ func (c *clock) Advance(d time.Duration) time.Time {
 type harness struct {
 	t   *testing.T
 	ctx context.Context
-	st  store.Store
+	st  ledger.Store
 	svc *credits.Service
 	clk *clock
 	seq atomic.Int64
@@ -149,7 +148,7 @@ type harness struct {
 	contracts []string
 }
 
-func newHarness(t *testing.T, open func(t *testing.T) store.Store) *harness {
+func newHarness(t *testing.T, open func(t *testing.T) ledger.Store) *harness {
 	st := open(t)
 	if st == nil {
 		t.Fatal("open returned a nil store")
@@ -161,7 +160,7 @@ func newHarness(t *testing.T, open func(t *testing.T) store.Store) *harness {
 	})
 	clk := &clock{now: t0}
 	h := &harness{t: t, ctx: context.Background(), st: st, clk: clk,
-		svc: &credits.Service{Store: st, Now: clk.Now}}
+		svc: credits.New(st, clk.Now)}
 	// Registered after Close, so it runs before it: every subtest ends with
 	// the ledger laws checked on everything it made.
 	t.Cleanup(func() {

@@ -11,7 +11,6 @@ import (
 	"cloudcredits/core"
 	"cloudcredits/core/ledger"
 	"cloudcredits/functions/credits"
-	"cloudcredits/functions/store"
 
 	"github.com/shopspring/decimal"
 )
@@ -214,7 +213,7 @@ func testSunsetConditions(t *testing.T, h *harness) {
 // beforeFirstApply runs hook once, just before the first Tx it is given is
 // applied: a change that lands between a planner's reads and its write.
 type beforeFirstApply struct {
-	store.Store
+	ledger.Store
 	once sync.Once
 	hook func()
 }
@@ -263,11 +262,11 @@ func testSunsetRace(t *testing.T, h *harness) {
 		final := seedFinal.AddDate(0, 0, -i)
 		req := sunset
 		req.FinalExpiry = final
-		svc := &credits.Service{Now: h.clk.Now, Store: &beforeFirstApply{Store: h.st, hook: func() {
+		svc := credits.New(&beforeFirstApply{Store: h.st, hook: func() {
 			if _, err := h.setSunset(tc.cur, req); err != nil {
 				t.Fatalf("%s: set the sunset: %v", tc.name, err)
 			}
-		}}}
+		}}, h.clk.Now)
 		if _, err := tc.do(svc); err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
@@ -280,11 +279,11 @@ func testSunsetRace(t *testing.T, h *harness) {
 	final := seedFinal.AddDate(0, 0, -2)
 	req := sunset
 	req.FinalExpiry = final
-	svc := &credits.Service{Now: h.clk.Now, Store: &beforeFirstApply{Store: h.st, hook: func() {
+	svc := credits.New(&beforeFirstApply{Store: h.st, hook: func() {
 		if _, err := h.setSunset(core.Cloud, req); err != nil {
 			t.Fatalf("order: set the sunset: %v", err)
 		}
-	}}}
+	}}, h.clk.Now)
 	if _, err := svc.Fulfil(h.ctx, "acme", o.ID, time.Time{}); err != nil {
 		t.Fatal(err)
 	}

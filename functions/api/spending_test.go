@@ -21,12 +21,11 @@ import (
 	"cloudcredits/functions/api"
 	"cloudcredits/functions/auth"
 	"cloudcredits/functions/credits"
+	"cloudcredits/functions/credits/sqlite"
 	"cloudcredits/functions/internal/stripemock"
 	"cloudcredits/functions/payments"
 	"cloudcredits/functions/payments/stripe"
 	"cloudcredits/functions/sampledata"
-	"cloudcredits/functions/store"
-	"cloudcredits/functions/store/sqlite"
 
 	"github.com/shopspring/decimal"
 )
@@ -42,7 +41,7 @@ const (
 // and tokens for every role.
 type env struct {
 	h      http.Handler
-	st     store.Store
+	st     ledger.Store
 	svc    *credits.Service
 	keys   *auth.Keys
 	now    time.Time
@@ -68,11 +67,11 @@ func newEnv(t testing.TB) *env {
 
 // newEnvOn is newEnv on a given (fresh, empty) store, which it closes when
 // the test ends.
-func newEnvOn(t testing.TB, st store.Store) *env {
+func newEnvOn(t testing.TB, st ledger.Store) *env {
 	t.Helper()
 	t.Cleanup(func() { st.Close() })
 	now := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
-	svc := credits.New(st)
+	svc := credits.New(st, nil)
 	svc.Now = func() time.Time { return now }
 	keys := auth.NewKeys(iss, aud, testKey)
 	rc, pc, err := sampledata.Catalogs("")
@@ -85,7 +84,7 @@ func newEnvOn(t testing.TB, st store.Store) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := api.New(api.Config{Rates: rc, Prices: pc, Ledger: svc, Keys: keys, Now: func() time.Time { return now },
+	h, err := api.New(api.Config{Rates: rc, Prices: pc, Credits: svc, Keys: keys, Now: func() time.Time { return now },
 		Logger:   slog.New(slog.NewJSONHandler(io.Discard, nil)),
 		Payments: provider, WebhookSecret: webhookSecret, PublicURL: publicURL, QuoteKey: testQuoteKey})
 	if err != nil {

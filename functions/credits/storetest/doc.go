@@ -1,10 +1,10 @@
 // Package storetest is the ledger store's conformance suite: the one set of
-// tests every store.Store adapter (store/sqlite, store/dynamo) must pass
+// tests every ledger.Store adapter (credits/sqlite, credits/dynamo) must pass
 // unchanged. An adapter's own test file calls Run with a function that opens
 // a fresh, empty store:
 //
 //	func TestConformance(t *testing.T) {
-//		storetest.Run(t, func(t *testing.T) store.Store {
+//		storetest.Run(t, func(t *testing.T) ledger.Store {
 //			st, err := sqlite.Open(filepath.Join(t.TempDir(), "ledger.db"))
 //			if err != nil {
 //				t.Fatal(err)
@@ -22,7 +22,7 @@
 // After every subtest, every lot of every contract it created is audited:
 // conservation, and the lot's entries reproduce its counters and amount.
 //
-// What the suite assumes of an adapter beyond store.Store's documentation:
+// What the suite assumes of an adapter beyond ledger.Store's documentation:
 //
 //   - open returns an empty store, independent of every other one, so
 //     subtests may run in parallel (see Parallel). Run closes it when the

@@ -15,7 +15,6 @@ import (
 	"cloudcredits/core/governance"
 	"cloudcredits/core/ledger"
 	"cloudcredits/functions/credits"
-	"cloudcredits/functions/store"
 
 	"github.com/shopspring/decimal"
 )
@@ -172,7 +171,7 @@ func usageKeyText(k ledger.UsageKey) string {
 // the rows hold exactly what the UsageConsumptions individual AddUsage ops
 // would have left. It then reads the rows back and checks them: the counts
 // must sum to UsageConsumptions and the credits to what was generated.
-func LoadUsage(ctx context.Context, st store.Store, rowsPerTx, workers int) (UsageLoad, error) {
+func LoadUsage(ctx context.Context, st ledger.Store, rowsPerTx, workers int) (UsageLoad, error) {
 	rows := UsageRollups()
 	l := UsageLoad{Contract: UsageContract, From: fmt.Sprintf("%d-01", UsageYear), To: fmt.Sprintf("%d-12", UsageYear),
 		Rows: len(rows), Credits: map[core.Currency]decimal.Decimal{}}
@@ -257,7 +256,7 @@ type UsageMeter interface {
 // BenchUsageReport measures one usage report over the whole of l: st.Usage
 // for l.From…l.To, then governance.Usage grouped by groupBy. It reports
 // rows/op (roll-up rows read) and m's totals per report (m may be nil).
-func BenchUsageReport(b *testing.B, st store.Store, l UsageLoad, groupBy []string, m UsageMeter) {
+func BenchUsageReport(b *testing.B, st ledger.Store, l UsageLoad, groupBy []string, m UsageMeter) {
 	ctx := context.Background()
 	if m != nil {
 		m.Reset()
@@ -297,10 +296,10 @@ func BenchUsageReport(b *testing.B, st store.Store, l UsageLoad, groupBy []strin
 // alerts computed) and governance.AlertNotifications. It creates the
 // contract (a 100,000-credit monthly baseline, so some users and projects
 // are over 15%) the first time.
-func BenchAlertCheck(b *testing.B, st store.Store, l UsageLoad, m UsageMeter) {
+func BenchAlertCheck(b *testing.B, st ledger.Store, l UsageLoad, m UsageMeter) {
 	ctx := context.Background()
 	at := time.Date(UsageYear, 12, 15, 0, 0, 0, 0, time.UTC)
-	svc := &credits.Service{Store: st, Now: func() time.Time { return at }}
+	svc := credits.New(st, func() time.Time { return at })
 	c, err := st.Contract(ctx, l.Contract)
 	if core.ErrorCode(err) == core.CodeNotFound {
 		start := time.Date(UsageYear, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -10,7 +10,6 @@ import (
 
 	"cloudcredits/core"
 	"cloudcredits/core/ledger"
-	"cloudcredits/functions/store"
 
 	"github.com/shopspring/decimal"
 )
@@ -30,12 +29,12 @@ func (s *Store) readRows(ctx context.Context, query string, args ...any) (*sql.R
 	return s.reader.QueryContext(ctx, query, args...)
 }
 
-// one reads a single row; a missing row becomes store.NotFound(what, id).
+// one reads a single row; a missing row becomes ledger.NotFound(what, id).
 func one[T any](ctx context.Context, s *Store, scan func(scanner) (T, error), what, id, query string, args ...any) (T, error) {
 	v, err := scan(s.readRow(ctx, query, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		var zero T
-		return zero, store.NotFound(what, id)
+		return zero, ledger.NotFound(what, id)
 	}
 	if err != nil {
 		return v, fmt.Errorf("sqlite: read %s %s: %w", what, id, err)
@@ -129,7 +128,7 @@ func (s *Store) LotContract(ctx context.Context, lot string) (string, error) {
 	case err != nil:
 		return "", err
 	case len(cs) == 0:
-		return "", store.NotFound("lot", lot)
+		return "", ledger.NotFound("lot", lot)
 	case len(cs) > 1:
 		return "", core.Errorf(core.CodeConflict, "lot id %s is used by more than one contract (%s and %s); name the contract", lot, cs[0], cs[1])
 	}
@@ -165,7 +164,7 @@ func (s *Store) OrderContract(ctx context.Context, id string) (string, error) {
 	case err != nil:
 		return "", err
 	case len(cs) == 0:
-		return "", store.NotFound("order", id)
+		return "", ledger.NotFound("order", id)
 	case len(cs) > 1:
 		return "", core.Errorf(core.CodeConflict, "order id %s is used by more than one contract (%s and %s); name the contract", id, cs[0], cs[1])
 	}

@@ -13,8 +13,7 @@ import (
 
 	"cloudcredits/core"
 	"cloudcredits/core/ledger"
-	"cloudcredits/functions/store"
-	"cloudcredits/functions/store/storetest"
+	"cloudcredits/functions/credits/storetest"
 
 	"github.com/shopspring/decimal"
 )
@@ -22,7 +21,7 @@ import (
 // TestConformance runs the suite every adapter must pass unchanged, each
 // subtest on a fresh file. The tests after it are this adapter's own.
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store {
+	storetest.Run(t, func(t *testing.T) ledger.Store {
 		st, err := Open(filepath.Join(t.TempDir(), "ledger.db"))
 		if err != nil {
 			t.Fatal(err)
@@ -42,7 +41,7 @@ func TestConformance(t *testing.T) {
 const day = 24 * time.Hour
 
 // seed writes the state the condition tests start from, in contract c1.
-func seed(t *testing.T, st store.Store) {
+func seed(t *testing.T, st ledger.Store) {
 	t.Helper()
 	l1 := lot("c1", "L1", "100", t0.Add(-day), t0.Add(365*day))
 	future := lot("c1", "L2", "50", t0.Add(day), time.Time{})

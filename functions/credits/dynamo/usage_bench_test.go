@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"cloudcredits/core/governance"
+	"cloudcredits/functions/credits/storetest"
 	"cloudcredits/functions/internal/ddblocal"
-	"cloudcredits/functions/store/storetest"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go/middleware"

@@ -14,7 +14,6 @@ import (
 
 	"cloudcredits/core"
 	"cloudcredits/core/ledger"
-	"cloudcredits/functions/store"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -86,7 +85,7 @@ func (s *Store) Contract(ctx context.Context, id string) (ledger.Contract, error
 		return ledger.Contract{}, err
 	}
 	if it == nil {
-		return ledger.Contract{}, store.NotFound("contract", id)
+		return ledger.Contract{}, ledger.NotFound("contract", id)
 	}
 	return decodeContract(it)
 }
@@ -134,7 +133,7 @@ func (s *Store) User(ctx context.Context, contract, user string) (ledger.User, e
 		return ledger.User{}, err
 	}
 	if it == nil {
-		return ledger.User{}, store.NotFound("user", user)
+		return ledger.User{}, ledger.NotFound("user", user)
 	}
 	return decodeUser(it)
 }
@@ -176,7 +175,7 @@ func (s *Store) Lot(ctx context.Context, contract, id string) (ledger.Lot, error
 		return ledger.Lot{}, err
 	}
 	if it == nil {
-		return ledger.Lot{}, store.NotFound("lot", id)
+		return ledger.Lot{}, ledger.NotFound("lot", id)
 	}
 	return decodeLot(it)
 }
@@ -196,7 +195,7 @@ func (s *Store) LotContract(ctx context.Context, lot string) (string, error) {
 	case err != nil:
 		return "", err
 	case len(contracts) == 0:
-		return "", store.NotFound("lot", lot)
+		return "", ledger.NotFound("lot", lot)
 	case len(contracts) > 1:
 		return "", core.Errorf(core.CodeConflict, "lot id %s is used by more than one contract (%s and %s); name the contract",
 			lot, contracts[0], contracts[1])
@@ -211,7 +210,7 @@ func (s *Store) Order(ctx context.Context, contract, id string) (ledger.Order, e
 		return ledger.Order{}, err
 	}
 	if it == nil {
-		return ledger.Order{}, store.NotFound("order", id)
+		return ledger.Order{}, ledger.NotFound("order", id)
 	}
 	return decodeOrder(it)
 }
@@ -224,7 +223,7 @@ func (s *Store) QuoteAcceptance(ctx context.Context, quoteID string) (ledger.Quo
 		return ledger.QuoteAcceptance{}, err
 	}
 	if it == nil {
-		return ledger.QuoteAcceptance{}, store.NotFound("acceptance of quote", quoteID)
+		return ledger.QuoteAcceptance{}, ledger.NotFound("acceptance of quote", quoteID)
 	}
 	return decodeQuoteAcceptance(it)
 }
@@ -261,7 +260,7 @@ func (s *Store) OrderContract(ctx context.Context, id string) (string, error) {
 	case err != nil:
 		return "", err
 	case len(contracts) == 0:
-		return "", store.NotFound("order", id)
+		return "", ledger.NotFound("order", id)
 	case len(contracts) > 1:
 		return "", core.Errorf(core.CodeConflict, "order id %s is used by more than one contract (%s and %s); name the contract",
 			id, contracts[0], contracts[1])
@@ -276,7 +275,7 @@ func (s *Store) Hold(ctx context.Context, contract, id string) (ledger.Hold, err
 		return ledger.Hold{}, err
 	}
 	if it == nil {
-		return ledger.Hold{}, store.NotFound("hold", id)
+		return ledger.Hold{}, ledger.NotFound("hold", id)
 	}
 	return decodeHold(it)
 }
@@ -288,7 +287,7 @@ func (s *Store) Consumption(ctx context.Context, contract, id string) (ledger.Co
 		return ledger.Consumption{}, err
 	}
 	if it == nil {
-		return ledger.Consumption{}, store.NotFound("consumption", id)
+		return ledger.Consumption{}, ledger.NotFound("consumption", id)
 	}
 	return decodeConsumption(it)
 }
@@ -722,7 +721,7 @@ func (s *Store) Sunset(ctx context.Context, cur core.Currency) (ledger.Sunset, e
 		return ledger.Sunset{}, err
 	}
 	if it == nil {
-		return ledger.Sunset{}, store.NotFound("sunset of currency", string(cur))
+		return ledger.Sunset{}, ledger.NotFound("sunset of currency", string(cur))
 	}
 	return decodeSunset(it)
 }

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"cloudcredits/core/governance"
-	"cloudcredits/functions/store/storetest"
+	"cloudcredits/functions/credits/storetest"
 )
 
 // The usage-report benchmark loads the roll-ups of 1,000,000 consumptions

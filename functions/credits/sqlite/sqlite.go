@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 
 	"cloudcredits/core/ledger"
-	"cloudcredits/functions/store"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -36,7 +35,7 @@ const (
 	listMax = 10_000
 )
 
-// Store is store.Store on one SQLite file.
+// Store is ledger.Store on one SQLite file.
 type Store struct {
 	path   string
 	writer *sql.DB // exactly one connection, used only by writeLoop
@@ -59,7 +58,7 @@ type Store struct {
 	closeErr  error
 }
 
-var _ store.Store = (*Store)(nil)
+var _ ledger.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the ledger database at path and brings
 // its schema up to date. path names a file; ":memory:" is refused because

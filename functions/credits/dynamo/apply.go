@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"cloudcredits/core/ledger"
-	"cloudcredits/functions/store"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -17,7 +16,7 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// Store is the DynamoDB adapter of store.Store. It is safe for concurrent use.
+// Store is the DynamoDB adapter of ledger.Store. It is safe for concurrent use.
 type Store struct {
 	db    *dynamodb.Client
 	table string
@@ -31,7 +30,7 @@ type Store struct {
 	lastStamp int64
 }
 
-var _ store.Store = (*Store)(nil)
+var _ ledger.Store = (*Store)(nil)
 
 // New returns a Store on table, which CreateTable (or the deploy template)
 // made.

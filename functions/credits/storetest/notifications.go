@@ -13,7 +13,6 @@ import (
 	"cloudcredits/core/governance"
 	"cloudcredits/core/ledger"
 	"cloudcredits/functions/credits"
-	"cloudcredits/functions/store"
 )
 
 func notificationSpecs() []spec {
@@ -542,7 +541,7 @@ func testNewestNotifications(t *testing.T, h *harness) {
 
 // lotsFail fails every Lots read of one contract.
 type lotsFail struct {
-	store.Store
+	ledger.Store
 	contract string
 }
 
@@ -564,7 +563,7 @@ func testSweepAlertsFailure(t *testing.T, h *harness) {
 		h.employee(id, "alice")
 		h.consume(req("alice", "200", in(id)))
 	}
-	svc := &credits.Service{Store: lotsFail{Store: h.st, contract: "aaa"}, Now: h.clk.Now}
+	svc := credits.New(lotsFail{Store: h.st, contract: "aaa"}, h.clk.Now)
 	rep, err := svc.SweepAlerts(h.ctx)
 	if err == nil || !strings.Contains(err.Error(), "aaa") || !strings.Contains(err.Error(), "disk on fire") {
 		t.Errorf("alert check with aaa failing = %v, want aaa's error", err)
@@ -692,7 +691,7 @@ func testAddressRace(t *testing.T, h *harness) {
 			}
 		}
 	}
-	svc := &credits.Service{Now: h.clk.Now, Store: &beforeFirstApply{Store: h.st, hook: setAddress("first@acme.example")}}
+	svc := credits.New(&beforeFirstApply{Store: h.st, hook: setAddress("first@acme.example")}, h.clk.Now)
 	if _, err := svc.WithdrawLot(h.ctx, "acme", ind.ID, time.Time{}, h.key()); err != nil {
 		t.Fatal(err)
 	}
@@ -701,7 +700,7 @@ func testAddressRace(t *testing.T, h *harness) {
 	}
 	h.grant("acme", "pool", "1000")
 	h.consume(req("alice", "200"))
-	svc = &credits.Service{Now: h.clk.Now, Store: &beforeFirstApply{Store: h.st, hook: setAddress("second@acme.example")}}
+	svc = credits.New(&beforeFirstApply{Store: h.st, hook: setAddress("second@acme.example")}, h.clk.Now)
 	if _, err := svc.SweepAlerts(h.ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -762,11 +761,11 @@ func testReaddressFollowUp(t *testing.T, h *harness) {
 	}
 	// The withdrawal is recorded, addressed from the contract as it was
 	// (no address), after the change read the outbox and before it lands.
-	svc := &credits.Service{Now: h.clk.Now, Store: &beforeFirstApply{Store: h.st, hook: func() {
+	svc := credits.New(&beforeFirstApply{Store: h.st, hook: func() {
 		if _, err := h.svc.WithdrawLot(h.ctx, "acme", ind.ID, time.Time{}, h.key()); err != nil {
 			t.Errorf("withdraw: %v", err)
 		}
-	}}}
+	}}, h.clk.Now)
 	out, err := svc.SetNotifyEmail(h.ctx, "acme", ledger.NotifyEmailRequest{NotifyEmail: "admin@acme.example"}, h.key())
 	if err != nil {
 		t.Fatal(err)

@@ -11,8 +11,7 @@ import (
 
 	"cloudcredits/core"
 	"cloudcredits/core/ledger"
-	"cloudcredits/functions/store"
-	"cloudcredits/functions/store/storetest"
+	"cloudcredits/functions/credits/storetest"
 )
 
 // TestConcurrentConsumeOneLot: 32 spenders drain one lot at once through
@@ -38,7 +37,7 @@ func TestConcurrentConsumeOneLot(t *testing.T) {
 	var ok atomic.Int64
 	var wg sync.WaitGroup
 	for i := range spenders {
-		var st store.Store = a
+		var st ledger.Store = a
 		if i%2 == 1 {
 			st = b
 		}

@@ -10,7 +10,7 @@ import (
 	"cloudcredits/core"
 	"cloudcredits/core/ledger"
 	"cloudcredits/functions/credits"
-	"cloudcredits/functions/store/storetest"
+	"cloudcredits/functions/credits/storetest"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/shopspring/decimal"
@@ -121,7 +121,7 @@ func benchService(b *testing.B) (*Store, *metered, *credits.Service) {
 	b.Helper()
 	st := newStore(b)
 	m := &metered{Store: st}
-	svc := credits.New(m)
+	svc := credits.New(m, nil)
 	setup(b, svc, "1000000000")
 	_, err := svc.SetBudget(context.Background(), "c1", "p1",
 		ledger.BudgetRequest{Currency: core.Cloud, MonthlyCap: decimal.NewFromInt(core.CreditsMax)}, ledger.Idem{Key: "setup-budget"})

@@ -14,12 +14,11 @@ import (
 
 	"cloudcredits/core"
 	"cloudcredits/core/ledger"
-	"cloudcredits/functions/store"
 
 	"github.com/shopspring/decimal"
 )
 
-// memStore is a test-only reference implementation of store.Store, so the
+// memStore is a test-only reference implementation of ledger.Store, so the
 // suite can be checked (and can fail) without a database. Apply enforces
 // every condition documented on the ops of ledger.Tx, all or nothing. It is
 // never exported and never used by the adapters.
@@ -45,7 +44,7 @@ type memStore struct {
 	closed    bool
 }
 
-var _ store.Store = (*memStore)(nil)
+var _ ledger.Store = (*memStore)(nil)
 
 func newMemStore() *memStore {
 	return &memStore{
@@ -289,7 +288,7 @@ func (m *memStore) Contract(ctx context.Context, id string) (ledger.Contract, er
 	defer m.mu.Unlock()
 	c, ok := m.contracts[id]
 	if !ok {
-		return ledger.Contract{}, store.NotFound("contract", id)
+		return ledger.Contract{}, ledger.NotFound("contract", id)
 	}
 	return cloneContract(c), nil
 }
@@ -312,7 +311,7 @@ func (m *memStore) User(ctx context.Context, contract, user string) (ledger.User
 	defer m.mu.Unlock()
 	u, ok := m.users[[2]string{contract, user}]
 	if !ok {
-		return ledger.User{}, store.NotFound("user", user)
+		return ledger.User{}, ledger.NotFound("user", user)
 	}
 	return u, nil
 }
@@ -354,7 +353,7 @@ func (m *memStore) Lot(ctx context.Context, contract, id string) (ledger.Lot, er
 	defer m.mu.Unlock()
 	l, ok := m.lots[[2]string{contract, id}]
 	if !ok {
-		return ledger.Lot{}, store.NotFound("lot", id)
+		return ledger.Lot{}, ledger.NotFound("lot", id)
 	}
 	return l, nil
 }
@@ -367,7 +366,7 @@ func (m *memStore) LotContract(ctx context.Context, lot string) (string, error) 
 			return k[0], nil
 		}
 	}
-	return "", store.NotFound("lot", lot)
+	return "", ledger.NotFound("lot", lot)
 }
 
 func (m *memStore) Order(ctx context.Context, contract, id string) (ledger.Order, error) {
@@ -375,7 +374,7 @@ func (m *memStore) Order(ctx context.Context, contract, id string) (ledger.Order
 	defer m.mu.Unlock()
 	o, ok := m.orders[[2]string{contract, id}]
 	if !ok {
-		return ledger.Order{}, store.NotFound("order", id)
+		return ledger.Order{}, ledger.NotFound("order", id)
 	}
 	return o, nil
 }
@@ -385,7 +384,7 @@ func (m *memStore) QuoteAcceptance(ctx context.Context, quoteID string) (ledger.
 	defer m.mu.Unlock()
 	a, ok := m.accepted[quoteID]
 	if !ok {
-		return ledger.QuoteAcceptance{}, store.NotFound("acceptance of quote", quoteID)
+		return ledger.QuoteAcceptance{}, ledger.NotFound("acceptance of quote", quoteID)
 	}
 	return a, nil
 }
@@ -398,7 +397,7 @@ func (m *memStore) OrderContract(ctx context.Context, id string) (string, error)
 			return k[0], nil
 		}
 	}
-	return "", store.NotFound("order", id)
+	return "", ledger.NotFound("order", id)
 }
 
 func (m *memStore) Orders(ctx context.Context, contract string) ([]ledger.Order, error) {
@@ -424,7 +423,7 @@ func (m *memStore) Hold(ctx context.Context, contract, id string) (ledger.Hold, 
 	defer m.mu.Unlock()
 	h, ok := m.holds[[2]string{contract, id}]
 	if !ok {
-		return ledger.Hold{}, store.NotFound("hold", id)
+		return ledger.Hold{}, ledger.NotFound("hold", id)
 	}
 	return cloneHold(h), nil
 }
@@ -434,7 +433,7 @@ func (m *memStore) Consumption(ctx context.Context, contract, id string) (ledger
 	defer m.mu.Unlock()
 	c, ok := m.cons[[2]string{contract, id}]
 	if !ok {
-		return ledger.Consumption{}, store.NotFound("consumption", id)
+		return ledger.Consumption{}, ledger.NotFound("consumption", id)
 	}
 	return cloneConsumption(c), nil
 }
@@ -609,7 +608,7 @@ func (m *memStore) Sunset(ctx context.Context, cur core.Currency) (ledger.Sunset
 	defer m.mu.Unlock()
 	x, ok := m.sunsets[cur]
 	if !ok {
-		return ledger.Sunset{}, store.NotFound("sunset of currency", string(cur))
+		return ledger.Sunset{}, ledger.NotFound("sunset of currency", string(cur))
 	}
 	return x, nil
 }

@@ -1,116 +1,116 @@
-// Package store declares the ledger's storage port: the reads a planner needs
-// and Apply, which performs a planned ledger.Tx atomically with every
-// condition enforced in the write itself. Two adapters implement it —
-// store/sqlite (the embedded default) and store/dynamo (production) — and
-// both must pass the one conformance suite in store/storetest unchanged.
-//
-// An adapter must never decide anything about money: it reads, and it applies
-// what core/ledger planned, translating its own failures into domain errors
-// (a failed condition becomes *ledger.ConflictError, a missing item
-// core.CodeNotFound). It must never return a zero value with a nil error for
-// something that does not exist.
-package store
+package ledger
 
 import (
 	"context"
 	"time"
 
 	"cloudcredits/core"
-	"cloudcredits/core/ledger"
 
 	"github.com/shopspring/decimal"
 )
 
-// Store is the ledger's storage port.
+// Store is the ledger's storage port: the reads a planner needs and Apply,
+// which performs a planned Tx atomically with every condition enforced in
+// the write itself. It is declared here, beside the domain it serves; the
+// adapters (functions/credits/sqlite, the embedded default, and
+// functions/credits/dynamo, production) implement it, and both pass the one
+// conformance suite in functions/credits/storetest unchanged. Only the
+// ledger service (functions/credits) calls a Store.
+//
+// An adapter must never decide anything about money: it reads, and it
+// applies what this package planned, translating its own failures into
+// domain errors (a failed condition becomes *ConflictError, a missing item
+// core.CodeNotFound). It must never return a zero value with a nil error for
+// something that does not exist.
 type Store interface {
 	// Apply performs every op of tx or none. When a condition fails it
-	// returns a *ledger.ConflictError naming the op (and applies nothing).
-	Apply(ctx context.Context, tx ledger.Tx) error
+	// returns a *ConflictError naming the op (and applies nothing).
+	Apply(ctx context.Context, tx Tx) error
 
-	Contract(ctx context.Context, id string) (ledger.Contract, error)
+	Contract(ctx context.Context, id string) (Contract, error)
 	// Contracts returns the ids of contracts after `after` (the empty
 	// string: from the first), in id order, at most limit of them: the
 	// sweeper's directory for checks that run on every contract (alerts).
 	Contracts(ctx context.Context, after string, limit int) ([]string, error)
-	User(ctx context.Context, contract, user string) (ledger.User, error)
-	Users(ctx context.Context, contract string) ([]ledger.User, error)
+	User(ctx context.Context, contract, user string) (User, error)
+	Users(ctx context.Context, contract string) ([]User, error)
 	// Granted reports whether the user's one-time individual grant was made.
 	Granted(ctx context.Context, contract, user string) (bool, error)
 	// Lots returns every lot of a contract, in any state, ordered by id.
-	Lots(ctx context.Context, contract string) ([]ledger.Lot, error)
-	Lot(ctx context.Context, contract, id string) (ledger.Lot, error)
+	Lots(ctx context.Context, contract string) ([]Lot, error)
+	Lot(ctx context.Context, contract, id string) (Lot, error)
 	// LotContract returns the contract a lot belongs to (vendor routes name
 	// a lot by id alone).
 	LotContract(ctx context.Context, lot string) (string, error)
 	// Order reads one order of a contract.
-	Order(ctx context.Context, contract, id string) (ledger.Order, error)
+	Order(ctx context.Context, contract, id string) (Order, error)
 	// OrderContract returns the contract an order belongs to: mark-paid and
 	// payment webhooks name an order by id alone. An id that more than one
 	// contract uses is refused (conflict), never guessed.
 	OrderContract(ctx context.Context, id string) (string, error)
 	// Orders returns every order of a contract, oldest first (created_at,
-	// then id), at most ledger.OrdersPerContractMax (more is too_large).
-	Orders(ctx context.Context, contract string) ([]ledger.Order, error)
+	// then id), at most OrdersPerContractMax (more is too_large).
+	Orders(ctx context.Context, contract string) ([]Order, error)
 	// QuoteAcceptance reads the acceptance of a quote (any contract's), or
 	// not_found when the quote has not been accepted.
-	QuoteAcceptance(ctx context.Context, quoteID string) (ledger.QuoteAcceptance, error)
-	Hold(ctx context.Context, contract, id string) (ledger.Hold, error)
-	Consumption(ctx context.Context, contract, id string) (ledger.Consumption, error)
+	QuoteAcceptance(ctx context.Context, quoteID string) (QuoteAcceptance, error)
+	Hold(ctx context.Context, contract, id string) (Hold, error)
+	Consumption(ctx context.Context, contract, id string) (Consumption, error)
 	// Budget returns the project's cap in currency; ok is false when none.
-	Budget(ctx context.Context, contract, project string, currency core.Currency) (b ledger.Budget, ok bool, err error)
+	Budget(ctx context.Context, contract, project string, currency core.Currency) (b Budget, ok bool, err error)
 	// BudgetUsed returns the project's month counter (zero when absent).
 	BudgetUsed(ctx context.Context, contract, project string, currency core.Currency, month string) (decimal.Decimal, error)
 	// Idempotency returns the record for (contract, key) if one exists and is
 	// live at `at`; records past their expiry are treated as absent even when
 	// the database has not deleted them yet.
-	Idempotency(ctx context.Context, contract, key string, at time.Time) (r ledger.IdempotencyRecord, ok bool, err error)
+	Idempotency(ctx context.Context, contract, key string, at time.Time) (r IdempotencyRecord, ok bool, err error)
 	// Entries returns a lot's ledger entries in the order they were written.
-	Entries(ctx context.Context, contract, lot string) ([]ledger.Entry, error)
+	Entries(ctx context.Context, contract, lot string) ([]Entry, error)
 	// Usage returns the roll-up rows of a contract for months in [from, to]
 	// ("2006-01"), read from the pre-aggregated counters.
-	Usage(ctx context.Context, contract, fromMonth, toMonth string) ([]ledger.Usage, error)
+	Usage(ctx context.Context, contract, fromMonth, toMonth string) ([]Usage, error)
 	// Attempts returns the refused spend attempts recorded for the audit.
-	Attempts(ctx context.Context, contract string) ([]ledger.Attempt, error)
+	Attempts(ctx context.Context, contract string) ([]Attempt, error)
 
 	// EndedLots returns lots (of any contract) whose end is at or before
 	// `at` and that still have remaining credits: the sweeper's work list,
 	// at most limit of them.
-	EndedLots(ctx context.Context, at time.Time, limit int) ([]ledger.Lot, error)
+	EndedLots(ctx context.Context, at time.Time, limit int) ([]Lot, error)
 	// ExpiredHolds returns open holds whose expiry is at or before `at`, at
 	// most limit of them.
-	ExpiredHolds(ctx context.Context, at time.Time, limit int) ([]ledger.Hold, error)
+	ExpiredHolds(ctx context.Context, at time.Time, limit int) ([]Hold, error)
 
 	// Sunset reads a currency's sunset, or not_found when it has none.
-	Sunset(ctx context.Context, cur core.Currency) (ledger.Sunset, error)
+	Sunset(ctx context.Context, cur core.Currency) (Sunset, error)
 	// Sunsets returns every currency's sunset, ordered by currency.
-	Sunsets(ctx context.Context) ([]ledger.Sunset, error)
+	Sunsets(ctx context.Context) ([]Sunset, error)
 	// LotsOutliving returns lots of currency cur (of any contract) whose end
 	// is after `at` or that have no end — what a sunset must end — at most
 	// limit of them, ordered by contract and id.
-	LotsOutliving(ctx context.Context, cur core.Currency, at time.Time, limit int) ([]ledger.Lot, error)
+	LotsOutliving(ctx context.Context, cur core.Currency, at time.Time, limit int) ([]Lot, error)
 
 	// LotsEndingWithin returns lots (of any contract) that still have
 	// remaining credits and whose end is after `after` and at or before
 	// `by` — the expiry warnings' work list — ordered by end, contract and
 	// id, at most limit of them. Unlike EndedLots it changes nothing.
-	LotsEndingWithin(ctx context.Context, after, by time.Time, limit int) ([]ledger.Lot, error)
+	LotsEndingWithin(ctx context.Context, after, by time.Time, limit int) ([]Lot, error)
 
 	// PendingNotifications returns notifications (of any contract) still
 	// pending delivery and due at `at` — not claimed by a sender at `at`
-	// (ledger.Notification.Claimable) — by due time (the later of
+	// (Notification.Claimable) — by due time (the later of
 	// created_at and claimed_until: a failed send's claim is its back-off),
 	// then id, at most limit. So notifications that keep failing never
 	// starve the ones behind them.
-	PendingNotifications(ctx context.Context, at time.Time, limit int) ([]ledger.Notification, error)
+	PendingNotifications(ctx context.Context, at time.Time, limit int) ([]Notification, error)
 	// Notifications returns a contract's newest
-	// ledger.NotificationsPerContractMax notifications, oldest first
+	// NotificationsPerContractMax notifications, oldest first
 	// (created_at, then id).
-	Notifications(ctx context.Context, contract string) ([]ledger.Notification, error)
+	Notifications(ctx context.Context, contract string) ([]Notification, error)
 	// NotificationsByPrefix returns a contract's notifications whose id
 	// starts with prefix (non-empty), in id order, at most
-	// ledger.NotificationsPerContractMax: the events of one kind and month
+	// NotificationsPerContractMax: the events of one kind and month
 	// (alert ids lead with their month), read without the whole outbox.
-	NotificationsByPrefix(ctx context.Context, contract, prefix string) ([]ledger.Notification, error)
+	NotificationsByPrefix(ctx context.Context, contract, prefix string) ([]Notification, error)
 
 	// Dump returns every stored item as canonical text lines, sorted. Tests
 	// compare dumps to prove a refused request changed nothing.

@@ -12,7 +12,6 @@ import (
 	"cloudcredits/core"
 	"cloudcredits/core/ledger"
 	"cloudcredits/functions/credits"
-	"cloudcredits/functions/store"
 
 	"github.com/shopspring/decimal"
 )
@@ -23,11 +22,11 @@ import (
 // plan, conditional write, re-plans included). The pool is two users'
 // individual lots and a sharded shared grant, so burn order and shard
 // rotation are what production does.
-func BenchSpenders(b *testing.B, st store.Store, spenders int) {
+func BenchSpenders(b *testing.B, st ledger.Store, spenders int) {
 	ctx := context.Background()
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	var tick atomic.Int64
-	svc := &credits.Service{Store: st, Now: func() time.Time { return now.Add(time.Duration(tick.Add(1))) }}
+	svc := credits.New(st, func() time.Time { return now.Add(time.Duration(tick.Add(1))) })
 	contract := "bench"
 	must := func(_ credits.Outcome, err error) {
 		if err != nil {

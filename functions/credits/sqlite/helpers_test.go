@@ -13,7 +13,6 @@ import (
 	"cloudcredits/core"
 	"cloudcredits/core/ledger"
 	"cloudcredits/functions/credits"
-	"cloudcredits/functions/store"
 
 	"github.com/shopspring/decimal"
 )
@@ -42,14 +41,14 @@ func openTemp(t testing.TB) *Store {
 	return st
 }
 
-func apply(t testing.TB, st store.Store, ops ...ledger.Op) {
+func apply(t testing.TB, st ledger.Store, ops ...ledger.Op) {
 	t.Helper()
 	if err := st.Apply(context.Background(), ledger.Tx{At: t0, Ops: ops}); err != nil {
 		t.Fatalf("Apply(%T…): %v", ops[0], err)
 	}
 }
 
-func dump(t testing.TB, st store.Store) []string {
+func dump(t testing.TB, st ledger.Store) []string {
 	t.Helper()
 	d, err := st.Dump(context.Background())
 	if err != nil {
@@ -97,7 +96,7 @@ func order(contract, id string) ledger.Order {
 // checkLedger asserts the ledger's laws on every lot of the contracts: the
 // counters conserve, and replaying the lot's entries from zero gives exactly
 // its counters, with Amount the sum of its grant entries.
-func checkLedger(t testing.TB, st store.Store, contracts ...string) {
+func checkLedger(t testing.TB, st ledger.Store, contracts ...string) {
 	t.Helper()
 	ctx := context.Background()
 	for _, c := range contracts {
@@ -147,7 +146,7 @@ type fixture struct {
 	keys     atomic.Int64
 }
 
-func newFixture(t testing.TB, st store.Store, contract string, lots ...string) *fixture {
+func newFixture(t testing.TB, st ledger.Store, contract string, lots ...string) *fixture {
 	t.Helper()
 	f := &fixture{svc: newFixtureService(st), contract: contract, user: "u1"}
 	ctx := context.Background()
@@ -166,8 +165,8 @@ func newFixture(t testing.TB, st store.Store, contract string, lots ...string) *
 }
 
 // newFixtureService runs the ledger on st with the clock stopped at t0.
-func newFixtureService(st store.Store) *credits.Service {
-	return &credits.Service{Store: st, Now: func() time.Time { return t0 }}
+func newFixtureService(st ledger.Store) *credits.Service {
+	return credits.New(st, func() time.Time { return t0 })
 }
 
 func (f *fixture) idem() ledger.Idem {

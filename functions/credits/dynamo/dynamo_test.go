@@ -15,9 +15,8 @@ import (
 	"cloudcredits/core"
 	"cloudcredits/core/ledger"
 	"cloudcredits/functions/credits"
+	"cloudcredits/functions/credits/storetest"
 	"cloudcredits/functions/internal/ddblocal"
-	"cloudcredits/functions/store"
-	"cloudcredits/functions/store/storetest"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -35,7 +34,7 @@ var conformanceOps = storetest.ConcurrentOps
 // TestConformance runs the one suite every store adapter must pass, each
 // subtest on a fresh table of the shared DynamoDB Local.
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return newStore(t) },
+	storetest.Run(t, func(t *testing.T) ledger.Store { return newStore(t) },
 		storetest.Parallel(), storetest.Ops(conformanceOps))
 }
 
@@ -788,7 +787,7 @@ func checkLedger(t *testing.T, st *Store) []ledger.Lot {
 // the service; the lot never goes below zero and every success is paid for.
 func TestConcurrentConsume(t *testing.T) {
 	st := newStore(t)
-	svc := credits.New(st)
+	svc := credits.New(st, nil)
 	setup(t, svc, "") // only the user's 100-credit individual lot
 	ctx := context.Background()
 	const spenders, each = 32, 7
@@ -836,7 +835,7 @@ func TestConcurrentConsume(t *testing.T) {
 func TestServiceSpendingLife(t *testing.T) {
 	st := newStore(t)
 	now := time.Now().UTC()
-	svc := credits.New(st)
+	svc := credits.New(st, nil)
 	svc.Now = func() time.Time { return now }
 	setup(t, svc, "50")
 	ctx := context.Background()

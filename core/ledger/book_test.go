@@ -84,20 +84,20 @@ func (b *book) apply(tx ledger.Tx) error {
 			if l.Remaining.Sign() < 0 || l.Held.Sign() < 0 {
 				return &ledger.ConflictError{Op: i, Reason: "lot " + o.Lot + " would go negative"}
 			}
+			l.Version++
 			next[o.Lot] = l
-		case ledger.EndLot:
-			l, ok := get(o.Lot)
-			if !ok || !l.ExpiresAt.Equal(o.WasExpiresAt) || !l.ClosesAt.Equal(o.WasClosesAt) || !l.WithdrawNoticeAt.Equal(o.WasNoticeAt) {
-				return &ledger.ConflictError{Op: i, Reason: "lot " + o.Lot + " changed"}
+		case ledger.UpdateLot:
+			l, ok := get(o.Lot.ID)
+			if !ok || l.Version != o.Lot.Version-1 {
+				return &ledger.ConflictError{Op: i, Reason: "lot " + o.Lot.ID + " changed"}
 			}
-			l.ExpiresAt, l.ClosesAt, l.WithdrawNoticeAt = o.ExpiresAt, o.ClosesAt, o.WithdrawNoticeAt
-			next[o.Lot] = l
+			next[o.Lot.ID] = o.Lot
 		case ledger.UpdateHold:
-			if h, ok := b.holds[o.Hold.ID]; !ok || h.State != o.WasState {
+			if h, ok := b.holds[o.Hold.ID]; !ok || h.Version != o.Hold.Version-1 {
 				return &ledger.ConflictError{Op: i, Reason: "hold changed"}
 			}
 		case ledger.UpdateConsumption:
-			if c, ok := b.cons[o.Consumption.ID]; !ok || !c.Refunded.Equal(o.WasRefunded) {
+			if c, ok := b.cons[o.Consumption.ID]; !ok || c.Version != o.Consumption.Version-1 {
 				return &ledger.ConflictError{Op: i, Reason: "consumption changed"}
 			}
 		}

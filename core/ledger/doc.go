@@ -14,10 +14,19 @@
 //   - the idempotency record requires that no live record exists for the key
 //     (exactly once);
 //   - a project's month counter requires staying under its cap;
-//   - a hold's or consumption's update requires the state that was read.
+//   - a record's update (a hold, a consumption, an order, a notification, a
+//     lot's end) requires the version that was read.
 //
 // When a condition fails the store applies nothing and the caller reads again
 // and re-plans, a bounded number of times.
+//
+// A store does not see the ops: Tx.Writes lowers them (write.go) to four
+// primitives — create if absent, replace at the version read, add within a
+// bound, check a version — each on one record, and checks the Tx's
+// invariants once on the way. The storage port, Store (store.go), is
+// declared here beside the domain; its adapters live in the shell
+// (functions/credits/sqlite, functions/credits/dynamo) and must never decide
+// anything about money.
 //
 // Rules chosen where PRODUCT.md is silent, written here so they are not only
 // in someone's head:

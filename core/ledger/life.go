@@ -197,15 +197,11 @@ func PlanRemoveUser(u User, lots []Lot, prior *IdempotencyRecord, idem Idem, env
 }
 
 // endLotAt moves a lot's expiry to at when it would otherwise end later.
-func endLotAt(l Lot, at time.Time) (EndLot, bool) {
+func endLotAt(l Lot, at time.Time) (UpdateLot, bool) {
 	if end := l.End(); !end.IsZero() && !end.After(at) {
-		return EndLot{}, false
+		return UpdateLot{}, false
 	}
-	return EndLot{
-		Lot: l.ID, Contract: l.Contract,
-		ExpiresAt: earlier(l.ExpiresAt, at), WithdrawNoticeAt: l.WithdrawNoticeAt, ClosesAt: l.ClosesAt,
-		WasExpiresAt: l.ExpiresAt, WasNoticeAt: l.WithdrawNoticeAt, WasClosesAt: l.ClosesAt,
-	}, true
+	return l.Ended(earlier(l.ExpiresAt, at), l.WithdrawNoticeAt, l.ClosesAt), true
 }
 
 // PlanWithdrawLot records the vendor's withdrawal of an individual lot: the
@@ -225,13 +221,8 @@ func PlanWithdrawLot(l Lot, notifyTo string, noticeAt time.Time, prior *Idempote
 		case noticeAt.Before(env.At.Add(-time.Minute)):
 			return Tx{}, nil, core.Invalid("notice_at", "must not be in the past")
 		}
-		after := l
-		after.WithdrawNoticeAt, after.ClosesAt = noticeAt, noticeAt.Add(WithdrawalNotice)
-		op := EndLot{
-			Lot: l.ID, Contract: l.Contract,
-			ExpiresAt: l.ExpiresAt, WithdrawNoticeAt: after.WithdrawNoticeAt, ClosesAt: after.ClosesAt,
-			WasExpiresAt: l.ExpiresAt, WasNoticeAt: l.WithdrawNoticeAt, WasClosesAt: l.ClosesAt,
-		}
+		op := l.Ended(l.ExpiresAt, noticeAt, noticeAt.Add(WithdrawalNotice))
+		after := op.Lot
 		notice := PutNotification{Notification: PlanWithdrawalNotice(after, notifyTo, env.At)}
 		return Tx{Ops: []Op{op, notice}}, after, nil
 	})
@@ -271,7 +262,7 @@ func PlanTerminate(c Contract, lots []Lot, at time.Time, prior *IdempotencyRecor
 			if len(ops) <= EndLotsPerTxMax {
 				ops = append(ops, op)
 			}
-			res.EndedLots = append(res.EndedLots, op.Lot)
+			res.EndedLots = append(res.EndedLots, op.Lot.ID)
 		}
 		return Tx{Ops: ops}, res, nil
 	})
@@ -283,16 +274,16 @@ const EndLotsPerTxMax = 80
 
 // EndLotsAfter returns the writes that end every lot of c that would
 // outlive c's end (its termination). Applying them is idempotent: each is
-// conditioned on the lot's end fields as read, and a lot already ending in
+// conditioned on the lot as read, and a lot already ending in
 // time yields no write. A terminated contract's spends are refused by
 // eligibility from its end on, whether or not these writes have landed; they
 // make balances, the calendar and the sweeper agree with it.
-func EndLotsAfter(c Contract, lots []Lot) []EndLot {
+func EndLotsAfter(c Contract, lots []Lot) []UpdateLot {
 	end := c.EndAt()
 	if end.IsZero() {
 		return nil
 	}
-	var ops []EndLot
+	var ops []UpdateLot
 	for _, l := range lots {
 		if l.Contract != c.ID {
 			continue
@@ -430,7 +421,7 @@ func PlanExpireLot(l Lot, env Env) Tx {
 		m.Expired = l.Remaining
 	}
 	seq := 0
-	return mustCheck(Tx{At: env.At, Ops: []Op{
+	return merged(Tx{At: env.At, Ops: []Op{
 		MoveLot{Lot: l.ID, Contract: l.Contract, Move: m},
 		PutEntry{Entry: entry(l, kind, l.Remaining, m, l.ID, env, &seq)},
 	}})

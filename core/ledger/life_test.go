@@ -166,9 +166,9 @@ func TestWithdrawal(t *testing.T) {
 	if !after.ClosesAt.Equal(closeAt) || !after.WithdrawNoticeAt.Equal(t0) {
 		t.Fatalf("withdrawn lot notice %s closes %s, want notice %s closes %s", after.WithdrawNoticeAt, after.ClosesAt, t0, closeAt)
 	}
-	end, n := opOf[ledger.EndLot](dec.Tx)
-	if n != 1 || !end.ClosesAt.Equal(closeAt) || !end.WasClosesAt.IsZero() || !end.WasNoticeAt.IsZero() {
-		t.Errorf("EndLot = %+v, want close at %s conditioned on no earlier withdrawal", end, closeAt)
+	end, n := opOf[ledger.UpdateLot](dec.Tx)
+	if n != 1 || !end.Lot.ClosesAt.Equal(closeAt) || end.Lot.Version != ind.Version+1 {
+		t.Errorf("UpdateLot = %+v, want close at %s conditioned on the lot as read", end, closeAt)
 	}
 	notice, n := opOf[ledger.PutNotification](dec.Tx)
 	if want := "withdrawal:" + ind.Contract + ":ind:" + t0.UTC().Format(time.RFC3339); n != 1 || notice.Notification.ID != want ||
@@ -225,9 +225,9 @@ func TestRemoveUserEndsTheirIndividualLotsOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	end, n := opOf[ledger.EndLot](dec.Tx)
-	if n != 1 || end.Lot != "alices" || !end.ExpiresAt.Equal(t0) || !end.WasExpiresAt.Equal(contract().End) {
-		t.Errorf("EndLot = %+v (%d ops), want alices ending now, conditioned on its old end", end, n)
+	end, n := opOf[ledger.UpdateLot](dec.Tx)
+	if n != 1 || end.Lot.ID != "alices" || !end.Lot.ExpiresAt.Equal(t0) || end.Lot.Version != 1 {
+		t.Errorf("UpdateLot = %+v (%d ops), want alices ending now, conditioned on the lot as read", end, n)
 	}
 	pu, _ := opOf[ledger.PutUser](dec.Tx)
 	if pu.User.Active || !pu.User.RemovedAt.Equal(t0) {
@@ -252,8 +252,8 @@ func TestTerminateEndsEveryLotThatWouldOutliveIt(t *testing.T) {
 		t.Errorf("ended lots = %v, want [ind pool]", got)
 	}
 	for _, op := range dec.Tx.Ops {
-		if e, ok := op.(ledger.EndLot); ok && !e.ExpiresAt.Equal(at) {
-			t.Errorf("lot %s ends at %s, want %s", e.Lot, e.ExpiresAt, at)
+		if e, ok := op.(ledger.UpdateLot); ok && !e.Lot.ExpiresAt.Equal(at) {
+			t.Errorf("lot %s ends at %s, want %s", e.Lot.ID, e.Lot.ExpiresAt, at)
 		}
 	}
 	if !res.Contract.TerminatedAt.Equal(at) || res.Contract.Version != 2 {

@@ -103,6 +103,10 @@ type Lot struct {
 	// individual lot: it closes at notice + 90 days. Zero: not withdrawn.
 	WithdrawNoticeAt time.Time `json:"withdraw_notice_at,omitzero"`
 	ClosesAt         time.Time `json:"closes_at,omitzero"`
+
+	// Version counts the lot's writes (1: created); every move and every
+	// change of its end moves it on.
+	Version int64 `json:"-"`
 }
 
 // End is the instant the lot stops being spendable: the earlier of its expiry
@@ -288,6 +292,8 @@ type Hold struct {
 	// ClosedAt and Consumption are set when the hold is settled or released.
 	ClosedAt    time.Time `json:"closed_at,omitzero"`
 	Consumption string    `json:"consumption_id,omitempty"`
+	// Version counts the hold's writes (1: created).
+	Version int64 `json:"-"`
 }
 
 // Consumption is credits spent for a job, directly or by settling a hold.
@@ -313,6 +319,9 @@ type Consumption struct {
 	// month the hold was taken in (the hold reserved the budget then). A
 	// refund lowers that month's counter. Empty means Month(CreatedAt).
 	BudgetMonth string `json:"budget_month,omitempty"`
+	// Version counts the consumption's writes (1: created; each refund
+	// moves it on).
+	Version int64 `json:"-"`
 }
 
 // ChargedMonth is the month whose budget counter the consumption counts in.

@@ -23,8 +23,8 @@ import (
 //     event is recorded once however often it is planned (two sweepers, a
 //     retried request). A lot whose end moves is a new event: a new warning.
 //   - Delivery: a sender first claims a pending notification
-//     (ClaimNotification: a conditional write that holds it for
-//     NotificationClaim), then sends, then MarkSent. Two sweepers running
+//     (Notification.Claim: a conditional write that holds it for
+//     NotificationClaim), then sends, then marks it sent (MarkSent). Two sweepers running
 //     at once never both send it: one claim wins. A send failure leaves it
 //     pending, retried once the claim lapses. The window left is a
 //     successful send whose MarkSent does not land (a crash, or the store
@@ -55,6 +55,8 @@ type Notification struct {
 	SentAt    time.Time         `json:"sent_at,omitzero"`
 	// ClaimedUntil is when a sender's claim lapses (zero: never claimed).
 	ClaimedUntil time.Time `json:"claimed_until,omitzero"`
+	// Version counts the notification's writes (1: recorded).
+	Version int64 `json:"-"`
 }
 
 // NotificationKind says what a notification reports.
@@ -110,26 +112,50 @@ type PutNotification struct{ Notification Notification }
 // within a few sweeps.
 const NotificationClaim = 5 * time.Minute
 
-// ClaimNotification claims a notification for one sender, at At, until
-// Until, to send it to To. Condition: it exists in Contract, is pending,
-// is not claimed at At (ClaimedUntil zero, or at or before At), and its
-// recipient is still To (an address change since the sender read it wins:
-// the sender skips it, and the next sweep sends it to the new address).
-type ClaimNotification struct {
-	ID, Contract, To string
-	At, Until        time.Time
+// UpdateNotification replaces a notification with Notification, whose
+// Version is one more than the version read. Condition: the stored one is
+// still at the version read. Made by Notification.Claim, MarkSent and
+// Readdress, each of which checks its rule on the notification as read: so
+// a claim made, an address changed or a send recorded since then fails the
+// write, and the sender or the address change reads again.
+type UpdateNotification struct{ Notification Notification }
+
+// Claim is n claimed at `at` by one sender until `until`; ok is false when
+// n is not claimable at `at` (not pending, or claimed by a sender whose
+// claim still holds). The claim is for n's recipient as read: an address
+// change since wins, and the next sweep sends to the new address.
+func (n Notification) Claim(at, until time.Time) (UpdateNotification, bool) {
+	if !n.Claimable(at) {
+		return UpdateNotification{}, false
+	}
+	n.ClaimedUntil, n.Version = until, n.Version+1
+	return UpdateNotification{Notification: n}, true
 }
 
-// MarkSent records that a notification was delivered at At. Condition: it
-// exists in Contract and is still pending.
-type MarkSent struct {
-	ID, Contract string
-	At           time.Time
+// MarkSent records that n, as its sender claimed it, was delivered at `at`;
+// ok is false when n is not pending.
+func (n Notification) MarkSent(at time.Time) (UpdateNotification, bool) {
+	if n.State != NotificationPending {
+		return UpdateNotification{}, false
+	}
+	n.State, n.SentAt, n.Version = NotificationSent, at, n.Version+1
+	return UpdateNotification{Notification: n}, true
 }
 
-func (PutNotification) isOp()   {}
-func (MarkSent) isOp()          {}
-func (ClaimNotification) isOp() {}
+// Readdress moves n, not yet sent, to the recipient `to`: a non-empty one
+// queues it (pending), an empty one takes it out of the queue
+// (unaddressed). ok is false when n is sent, or claimed at `at` (a send in
+// flight keeps its address).
+func (n Notification) Readdress(to string, at time.Time) (UpdateNotification, bool) {
+	if (n.State != NotificationPending && n.State != NotificationUnaddressed) || n.ClaimedUntil.After(at) {
+		return UpdateNotification{}, false
+	}
+	n.To, n.State, n.Version = to, InitialState(to), n.Version+1
+	return UpdateNotification{Notification: n}, true
+}
+
+func (PutNotification) isOp()    {}
+func (UpdateNotification) isOp() {}
 
 // DueAt is when a pending notification may next be claimed: its creation,
 // or when a claim on it lapses.
@@ -276,19 +302,6 @@ const ReaddressWindowDays = ExpiryWarningDays
 // newest are queued first.
 const ReaddressMax = 80
 
-// Readdress changes the recipient of a notification not yet sent from
-// WasTo to To: a non-empty To queues it (pending), an empty one takes it
-// out of the queue (unaddressed). Condition: it exists in Contract, is
-// pending or unaddressed, its recipient is WasTo (as read), and it is not
-// claimed at At (a send in flight keeps its address). Due is its due time
-// as read (Notification.DueAt), where a store files it in the queue.
-type Readdress struct {
-	ID, Contract, WasTo, To string
-	At, Due                 time.Time
-}
-
-func (Readdress) isOp() {}
-
 // NotifyEmailRequest is the body of PUT /v1/contracts/{c}/notify-email.
 type NotifyEmailRequest struct {
 	NotifyEmail string `json:"notify_email"`
@@ -319,7 +332,7 @@ func PlanSetNotifyEmail(c Contract, req NotifyEmailRequest, notes []Notification
 		res := NotifyEmailResult{Contract: c.ID, NotifyEmail: req.NotifyEmail, Readdressed: []string{}}
 		for _, r := range readdressOps(c.ID, req.NotifyEmail, notes, env.At) {
 			ops = append(ops, r)
-			res.Readdressed = append(res.Readdressed, r.ID)
+			res.Readdressed = append(res.Readdressed, r.Notification.ID)
 		}
 		return Tx{Ops: ops}, res, nil
 	})
@@ -346,8 +359,8 @@ func PlanReaddress(c Contract, notes []Notification, at time.Time) Tx {
 // and — when there is an address — those recorded unaddressed in the last
 // ReaddressWindowDays, except expiry warnings whose lot end has passed or
 // that a newer warning of the same lot replaces.
-func readdressOps(contract, to string, notes []Notification, at time.Time) []Readdress {
-	var out []Readdress
+func readdressOps(contract, to string, notes []Notification, at time.Time) []UpdateNotification {
+	var out []UpdateNotification
 	since := at.AddDate(0, 0, -ReaddressWindowDays)
 	warned := map[string]bool{} // lots whose newest warning was seen
 	for _, n := range slices.Backward(notes) {
@@ -368,7 +381,9 @@ func readdressOps(contract, to string, notes []Notification, at time.Time) []Rea
 		default:
 			continue
 		}
-		out = append(out, Readdress{ID: n.ID, Contract: contract, WasTo: n.To, To: to, At: at, Due: n.DueAt()})
+		if op, ok := n.Readdress(to, at); ok {
+			out = append(out, op)
+		}
 	}
 	return out
 }

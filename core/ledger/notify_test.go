@@ -101,11 +101,11 @@ func TestPlanSetNotifyEmail(t *testing.T) {
 			if i != 0 || o.Contract.NotifyEmail != "admin@acme.example" || o.Contract.Version != c.Version+1 {
 				t.Errorf("op %d = %+v, want the contract at version %d with the address first", i, o, c.Version+1)
 			}
-		case ledger.Readdress:
-			if o.To != "admin@acme.example" {
+		case ledger.UpdateNotification:
+			if o.Notification.To != "admin@acme.example" || o.Notification.State != ledger.NotificationPending {
 				t.Errorf("readdress %+v", o)
 			}
-			readdressed = append(readdressed, o.ID)
+			readdressed = append(readdressed, o.Notification.ID)
 		}
 	}
 	if len(readdressed) != ledger.ReaddressMax || readdressed[0] != fmt.Sprintf("n%03d", ledger.ReaddressMax+9) || slices.Contains(readdressed, "sent") {
@@ -153,8 +153,8 @@ func TestReaddressSkipsStaleWarnings(t *testing.T) {
 	}
 	var got []string
 	for _, op := range dec.Tx.Ops {
-		if r, ok := op.(ledger.Readdress); ok {
-			got = append(got, r.ID)
+		if r, ok := op.(ledger.UpdateNotification); ok {
+			got = append(got, r.Notification.ID)
 		}
 	}
 	if want := []string{notes[3].ID, notes[2].ID}; !slices.Equal(got, want) {

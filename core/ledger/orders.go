@@ -80,6 +80,8 @@ type Order struct {
 	PaidAt           time.Time       `json:"paid_at,omitzero"`
 	FulfilledAt      time.Time       `json:"fulfilled_at,omitzero"`
 	CancelledAt      time.Time       `json:"cancelled_at,omitzero"`
+	// Version counts the order's writes (1: created).
+	Version int64 `json:"-"`
 }
 
 // MarshalJSON writes the order with its total as money ("6250.00", two
@@ -108,12 +110,10 @@ func rateText(d decimal.Decimal) string {
 // PutOrder creates an order. Condition: none with that id exists.
 type PutOrder struct{ Order Order }
 
-// UpdateOrder replaces an order. Condition: it exists and its status is still
-// WasStatus — what makes fulfilment (and cancellation) happen exactly once.
-type UpdateOrder struct {
-	Order     Order
-	WasStatus OrderStatus
-}
+// UpdateOrder replaces an order with Order, whose Version is one more than
+// the version read. Condition: the stored order is still at the version read
+// — what makes fulfilment (and cancellation) happen exactly once.
+type UpdateOrder struct{ Order Order }
 
 func (PutOrder) isOp()    {}
 func (UpdateOrder) isOp() {}
@@ -210,7 +210,7 @@ func PlanFulfil(c Contract, o Order, currencyEnd time.Time, env Env) (Decision, 
 	if err != nil {
 		return Decision{}, err
 	}
-	return Decision{Tx: mustCheck(tx), Response: mustJSON(res)}, nil
+	return Decision{Tx: merged(tx), Response: mustJSON(res)}, nil
 }
 
 // PlanMarkPaid is a vendor admin's mark-paid of an invoice/PO order: it
@@ -254,7 +254,8 @@ func fulfil(c Contract, o Order, currencyEnd time.Time, env Env) (Tx, FulfilResu
 		res.Lot = &lots[0]
 	}
 	tx.At = env.At
-	tx.Ops = append(tx.Ops, UpdateOrder{Order: after, WasStatus: o.Status})
+	after.Version = o.Version + 1
+	tx.Ops = append(tx.Ops, UpdateOrder{Order: after})
 	return tx, res, nil
 }
 
@@ -265,8 +266,8 @@ func PlanCancelOrder(o Order, env Env) (Decision, error) {
 		return Decision{Response: mustJSON(o)}, nil
 	}
 	after := o
-	after.Status, after.CancelledAt = OrderCancelled, env.At
-	return Decision{Tx: Tx{At: env.At, Ops: []Op{UpdateOrder{Order: after, WasStatus: OrderPending}}}, Response: mustJSON(after)}, nil
+	after.Status, after.CancelledAt, after.Version = OrderCancelled, env.At, o.Version+1
+	return Decision{Tx: Tx{At: env.At, Ops: []Op{UpdateOrder{Order: after}}}, Response: mustJSON(after)}, nil
 }
 
 // ContractYear returns the contract year containing t: it starts on the

@@ -85,7 +85,7 @@ func TestPlanFulfilCreatesTheLotOnce(t *testing.T) {
 	if want := t0.AddDate(1, 0, 0); !lot.Lot.ExpiresAt.Equal(want) {
 		t.Errorf("expires %s, want %s", lot.Lot.ExpiresAt, want)
 	}
-	if up.WasStatus != ledger.OrderPending || up.Order.Status != ledger.OrderFulfilled || up.Order.Lot != lot.Lot.ID ||
+	if up.Order.Version != 1 || up.Order.Status != ledger.OrderFulfilled || up.Order.Lot != lot.Lot.ID ||
 		!up.Order.PaidAt.Equal(t0) || !up.Order.FulfilledAt.Equal(t0) {
 		t.Errorf("order update = %+v", up)
 	}
@@ -131,7 +131,7 @@ func TestPlanCancelOrder(t *testing.T) {
 	o := created(t, order("ord_1", ledger.PayCard, "100"))
 	dec, err := ledger.PlanCancelOrder(o, env())
 	up, n := opOf[ledger.UpdateOrder](dec.Tx)
-	if err != nil || n != 1 || up.Order.Status != ledger.OrderCancelled || up.WasStatus != ledger.OrderPending || !up.Order.CancelledAt.Equal(t0) {
+	if err != nil || n != 1 || up.Order.Status != ledger.OrderCancelled || up.Order.Version != o.Version+1 || !up.Order.CancelledAt.Equal(t0) {
 		t.Fatalf("cancel = %+v, %v", dec.Tx, err)
 	}
 	if again, _ := ledger.PlanCancelOrder(up.Order, env()); len(again.Tx.Ops) != 0 {

@@ -135,8 +135,8 @@ func PlanSettle(in HoldInput, actual decimal.Decimal, idem Idem, env Env) (Decis
 			CreatedAt: env.At, Refunded: decimal.Zero, Returned: zeros(len(debits)), BudgetMonth: Month(h.CreatedAt),
 		}
 		closed := h
-		closed.State, closed.ClosedAt, closed.Consumption = HoldSettled, env.At, c.ID
-		ops = append(ops, UpdateHold{Hold: closed, WasState: HoldOpen}, PutConsumption{Consumption: c},
+		closed.State, closed.ClosedAt, closed.Consumption, closed.Version = HoldSettled, env.At, c.ID, h.Version+1
+		ops = append(ops, UpdateHold{Hold: closed}, PutConsumption{Consumption: c},
 			usageOp(c, env.At, actual, 1))
 		// The hold reserved budget in the month it was taken; the settlement
 		// corrects that month's counter by the difference.
@@ -178,11 +178,11 @@ func PlanRelease(in HoldInput, idem Idem, env Env, expired bool) (Decision, erro
 				PutEntry{Entry: entry(l, kind, d.Credits, m, h.ID, env, &seq)})
 		}
 		closed := h
-		closed.State, closed.ClosedAt = HoldReleased, env.At
+		closed.State, closed.ClosedAt, closed.Version = HoldReleased, env.At, h.Version+1
 		if expired {
 			closed.State = HoldExpired
 		}
-		ops = append(ops, UpdateHold{Hold: closed, WasState: HoldOpen})
+		ops = append(ops, UpdateHold{Hold: closed})
 		req := SpendRequest{Contract: h.Contract, Project: h.Project, Currency: h.Currency}
 		ops = append(ops, budgetOp(SpendState{}, req, Month(h.CreatedAt), h.Credits.Neg())...)
 		res := ReleaseResult{HoldID: h.ID, Released: released, Currency: h.Currency, State: closed.State}
@@ -194,7 +194,7 @@ func PlanRelease(in HoldInput, idem Idem, env Env, expired bool) (Decision, erro
 			return Decision{}, err
 		}
 		tx.At = env.At
-		return Decision{Tx: mustCheck(tx), Response: mustJSON(res)}, nil
+		return Decision{Tx: merged(tx), Response: mustJSON(res)}, nil
 	}
 	return idempotent(h.Contract, idem, st.Prior, env, plan)
 }
@@ -283,7 +283,8 @@ func PlanRefund(c Consumption, st SpendState, credits decimal.Decimal, idem Idem
 		after := c
 		after.Refunded = c.Refunded.Add(credits)
 		after.Returned = returned
-		ops = append(ops, UpdateConsumption{Consumption: after, WasRefunded: c.Refunded}, usageOp(c, c.CreatedAt, credits.Neg(), 0))
+		after.Version = c.Version + 1
+		ops = append(ops, UpdateConsumption{Consumption: after}, usageOp(c, c.CreatedAt, credits.Neg(), 0))
 		req := SpendRequest{Contract: c.Contract, Project: c.Project, Currency: c.Currency}
 		ops = append(ops, budgetOp(SpendState{}, req, c.ChargedMonth(), credits.Neg())...)
 		res := RefundResult{ConsumptionID: c.ID, Refunded: credits, Returned: back, Lost: lost, Currency: c.Currency, Lots: lines}

@@ -324,9 +324,9 @@ func TestTxCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := ledger.Tx{Ops: tt.ops}.Check()
+			_, err := ledger.Tx{Ops: tt.ops}.Writes()
 			if (err != nil) != tt.bad {
-				t.Errorf("Check() = %v, want error %v", err, tt.bad)
+				t.Errorf("Writes() = %v, want error %v", err, tt.bad)
 			}
 		})
 	}

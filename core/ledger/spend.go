@@ -128,7 +128,7 @@ func idempotent(contract string, idem Idem, prior *IdempotencyRecord, env Env, p
 		CreatedAt:   env.At,
 		ExpiresAt:   env.At.Add(IdempotencyRetention),
 	}})
-	return Decision{Tx: mustCheck(tx), Response: resp}, nil
+	return Decision{Tx: merged(tx), Response: resp}, nil
 }
 
 // SpendRequest asks to consume (or hold) credits for a user's job.

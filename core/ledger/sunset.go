@@ -174,10 +174,10 @@ func Payable(cur core.Currency, s *Sunset, t time.Time) []core.Currency {
 
 // EndLotsAfterSunset returns the writes that end every lot of s.Currency
 // among lots that would outlive s.FinalExpiry (or has no end). Like
-// EndLotsAfter, each write is conditioned on the lot's end as read, and a
+// EndLotsAfter, each write is conditioned on the lot as read, and a
 // lot already ending in time yields none, so applying them is idempotent.
-func EndLotsAfterSunset(s Sunset, lots []Lot) []EndLot {
-	var ops []EndLot
+func EndLotsAfterSunset(s Sunset, lots []Lot) []UpdateLot {
+	var ops []UpdateLot
 	for _, l := range lots {
 		if l.Currency != s.Currency {
 			continue

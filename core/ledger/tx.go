@@ -45,14 +45,18 @@ type MoveLot struct {
 	LiveAt   time.Time
 }
 
-// EndLot moves a lot's end earlier: it sets ExpiresAt, WithdrawNoticeAt and
-// ClosesAt to the values given. Condition: the lot's current values are the
-// Was values the planner read (optimistic, so two admins can't interleave).
-type EndLot struct {
-	Lot                                    string
-	Contract                               string
-	ExpiresAt, WithdrawNoticeAt, ClosesAt  time.Time
-	WasExpiresAt, WasNoticeAt, WasClosesAt time.Time
+// UpdateLot replaces a lot with Lot, whose Version is one more than the
+// version read: how a lot's end moves (expiry, withdrawal, termination, a
+// sunset). Condition: the stored lot is still at the version read — every
+// move of its counters moves the version on, so a lot spent from since it
+// was read is read again, never written back with old counters.
+type UpdateLot struct{ Lot Lot }
+
+// Ended is l with its end fields set (expiry, withdrawal notice, close) as
+// an UpdateLot.
+func (l Lot) Ended(expiresAt, noticeAt, closesAt time.Time) UpdateLot {
+	l.ExpiresAt, l.WithdrawNoticeAt, l.ClosesAt, l.Version = expiresAt, noticeAt, closesAt, l.Version+1
+	return UpdateLot{Lot: l}
 }
 
 // PutEntry appends a ledger entry. Condition: no entry with that id exists.
@@ -68,21 +72,17 @@ type PutIdempotency struct {
 // PutHold creates a hold. Condition: no hold with that id exists.
 type PutHold struct{ Hold Hold }
 
-// UpdateHold replaces a hold. Condition: its state is still WasState.
-type UpdateHold struct {
-	Hold     Hold
-	WasState HoldState
-}
+// UpdateHold replaces a hold with Hold, whose Version is one more than the
+// version read. Condition: the stored hold is still at the version read.
+type UpdateHold struct{ Hold Hold }
 
 // PutConsumption creates a consumption. Condition: none with that id exists.
 type PutConsumption struct{ Consumption Consumption }
 
-// UpdateConsumption replaces a consumption after a refund. Condition: its
-// Refunded is still WasRefunded.
-type UpdateConsumption struct {
-	Consumption Consumption
-	WasRefunded decimal.Decimal
-}
+// UpdateConsumption replaces a consumption after a refund with
+// Consumption, whose Version is one more than the version read. Condition:
+// the stored consumption is still at the version read.
+type UpdateConsumption struct{ Consumption Consumption }
 
 // AddBudgetUsage adds Delta to a project's month counter. Condition, when
 // Capped and Delta > 0: the counter after the add is at most Cap.
@@ -127,7 +127,7 @@ type PutBudget struct{ Budget Budget }
 
 func (CreateLot) isOp()         {}
 func (MoveLot) isOp()           {}
-func (EndLot) isOp()            {}
+func (UpdateLot) isOp()         {}
 func (PutEntry) isOp()          {}
 func (PutIdempotency) isOp()    {}
 func (PutHold) isOp()           {}
@@ -161,43 +161,21 @@ func (e *ConflictError) Unwrap() error {
 	return core.Errorf(core.CodeConflict, "the ledger changed while this request was applied; retry it")
 }
 
-// Check verifies the invariants every Tx must keep before a store sees it:
-// each lot movement conserves credits, each lot, budget counter and usage row
-// is written at most once, and no op is nil. A planner that breaks one is a
-// bug, so Check's failure is a panic in the planners.
+// Check verifies the invariants of each op before a store sees it: each
+// lot movement conserves credits, each lot created conserves, and no op is
+// nil. Writes runs it, and also refuses a Tx that writes one record twice.
+// A planner that breaks one is a bug: the store refuses the Tx as internal.
 func (tx Tx) Check() error {
-	moved := map[[2]string]int{}
-	counters := map[any]int{}
-	once := func(i int, key any, what string) error {
-		if j, seen := counters[key]; seen {
-			return fmt.Errorf("ops %d and %d both add to %s: a Tx writes each item once", j, i, what)
-		}
-		counters[key] = i
-		return nil
-	}
 	for i, op := range tx.Ops {
 		switch o := op.(type) {
 		case nil:
 			return fmt.Errorf("op %d is nil", i)
-		case AddBudgetUsage:
-			if err := once(i, [5]string{"budget", o.Contract, o.Project, string(o.Currency), o.Month}, "budget counter "+o.Project+" "+o.Month); err != nil {
-				return err
-			}
-		case AddUsage:
-			if err := once(i, o.Key, "usage row "+o.Key.Month); err != nil {
-				return err
-			}
 		case MoveLot:
 			m := o.Move
 			net := m.Remaining.Add(m.Held).Add(m.Spent).Add(m.Expired).Add(m.Withdrawn).Sub(m.Refunded)
 			if !net.IsZero() {
 				return fmt.Errorf("op %d moves lot %s by %s: movements must conserve credits", i, o.Lot, net)
 			}
-			k := [2]string{o.Contract, o.Lot}
-			if j, seen := moved[k]; seen {
-				return fmt.Errorf("ops %d and %d both move lot %s: a Tx moves each lot once", j, i, o.Lot)
-			}
-			moved[k] = i
 		case CreateLot:
 			if !o.Lot.Conserves() {
 				return fmt.Errorf("op %d creates lot %s that does not conserve", i, o.Lot.ID)
@@ -248,12 +226,10 @@ func addMoves(a, b Movement) Movement {
 	}
 }
 
-// mustCheck merges each lot's movements into one MoveLot and panics when the
-// Tx breaks an invariant.
-func mustCheck(tx Tx) Tx {
+// merged folds each lot's movements into one MoveLot: the one merge of a
+// planner's moves. The invariants are checked once, by Tx.Writes, on the
+// way into a store.
+func merged(tx Tx) Tx {
 	tx.Ops = mergeMoves(tx.Ops)
-	if err := tx.Check(); err != nil {
-		panic("ledger: planner broke an invariant: " + err.Error())
-	}
 	return tx
 }

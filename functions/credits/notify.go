@@ -24,10 +24,10 @@ const (
 
 // sweepNotifications records the expiry warnings due at `at` and then
 // delivers pending notifications: claim (a conditional write that holds the
-// notification for ledger.NotificationClaim), Send, MarkSent. A claim lost
+// notification for ledger.NotificationClaim), Send, mark it sent. A claim lost
 // to another sweeper skips the notification, so two sweepers never both
 // send it. A failed send leaves it pending, and the next sweep after the
-// claim lapses tries again. Only a send whose MarkSent does not land (a
+// claim lapses tries again. Only a send whose mark does not land (a
 // crash, or the store failing on every retry) sends an event twice (see
 // core/ledger's notify.go). A pending notification whose recipient is not
 // its contract's address now (a send was in flight when the address
@@ -63,14 +63,20 @@ func (s *Service) sweepNotifications(ctx context.Context, at time.Time, rep *Swe
 			// in flight then), or recorded without one by an earlier
 			// version: it follows the address (out of the queue when there
 			// is none) and is sent from there.
-			err := s.store.Apply(ctx, ledger.Tx{At: claimAt, Ops: []ledger.Op{
-				ledger.Readdress{ID: n.ID, Contract: n.Contract, WasTo: n.To, To: addr, At: claimAt, Due: n.DueAt()}}})
+			move, ok := n.Readdress(addr, claimAt)
+			if !ok {
+				continue
+			}
+			err := s.store.Apply(ctx, ledger.Tx{At: claimAt, Ops: []ledger.Op{move}})
 			if _, ok := errors.AsType[*ledger.ConflictError](err); err != nil && !ok {
 				return fmt.Errorf("move notification %s to its contract's address: %w", n.ID, err)
 			}
 			continue
 		}
-		claim := ledger.ClaimNotification{ID: n.ID, Contract: n.Contract, To: n.To, At: claimAt, Until: claimAt.Add(ledger.NotificationClaim)}
+		claim, ok := n.Claim(claimAt, claimAt.Add(ledger.NotificationClaim))
+		if !ok {
+			continue
+		}
 		err := s.store.Apply(ctx, ledger.Tx{At: claimAt, Ops: []ledger.Op{claim}})
 		var conflict *ledger.ConflictError
 		switch {
@@ -86,7 +92,7 @@ func (s *Service) sweepNotifications(ctx context.Context, at time.Time, rep *Swe
 				"domain", notify.Domain(n.To), "err", err)
 			continue
 		}
-		err = s.markSent(ctx, n)
+		err = s.markSent(ctx, claim.Notification)
 		switch {
 		case err == nil:
 			rep.NotificationsSent++
@@ -104,6 +110,7 @@ func (s *Service) sweepNotifications(ctx context.Context, at time.Time, rep *Swe
 // again): a store that fails once must not make a second copy.
 const MarkSentAttempts = 3
 
+// markSent records n — as this sender's claim wrote it — as sent.
 func (s *Service) markSent(ctx context.Context, n ledger.Notification) error {
 	var err error
 	for attempt := range MarkSentAttempts {
@@ -113,11 +120,12 @@ func (s *Service) markSent(ctx context.Context, n ledger.Notification) error {
 			}
 		}
 		sentAt := s.Now().UTC()
-		err = s.store.Apply(ctx, ledger.Tx{At: sentAt, Ops: []ledger.Op{ledger.MarkSent{ID: n.ID, Contract: n.Contract, At: sentAt}}})
+		sent, _ := n.MarkSent(sentAt) // n is pending: this sender claimed it
+		err = s.store.Apply(ctx, ledger.Tx{At: sentAt, Ops: []ledger.Op{sent}})
 		if _, conflict := errors.AsType[*ledger.ConflictError](err); conflict && attempt > 0 {
-			// No longer pending after a failed attempt: that attempt's
-			// write landed (or another sender marked it); either way it
-			// was sent.
+			// Changed since the claim after a failed attempt: that
+			// attempt's write landed (or another sender took it over);
+			// either way it was sent.
 			return nil
 		} else if err == nil || conflict {
 			return err

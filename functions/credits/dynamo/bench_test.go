@@ -43,7 +43,11 @@ func (m *metered) Apply(ctx context.Context, tx ledger.Tx) error {
 	if err := m.Store.Apply(ctx, tx); err != nil {
 		return err
 	}
-	writes, err := m.Store.plan(tx, 0)
+	lowered, err := tx.Writes()
+	if err != nil {
+		return err
+	}
+	writes, err := m.Store.plan(lowered, 0)
 	if err != nil {
 		return err
 	}
@@ -75,10 +79,10 @@ func modelWriteUnits(tx ledger.Tx, writes []write) float64 {
 		}
 		switch o := tx.Ops[w.op].(type) {
 		case ledger.UpdateHold:
-			if o.WasState == ledger.HoldOpen && o.Hold.State != ledger.HoldOpen {
+			if o.Hold.State != ledger.HoldOpen {
 				u++ // the hold leaves the sweep index
 			}
-		case ledger.EndLot:
+		case ledger.UpdateLot:
 			u += 2 // the lot's index entry moves: a delete and a put
 		}
 	}

@@ -34,7 +34,7 @@ func intNum(v int64) types.AttributeValue {
 func boolean(v bool) types.AttributeValue { return &types.AttributeValueMemberBOOL{Value: v} }
 
 // timeText is the one text form of a time in items: UTC RFC 3339 with
-// nanoseconds, so equal instants have equal text (EndLot compares it).
+// nanoseconds, so equal instants have equal text.
 func timeText(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 func (it item) s(name, v string) {
@@ -146,6 +146,15 @@ func (r *reader) decOf(name string, av types.AttributeValue) decimal.Decimal {
 		r.fail(name, "want a number, got %T", v)
 		return decimal.Zero
 	}
+}
+
+// version is a record's version; items written before records carried one
+// are at version 1, as a new record is.
+func (r *reader) version() int64 {
+	if _, ok := r.it[AttrVersion]; !ok {
+		return 1
+	}
+	return r.i(AttrVersion)
 }
 
 func (r *reader) i(name string) int64 {
@@ -390,6 +399,7 @@ func lotItem(l ledger.Lot) item {
 	it.t(AttrClosesAt, l.ClosesAt)
 	it.i(AttrEffNs, clampNs(l.EffectiveFrom))
 	it.i(AttrEndNs, lotEndNs(l.End()))
+	it.i(AttrVersion, l.Version)
 	if pk, sk, ok := lotIndex(l.Contract, l.ID, l.End()); ok {
 		it.s(AttrGSI1PK, pk)
 		it.s(AttrGSI1SK, sk)
@@ -406,7 +416,7 @@ func decodeLot(m map[string]types.AttributeValue) (ledger.Lot, error) {
 		Amount: r.n(AttrAmount), Remaining: r.n(AttrRemaining), Held: r.n(AttrHeld), Spent: r.n(AttrSpent),
 		Expired: r.n(AttrExpired), Withdrawn: r.n(AttrWithdrawn), Refunded: r.n(AttrRefunded),
 		GrantedAt: r.t(AttrGrantedAt), EffectiveFrom: r.t(AttrEffectiveFrom), ExpiresAt: r.t(AttrExpiresAt),
-		WithdrawNoticeAt: r.t(AttrWithdrawNoticeAt), ClosesAt: r.t(AttrClosesAt),
+		WithdrawNoticeAt: r.t(AttrWithdrawNoticeAt), ClosesAt: r.t(AttrClosesAt), Version: r.version(),
 	}
 	return l, r.err
 }
@@ -462,6 +472,7 @@ func holdItem(h ledger.Hold) item {
 	it.t(AttrExpiresAt, h.ExpiresAt)
 	it.t(AttrClosedAt, h.ClosedAt)
 	it.s(AttrConsumption, h.Consumption)
+	it.i(AttrVersion, h.Version)
 	if h.State == ledger.HoldOpen {
 		// Only open holds are in the sweep index.
 		it.s(AttrGSI1PK, gsiHoldExpiry+indexShard(holdPK(h.Contract, h.ID), skHold))
@@ -477,7 +488,7 @@ func decodeHold(m map[string]types.AttributeValue) (ledger.Hold, error) {
 		Project: r.s(AttrProject), Service: r.s(AttrService), Currency: core.Currency(r.s(AttrCurrency)),
 		Credits: r.n(AttrCredits), Debits: r.debits(AttrDebits), State: ledger.HoldState(r.s(AttrState)),
 		CreatedAt: r.t(AttrCreatedAt), ExpiresAt: r.t(AttrExpiresAt), ClosedAt: r.t(AttrClosedAt),
-		Consumption: r.s(AttrConsumption),
+		Consumption: r.s(AttrConsumption), Version: r.version(),
 	}
 	return h, r.err
 }
@@ -498,6 +509,7 @@ func consumptionItem(c ledger.Consumption) item {
 	it.n(AttrRefunded, c.Refunded)
 	it.decs(AttrReturned, c.Returned)
 	it.s(AttrBudgetMonth, c.BudgetMonth)
+	it.i(AttrVersion, c.Version)
 	return it
 }
 
@@ -508,7 +520,7 @@ func decodeConsumption(m map[string]types.AttributeValue) (ledger.Consumption, e
 		Project: r.s(AttrProject), Service: r.s(AttrService), Currency: core.Currency(r.s(AttrCurrency)),
 		Credits: r.n(AttrCredits), Debits: r.debits(AttrDebits), Hold: r.s(AttrHold),
 		CreatedAt: r.t(AttrCreatedAt), Refunded: r.n(AttrRefunded), Returned: r.decs(AttrReturned),
-		BudgetMonth: r.s(AttrBudgetMonth),
+		BudgetMonth: r.s(AttrBudgetMonth), Version: r.version(),
 	}
 	return c, r.err
 }
@@ -628,6 +640,7 @@ func orderItem(o ledger.Order) item {
 	it.t(AttrPaidAt, o.PaidAt)
 	it.t(AttrFulfilledAt, o.FulfilledAt)
 	it.t(AttrCancelledAt, o.CancelledAt)
+	it.i(AttrVersion, o.Version)
 	return it
 }
 
@@ -641,7 +654,7 @@ func decodeOrder(m map[string]types.AttributeValue) (ledger.Order, error) {
 		Payment: ledger.Payment(r.s(AttrPayment)), Provider: r.s(AttrProvider), SessionID: r.s(AttrSessionID),
 		CheckoutURL: r.s(AttrCheckoutURL), TestMode: r.b(AttrTestMode), Quote: r.s(AttrQuote), Lot: r.s(AttrLot),
 		CreatedAt: r.t(AttrCreatedAt), PaidAt: r.t(AttrPaidAt), FulfilledAt: r.t(AttrFulfilledAt),
-		CancelledAt: r.t(AttrCancelledAt),
+		CancelledAt: r.t(AttrCancelledAt), Version: r.version(),
 	}
 	return o, r.err
 }
@@ -696,7 +709,7 @@ func decodeSunset(m map[string]types.AttributeValue) (ledger.Sunset, error) {
 // notificationItem is one notification, in its contract's partition. While
 // it is pending it carries sweep-index keys (NOTIFYPENDING#<shard>, by
 // creation time), so PendingNotifications finds it across contracts
-// without a Scan; MarkSent removes them.
+// without a Scan; a sent one has none.
 func notificationItem(n ledger.Notification) item {
 	it := keyOf(contractPK(n.Contract), notificationSK(n.ID))
 	it.s(AttrID, n.ID)
@@ -708,7 +721,8 @@ func notificationItem(n ledger.Notification) item {
 	it.t(AttrCreatedAt, n.CreatedAt)
 	it.s(AttrState, string(n.State))
 	it.t(AttrSentAt, n.SentAt)
-	if !n.ClaimedUntil.IsZero() { // a number (Unix ns): ClaimNotification compares it
+	it.i(AttrVersion, n.Version)
+	if !n.ClaimedUntil.IsZero() { // a number (Unix ns)
 		it.i(AttrClaimedUntil, n.ClaimedUntil.UnixNano())
 	}
 	if n.State == ledger.NotificationPending {
@@ -729,9 +743,78 @@ func decodeNotification(m map[string]types.AttributeValue) (ledger.Notification,
 	r := reader{it: m}
 	n := ledger.Notification{ID: r.s(AttrID), Contract: r.s(AttrContract), Kind: ledger.NotificationKind(r.s(AttrKind)),
 		To: r.s(AttrTo), Subject: r.s(AttrSubject), Body: r.s(AttrBody), CreatedAt: r.t(AttrCreatedAt),
-		State: ledger.NotificationState(r.s(AttrState)), SentAt: r.t(AttrSentAt)}
+		State: ledger.NotificationState(r.s(AttrState)), SentAt: r.t(AttrSentAt), Version: r.version()}
 	if ns := r.i(AttrClaimedUntil); ns != 0 {
 		n.ClaimedUntil = time.Unix(0, ns).UTC()
 	}
 	return n, r.err
+}
+
+// recordItem is the item a record is stored as, and the items that exist
+// exactly when it does (directory entries, written with it): the one codec
+// switch over record shapes. stamp orders entries by their Apply.
+func recordItem(r ledger.Record, stamp int64) (it item, extras []item, err error) {
+	switch r := r.(type) {
+	case ledger.Lot:
+		return lotItem(r), []item{lotDirItem(r.Contract, r.ID)}, nil
+	case ledger.Entry:
+		return entryItem(r, stamp), nil, nil
+	case ledger.IdempotencyRecord:
+		return idemItem(r), nil, nil
+	case ledger.Hold:
+		return holdItem(r), nil, nil
+	case ledger.Consumption:
+		return consumptionItem(r), nil, nil
+	case ledger.BudgetUsed:
+		it := keyOf(contractPK(r.Contract), budgetUsedSK(r.Project, string(r.Currency), r.Month))
+		it.s(AttrContract, r.Contract)
+		it.s(AttrProject, r.Project)
+		it.s(AttrCurrency, string(r.Currency))
+		it.s(AttrMonth, r.Month)
+		it.n(AttrUsed, r.Used)
+		return it, nil, nil
+	case ledger.Usage:
+		k := r.Key
+		it := keyOf(contractPK(k.Contract), usageSK(k))
+		for _, f := range []struct{ attr, v string }{
+			{AttrContract, k.Contract}, {AttrMonth, k.Month}, {AttrCurrency, string(k.Currency)},
+			{AttrUser, k.User}, {AttrService, k.Service}, {AttrProject, k.Project}, {AttrEntity, k.Entity},
+		} {
+			if f.v != "" {
+				it.s(f.attr, f.v)
+			}
+		}
+		it.n(AttrCredits, r.Credits)
+		it.i(AttrCount, r.Count)
+		return it, nil, nil
+	case ledger.Attempt:
+		return attemptItem(r), nil, nil
+	case ledger.Contract:
+		return contractItem(r), nil, nil
+	case ledger.User:
+		return userItem(r), nil, nil
+	case ledger.Grant:
+		it := keyOf(contractPK(r.Contract), grantSK(r.User))
+		it.s(AttrContract, r.Contract)
+		it.s(AttrUser, r.User)
+		return it, nil, nil
+	case ledger.Budget:
+		return budgetItem(r), nil, nil
+	case ledger.Notification:
+		return notificationItem(r), nil, nil
+	case ledger.Order:
+		return orderItem(r), []item{orderDirItem(r.Contract, r.ID)}, nil
+	case ledger.QuoteAcceptance:
+		return quoteAcceptanceItem(r), nil, nil
+	case ledger.Sunset:
+		return sunsetItem(r), nil, nil
+	}
+	return nil, nil, fmt.Errorf("dynamo: no item for %T", r)
+}
+
+// counterAttr is the attribute an Add's counter is stored in.
+var counterAttr = map[ledger.Counter]string{
+	ledger.CounterRemaining: AttrRemaining, ledger.CounterHeld: AttrHeld, ledger.CounterSpent: AttrSpent,
+	ledger.CounterExpired: AttrExpired, ledger.CounterWithdrawn: AttrWithdrawn, ledger.CounterRefunded: AttrRefunded,
+	ledger.CounterUsed: AttrUsed, ledger.CounterCredits: AttrCredits, ledger.CounterCount: AttrCount,
 }

@@ -69,9 +69,12 @@
 // Lots carry, besides their counters (AttrRemaining, AttrHeld, …, all N), the
 // numbers their conditions compare: AttrEffNs (effective_from) and AttrEndNs
 // (the earlier of expires_at and closes_at, or EndNsNone when the lot has no
-// end), kept in step by EndLot. An order is replaced whole by UpdateOrder,
-// conditioned on AttrStatus being the status read (so the payment event that
-// fulfils it wins once). A quote's acceptance lives in the quote's own
+// end), kept in step by lotItem whenever a lot is written whole (an
+// UpdateLot: a Put conditioned on AttrVersion). An Add to a lot's counters
+// also adds 1 to AttrVersion, so a lot read before a spend is never written
+// back whole. Every record a Replace writes (lots, holds, consumptions,
+// orders, notifications, contracts, users, sunsets) carries AttrVersion; an
+// item written before records carried one has none and counts as version 1. A quote's acceptance lives in the quote's own
 // partition (a quote may name no contract), created with
 // attribute_not_exists in the same transaction as its order. Idempotency records carry AttrExpiresNs for
 // their condition and AttrTTL (epoch seconds) for DynamoDB's TTL.
@@ -134,20 +137,18 @@
 // A notification lives in its contract's partition (Notifications is one
 // Query; the id names the event and includes the contract, so
 // attribute_not_exists on the item is "once per event"). While pending it
-// carries NOTIFYPENDING# sweep-index keys whose sort key is its due time,
-// and MarkSent — an Update in the Apply transaction, conditioned on state =
-// pending — removes them, so the index holds only what is still to be
-// sent: PendingNotifications queries it for keys due by its time, with no
-// Scan and no filter over sent items. ClaimNotification is an Update
-// conditioned on state = pending and AttrClaimedUntil (Unix ns, a number:
-// compared, never text) absent or at most the claim's time; it sets the
-// claim's end and moves the index sort key to it, so a claimed or failing
-// notification waits behind newer ones. An unaddressed notification (no
-// recipient) is never pending and carries no index keys; Readdress, an
-// Update conditioned on state (pending or unaddressed) and on no claim
-// holding at its time, sets or removes the recipient and the index keys
-// with it. ContractIs and SunsetIs are ConditionChecks on the contract's
-// and the sunset's version.
+// carries NOTIFYPENDING# sweep-index keys whose sort key is its due time
+// (notificationItem writes them from the record: a claim moves the key to
+// the claim's end, so a claimed or failing notification waits behind newer
+// ones; marking it sent drops them), so the index holds only what is still
+// to be sent: PendingNotifications queries it for keys due by its time,
+// with no Scan and no filter over sent items. A claim, a send and an
+// address change are each a Put of the whole notification conditioned on
+// AttrVersion (core/ledger's Notification.Claim, MarkSent and Readdress
+// check their rules on the notification as read). An unaddressed
+// notification (no recipient) is never pending and carries no index keys.
+// ContractIs and SunsetIs are ConditionChecks on the contract's and the
+// sunset's version.
 //
 // # Contract directory
 //

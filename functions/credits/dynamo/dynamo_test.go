@@ -127,6 +127,23 @@ func order(id string, status ledger.OrderStatus) ledger.Order {
 		PriceBookVersion: "cloud-2024-01", Payment: ledger.PayInvoice, CreatedAt: t0}
 }
 
+// atVersion is a record as an update writes it at version v.
+func atVersion[R interface {
+	ledger.Lot | ledger.Hold | ledger.Consumption | ledger.Order
+}](r R, v int64) R {
+	switch x := any(&r).(type) {
+	case *ledger.Lot:
+		x.Version = v
+	case *ledger.Hold:
+		x.Version = v
+	case *ledger.Consumption:
+		x.Version = v
+	case *ledger.Order:
+		x.Version = v
+	}
+	return r
+}
+
 func apply(t *testing.T, st *Store, ops ...ledger.Op) {
 	t.Helper()
 	if err := st.Apply(context.Background(), ledger.Tx{At: t0, Ops: ops}); err != nil {
@@ -196,10 +213,10 @@ func TestApplyRefusesFailedConditions(t *testing.T) {
 		{"first budget use over cap", ledger.AddBudgetUsage{Contract: "c1", Project: "p2", Currency: core.Cloud,
 			Month: "2026-03", Delta: dec("11"), Capped: true, Cap: dec("10")}},
 		{"hold exists", ledger.PutHold{Hold: hold("h1", ledger.HoldOpen)}},
-		{"hold not in state read", ledger.UpdateHold{Hold: hold("h1", ledger.HoldReleased), WasState: ledger.HoldSettled}},
-		{"hold missing", ledger.UpdateHold{Hold: hold("h9", ledger.HoldReleased), WasState: ledger.HoldOpen}},
+		{"hold not at the version read", ledger.UpdateHold{Hold: atVersion(hold("h1", ledger.HoldReleased), 3)}},
+		{"hold missing", ledger.UpdateHold{Hold: atVersion(hold("h9", ledger.HoldReleased), 2)}},
 		{"consumption exists", ledger.PutConsumption{Consumption: consumption("k1", "0")}},
-		{"consumption refunded changed", ledger.UpdateConsumption{Consumption: consumption("k1", "3"), WasRefunded: dec("1")}},
+		{"consumption not at the version read", ledger.UpdateConsumption{Consumption: atVersion(consumption("k1", "3"), 3)}},
 		{"contract exists", ledger.PutContract{Contract: contract(1)}},
 		{"contract version skipped", ledger.UpdateContract{Contract: contract(3)}},
 		{"contract version repeated", ledger.UpdateContract{Contract: contract(1)}},
@@ -207,15 +224,11 @@ func TestApplyRefusesFailedConditions(t *testing.T) {
 		{"user exists", ledger.PutUser{User: user(1)}},
 		{"user version skipped", ledger.PutUser{User: user(3)}},
 		{"grant marked", ledger.MarkGrant{Contract: "c1", User: "u1"}},
-		{"lot end changed", ledger.EndLot{Lot: "L1", Contract: "c1", ExpiresAt: later,
-			WasExpiresAt: end.Add(time.Nanosecond)}},
-		{"lot end read as none", ledger.EndLot{Lot: "L1", Contract: "c1", ExpiresAt: later}},
-		{"lot notice read wrongly", ledger.EndLot{Lot: "L1", Contract: "c1", ExpiresAt: end, WithdrawNoticeAt: later,
-			ClosesAt: later.Add(ledger.WithdrawalNotice), WasExpiresAt: end, WasNoticeAt: t0}},
-		{"end of a missing lot", ledger.EndLot{Lot: "L9", Contract: "c1", ExpiresAt: later}},
+		{"lot not at the version read", ledger.UpdateLot{Lot: atVersion(lot("L1", "10", "10"), 3)}},
+		{"end of a missing lot", ledger.UpdateLot{Lot: atVersion(lot("L9", "10", "10"), 2)}},
 		{"order exists", ledger.PutOrder{Order: order("o1", ledger.OrderPending)}},
-		{"order not in the status read", ledger.UpdateOrder{Order: order("o1", ledger.OrderFulfilled), WasStatus: ledger.OrderPaid}},
-		{"order missing", ledger.UpdateOrder{Order: order("o9", ledger.OrderFulfilled), WasStatus: ledger.OrderPending}},
+		{"order not at the version read", ledger.UpdateOrder{Order: atVersion(order("o1", ledger.OrderFulfilled), 3)}},
+		{"order missing", ledger.UpdateOrder{Order: atVersion(order("o9", ledger.OrderFulfilled), 2)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -252,10 +265,11 @@ func TestApplyPassesAtTheBoundaries(t *testing.T) {
 	apply(t, st, ledger.CreateLot{Lot: lot("L1", "10", "10")}, idem("key1", t0), budgetUse("8", true, "10"))
 	end := t0.AddDate(1, 0, 0)
 
-	apply(t, st, debit("L1", "4", t0), debit("L1", "5.999999", end.Add(-time.Nanosecond)))
+	apply(t, st, debit("L1", "4", t0))
+	apply(t, st, debit("L1", "5.999999", end.Add(-time.Nanosecond)))
 	l := mustLot(t, st, "L1")
-	if !l.Remaining.Equal(dec("0.000001")) || !l.Spent.Equal(dec("9.999999")) || !l.Conserves() {
-		t.Errorf("after merged debits lot = remaining %s spent %s, want 0.000001 and 9.999999, conserving", l.Remaining, l.Spent)
+	if !l.Remaining.Equal(dec("0.000001")) || !l.Spent.Equal(dec("9.999999")) || !l.Conserves() || l.Version != 3 {
+		t.Errorf("after two debits lot (version %d) = remaining %s spent %s, want 0.000001 and 9.999999, conserving", l.Version, l.Remaining, l.Spent)
 	}
 	apply(t, st, debit("L1", "0.000001", t0.Add(time.Hour)))
 	if l := mustLot(t, st, "L1"); !l.Remaining.IsZero() {
@@ -287,83 +301,6 @@ func budgetUse0(project, delta, limit string) ledger.AddBudgetUsage {
 	op := budgetUse(delta, true, limit)
 	op.Project = project
 	return op
-}
-
-// TestApplyMergesMovesOfOneLot: DynamoDB refuses two actions on one item,
-// so the settle pattern (post part of a hold, return the rest, same lot) and
-// a settlement above its hold must become one update with the summed
-// movement and every condition.
-func TestApplyMergesMovesOfOneLot(t *testing.T) {
-	st := newStore(t)
-	apply(t, st, ledger.CreateLot{Lot: lot("L1", "10", "4")}) // 6 held
-	at := t0.Add(time.Hour)
-	post := ledger.MoveLot{Lot: "L1", Contract: "c1", Move: ledger.Movement{Held: dec("-4"), Spent: dec("4")}}
-	back := ledger.MoveLot{Lot: "L1", Contract: "c1", Move: ledger.Movement{Held: dec("-2"), Remaining: dec("2")}}
-	before := dump(t, st)
-
-	// Held 6 covers 4 + 2 but not 4 + 2.5.
-	tooMuch := back
-	tooMuch.Move = ledger.Movement{Held: dec("-2.5"), Remaining: dec("2.5")}
-	err := st.Apply(context.Background(), ledger.Tx{At: at, Ops: []ledger.Op{attempt("a1"), post, tooMuch}})
-	var conflict *ledger.ConflictError
-	if !errors.As(err, &conflict) || conflict.Op != -1 {
-		t.Fatalf("Apply of moves needing held 6.5 = %v, want ConflictError on op -1 (either move)", err)
-	}
-	if after := dump(t, st); !slices.Equal(before, after) {
-		t.Fatalf("refused merged move changed the table")
-	}
-	// A merged liveness condition keeps the latest LiveAt.
-	err = st.Apply(context.Background(), ledger.Tx{At: at, Ops: []ledger.Op{post, debit("L1", "1", t0.AddDate(1, 0, 0))}})
-	if !errors.As(err, &conflict) || conflict.Op != -1 {
-		t.Fatalf("Apply of moves with one LiveAt past the end = %v, want ConflictError on op -1", err)
-	}
-
-	apply(t, st, post, entry("s.1", "L1", "4", at), back, entry("s.2", "L1", "2", at), debit("L1", "6", at))
-	l := mustLot(t, st, "L1")
-	if !l.Held.IsZero() || !l.Spent.Equal(dec("10")) || !l.Remaining.IsZero() || !l.Conserves() {
-		t.Errorf("lot after merged settle = %+v, want held 0, spent 10, remaining 0", l)
-	}
-	// Moves that cancel out still check their conditions.
-	err = st.Apply(context.Background(), ledger.Tx{At: at, Ops: []ledger.Op{
-		ledger.MoveLot{Lot: "L1", Contract: "c1", Move: ledger.Movement{Refunded: dec("1"), Remaining: dec("1")}, LiveAt: at},
-		ledger.MoveLot{Lot: "L1", Contract: "c1", Move: ledger.Movement{Refunded: dec("-1"), Remaining: dec("-1")}, LiveAt: t0.AddDate(2, 0, 0)},
-	}})
-	if !errors.As(err, &conflict) || conflict.Op != -1 {
-		t.Fatalf("Apply of cancelling moves on a lot not live = %v, want ConflictError on op -1", err)
-	}
-}
-
-// TestApplyMergesCounters: two budget adds (or usage adds) on one counter
-// become one update; each capped add is checked at its place in the order,
-// and a failure names the one op that had a condition.
-func TestApplyMergesCounters(t *testing.T) {
-	st := newStore(t)
-	ctx := context.Background()
-	uncapped := budgetUse("1", false, "")
-	before := dump(t, st)
-	err := st.Apply(ctx, ledger.Tx{At: t0, Ops: []ledger.Op{attempt("a1"), uncapped, budgetUse("5", true, "5.5")}})
-	var conflict *ledger.ConflictError
-	if !errors.As(err, &conflict) || conflict.Op != 2 {
-		t.Fatalf("Apply of +1 then +5 capped at 5.5 = %v, want ConflictError on op 2", err)
-	}
-	if !slices.Equal(before, dump(t, st)) {
-		t.Fatalf("refused merged budget add changed the table")
-	}
-	// Capped first, then an uncapped add: the cap binds only its own prefix.
-	apply(t, st, budgetUse("5", true, "5"), uncapped)
-	if used, _ := st.BudgetUsed(ctx, "c1", "p1", core.Cloud, "2026-03"); !used.Equal(dec("6")) {
-		t.Errorf("used = %s, want 6", used)
-	}
-	// Two capped adds that both fail: unknown which.
-	err = st.Apply(ctx, ledger.Tx{At: t0, Ops: []ledger.Op{budgetUse("1", true, "6"), budgetUse("1", true, "6")}})
-	if !errors.As(err, &conflict) || conflict.Op != -1 {
-		t.Errorf("Apply of two failing capped adds = %v, want ConflictError on op -1", err)
-	}
-	row := ledger.UsageKey{Contract: "c1", Month: "2026-03", Currency: core.Cloud, User: "u1"}
-	apply(t, st, ledger.AddUsage{Key: row, Credits: dec("2"), Count: 1}, ledger.AddUsage{Key: row, Credits: dec("-0.5"), Count: 0})
-	if rows, err := st.Usage(ctx, "c1", "2026-03", "2026-03"); err != nil || len(rows) != 1 || !rows[0].Credits.Equal(dec("1.5")) || rows[0].Count != 1 {
-		t.Errorf("Usage after merged adds = %+v, %v", rows, err)
-	}
 }
 
 func TestApplyRefusesWhatDynamoDBCannotDo(t *testing.T) {
@@ -523,14 +460,14 @@ func TestEveryFieldRoundTrips(t *testing.T) {
 		Source: ledger.SourceMigration, Grant: "g1", Order: "o1", Amount: dec("9.000001"), Remaining: dec("1.000001"),
 		Held: dec("2"), Spent: dec("3"), Expired: dec("4"), Withdrawn: dec("5"), Refunded: dec("6"),
 		GrantedAt: t0, EffectiveFrom: at, ExpiresAt: t0.AddDate(1, 0, 0), WithdrawNoticeAt: at,
-		ClosesAt: at.Add(ledger.WithdrawalNotice)}
+		ClosesAt: at.Add(ledger.WithdrawalNotice), Version: 1}
 	debits := []ledger.Debit{{Lot: "L1", Credits: dec("1.5")}, {Lot: "L2", Credits: dec("2")}}
 	h := ledger.Hold{ID: "h1", Contract: "c1", User: "u1", Entity: "e2", Project: "p1", Service: "render",
 		Currency: core.Forma, Credits: dec("3.5"), Debits: debits, State: ledger.HoldSettled, CreatedAt: t0,
-		ExpiresAt: at, ClosedAt: at, Consumption: "k1"}
+		ExpiresAt: at, ClosedAt: at, Consumption: "k1", Version: 1}
 	k := ledger.Consumption{ID: "k1", Contract: "c1", User: "u1", Entity: "e2", Project: "p1", Service: "render",
 		Currency: core.Forma, Credits: dec("3.5"), Debits: debits, Hold: "h1", CreatedAt: at, Refunded: dec("1"),
-		Returned: []decimal.Decimal{dec("1"), dec("0")}, BudgetMonth: "2026-02"}
+		Returned: []decimal.Decimal{dec("1"), dec("0")}, BudgetMonth: "2026-02", Version: 1}
 	e := ledger.Entry{ID: "op.1", Contract: "c1", Lot: "L1", Currency: core.Forma, Kind: ledger.EntryRefund,
 		Credits: dec("1"), Move: ledger.Movement{Remaining: dec("1"), Held: dec("-2"), Spent: dec("3"),
 			Expired: dec("-4"), Withdrawn: dec("5"), Refunded: dec("3")}, Ref: "k1", At: at}
@@ -545,10 +482,10 @@ func TestEveryFieldRoundTrips(t *testing.T) {
 		Packs: dec("3"), Channel: "reseller", UnitPrice: dec("1.1833"), Total: dec("296.43"), MoneyCurrency: ledger.USD,
 		PriceBookVersion: "forma-2024-01", Payment: ledger.PayCard, Provider: "stripe", SessionID: "cs_test_1",
 		CheckoutURL: "https://checkout.example/c/pay/cs_test_1", TestMode: true, Quote: "q1", Lot: "lot_o1",
-		CreatedAt: t0, PaidAt: at, FulfilledAt: at.Add(time.Nanosecond), CancelledAt: at.Add(time.Hour)}
+		CreatedAt: t0, PaidAt: at, FulfilledAt: at.Add(time.Nanosecond), CancelledAt: at.Add(time.Hour), Version: 1}
 	n := ledger.Notification{ID: "withdrawal:c1:L1:x", Contract: "c1", Kind: ledger.KindWithdrawalNotice, To: "admin@acme.example",
 		Subject: "subject é", Body: "body\nline 2", CreatedAt: at, State: ledger.NotificationSent, SentAt: at.Add(time.Second),
-		ClaimedUntil: at.Add(time.Second + 7*time.Nanosecond)}
+		ClaimedUntil: at.Add(time.Second + 7*time.Nanosecond), Version: 1}
 	written := []any{c, u, l, h, k, e, b, a, r, use, o, n}
 	for _, v := range written {
 		allSet(t, v)
@@ -713,8 +650,9 @@ func TestSweepIndex(t *testing.T) {
 		t.Errorf("dropping a finished lot from the index shows in the dump")
 	}
 
-	// EndLot moves an end earlier: the index follows.
-	apply(t, st, ledger.EndLot{Lot: "Lforever", Contract: "c1", ExpiresAt: t0.Add(time.Minute)})
+	// Ending a lot moves its end earlier: the index follows.
+	forever := mustLot(t, st, "Lforever")
+	apply(t, st, forever.Ended(t0.Add(time.Minute), time.Time{}, time.Time{}))
 	if lots, _ := st.EndedLots(ctx, at, 100); len(lots) != 5 || lots[0].ID != "Lforever" {
 		t.Errorf("EndedLots after ending Lforever = %+v", lots)
 	}
@@ -726,7 +664,7 @@ func TestSweepIndex(t *testing.T) {
 	if err != nil || len(holds) != 1 || holds[0].ID != "h1" {
 		t.Errorf("ExpiredHolds = %+v, %v; want h1", holds, err)
 	}
-	apply(t, st, ledger.UpdateHold{Hold: hold("h1", ledger.HoldExpired), WasState: ledger.HoldOpen})
+	apply(t, st, ledger.UpdateHold{Hold: atVersion(hold("h1", ledger.HoldExpired), 2)})
 	if holds, err := st.ExpiredHolds(ctx, t0.Add(time.Hour), 100); err != nil || len(holds) != 0 {
 		t.Errorf("ExpiredHolds after release = %+v, %v; want none", holds, err)
 	}

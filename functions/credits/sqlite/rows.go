@@ -83,10 +83,7 @@ func scanUser(s scanner) (ledger.User, error) {
 
 const lotCols = `contract, id, currency, kind, owner, source, grant_id, order_id,
 	amount, remaining, held, spent, expired, withdrawn, refunded,
-	granted_at, effective_at, expires_at, notice_at, closes_at, end_at`
-
-// lotCounterCols are the counters Apply writes and reads back.
-const lotCounterCols = `amount, remaining, held, spent, expired, withdrawn, refunded`
+	granted_at, effective_at, expires_at, notice_at, closes_at, end_at, version`
 
 func lotValues(l ledger.Lot) ([]any, error) {
 	var v values
@@ -104,6 +101,7 @@ func lotValues(l ledger.Lot) ([]any, error) {
 	v.time(l.WithdrawNoticeAt)
 	v.time(l.ClosesAt)
 	v.time(l.End())
+	v.add(l.Version)
 	return v.args, v.err
 }
 
@@ -118,7 +116,7 @@ func scanLot(s scanner) (ledger.Lot, error) {
 	)
 	if err := s.Scan(&l.Contract, &l.ID, &currency, &kind, &l.Owner, &source, &l.Grant, &l.Order,
 		&amount, &remaining, &held, &spent, &expired, &withdrawn, &refunded,
-		&granted, &effective, &expires, &notice, &ends, &end); err != nil {
+		&granted, &effective, &expires, &notice, &ends, &end, &l.Version); err != nil {
 		return l, err
 	}
 	l.Currency, l.Kind, l.Source = core.Currency(currency), ledger.Kind(kind), ledger.Source(source)
@@ -136,23 +134,6 @@ func scanLot(s scanner) (ledger.Lot, error) {
 		d.err = fmt.Errorf("lot %s/%s: end_at disagrees with its expiry and close", l.Contract, l.ID)
 	}
 	return l, d.err
-}
-
-// scanCounters reads lotCounterCols into l.
-func scanCounters(s scanner, l *ledger.Lot) error {
-	var amount, remaining, held, spent, expired, withdrawn, refunded string
-	if err := s.Scan(&amount, &remaining, &held, &spent, &expired, &withdrawn, &refunded); err != nil {
-		return err
-	}
-	var d decoder
-	l.Amount = d.dec("amount", amount)
-	l.Remaining = d.dec("remaining", remaining)
-	l.Held = d.dec("held", held)
-	l.Spent = d.dec("spent", spent)
-	l.Expired = d.dec("expired", expired)
-	l.Withdrawn = d.dec("withdrawn", withdrawn)
-	l.Refunded = d.dec("refunded", refunded)
-	return d.err
 }
 
 const entryCols = `contract, id, lot, currency, kind, credits,
@@ -196,7 +177,7 @@ func scanEntry(s scanner) (ledger.Entry, error) {
 }
 
 const holdCols = `contract, id, user, entity, project, service, currency, credits, debits, state,
-	created_at, expires_at, closed_at, consumption`
+	created_at, expires_at, closed_at, consumption, version`
 
 func holdValues(h ledger.Hold) ([]any, error) {
 	var v values
@@ -207,7 +188,7 @@ func holdValues(h ledger.Hold) ([]any, error) {
 	v.time(h.CreatedAt)
 	v.time(h.ExpiresAt)
 	v.time(h.ClosedAt)
-	v.add(h.Consumption)
+	v.add(h.Consumption, h.Version)
 	return v.args, v.err
 }
 
@@ -218,7 +199,7 @@ func scanHold(s scanner) (ledger.Hold, error) {
 		created, expires, closed         sql.NullInt64
 	)
 	if err := s.Scan(&h.Contract, &h.ID, &h.User, &h.Entity, &h.Project, &h.Service, &currency, &credits,
-		&debits, &state, &created, &expires, &closed, &h.Consumption); err != nil {
+		&debits, &state, &created, &expires, &closed, &h.Consumption, &h.Version); err != nil {
 		return h, err
 	}
 	h.Currency, h.State = core.Currency(currency), ledger.HoldState(state)
@@ -230,7 +211,7 @@ func scanHold(s scanner) (ledger.Hold, error) {
 }
 
 const consumptionCols = `contract, id, user, entity, project, service, currency, credits, debits, hold,
-	created_at, refunded, returned, budget_month`
+	created_at, refunded, returned, budget_month, version`
 
 func consumptionValues(c ledger.Consumption) ([]any, error) {
 	var v values
@@ -241,7 +222,7 @@ func consumptionValues(c ledger.Consumption) ([]any, error) {
 	v.time(c.CreatedAt)
 	v.dec(c.Refunded)
 	v.json(c.Returned)
-	v.add(c.BudgetMonth)
+	v.add(c.BudgetMonth, c.Version)
 	return v.args, v.err
 }
 
@@ -253,7 +234,7 @@ func scanConsumption(s scanner) (ledger.Consumption, error) {
 		created                             sql.NullInt64
 	)
 	if err := s.Scan(&c.Contract, &c.ID, &c.User, &c.Entity, &c.Project, &c.Service, &currency, &credits,
-		&debits, &c.Hold, &created, &refunded, &returned, &c.BudgetMonth); err != nil {
+		&debits, &c.Hold, &created, &refunded, &returned, &c.BudgetMonth, &c.Version); err != nil {
 		return c, err
 	}
 	c.Currency, c.CreatedAt = core.Currency(currency), decodeTime(created)
@@ -336,7 +317,7 @@ func scanAttempt(s scanner) (ledger.Attempt, error) {
 
 const orderCols = `contract, id, status, currency, credits, packs, channel, unit_price, total, money_currency,
 	price_book_version, payment, provider, session_id, checkout_url, test_mode, quote_id, lot,
-	created_at, paid_at, fulfilled_at, cancelled_at`
+	created_at, paid_at, fulfilled_at, cancelled_at, version`
 
 func orderValues(o ledger.Order) ([]any, error) {
 	var v values
@@ -352,6 +333,7 @@ func orderValues(o ledger.Order) ([]any, error) {
 	v.time(o.PaidAt)
 	v.time(o.FulfilledAt)
 	v.time(o.CancelledAt)
+	v.add(o.Version)
 	return v.args, v.err
 }
 
@@ -365,7 +347,7 @@ func scanOrder(s scanner) (ledger.Order, error) {
 	)
 	if err := s.Scan(&o.Contract, &o.ID, &status, &currency, &credits, &packs, &o.Channel, &unitPrice, &total,
 		&o.MoneyCurrency, &o.PriceBookVersion, &payment, &o.Provider, &o.SessionID, &o.CheckoutURL, &testMode,
-		&o.Quote, &o.Lot, &created, &paid, &fulfilled, &cancelled); err != nil {
+		&o.Quote, &o.Lot, &created, &paid, &fulfilled, &cancelled, &o.Version); err != nil {
 		return o, err
 	}
 	o.Status, o.Currency, o.Payment, o.TestMode = ledger.OrderStatus(status), core.Currency(currency), ledger.Payment(payment), testMode
@@ -420,7 +402,7 @@ func scanSunset(s scanner) (ledger.Sunset, error) {
 	return x, err
 }
 
-const notificationCols = "id, contract, kind, recipient, subject, body, created_at, state, sent_at, claimed_until"
+const notificationCols = "id, contract, kind, recipient, subject, body, created_at, state, sent_at, claimed_until, version"
 
 func notificationValues(n ledger.Notification) ([]any, error) {
 	var v values
@@ -429,6 +411,7 @@ func notificationValues(n ledger.Notification) ([]any, error) {
 	v.add(string(n.State))
 	v.time(n.SentAt)
 	v.time(n.ClaimedUntil)
+	v.add(n.Version)
 	return v.args, v.err
 }
 
@@ -438,7 +421,7 @@ func scanNotification(s scanner) (ledger.Notification, error) {
 		kind, state            string
 		created, sent, claimed sql.NullInt64
 	)
-	err := s.Scan(&n.ID, &n.Contract, &kind, &n.To, &n.Subject, &n.Body, &created, &state, &sent, &claimed)
+	err := s.Scan(&n.ID, &n.Contract, &kind, &n.To, &n.Subject, &n.Body, &created, &state, &sent, &claimed, &n.Version)
 	n.Kind, n.State = ledger.NotificationKind(kind), ledger.NotificationState(state)
 	n.CreatedAt, n.SentAt, n.ClaimedUntil = decodeTime(created), decodeTime(sent), decodeTime(claimed)
 	return n, err

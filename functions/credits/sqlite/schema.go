@@ -279,7 +279,7 @@ CREATE INDEX notifications_contract ON notifications (contract, created_at, id);
 CREATE INDEX notifications_pending ON notifications (created_at, id) WHERE state = 'pending';
 `,
 
-	// 6: a sender's claim on a pending notification (ClaimNotification), so
+	// 6: a sender's claim on a pending notification (Notification.Claim), so
 	// two sweepers never both send one. The pending index moves to the due
 	// time, so failing sends wait at the back.
 	`
@@ -296,6 +296,17 @@ CREATE INDEX notifications_due ON notifications (coalesce(claimed_until, created
 	`
 DROP INDEX notifications_due;
 CREATE INDEX notifications_due ON notifications (max(created_at, coalesce(claimed_until, created_at)), id) WHERE state = 'pending';
+`,
+
+	// 8: every record a write replaces carries a version, and a replace is
+	// conditioned on the version it read (ledger.WriteReplace). Rows written
+	// before are at version 1, as a new record is.
+	`
+ALTER TABLE lots ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE holds ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE consumptions ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE orders ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE notifications ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
 `,
 }
 

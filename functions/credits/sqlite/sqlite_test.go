@@ -40,6 +40,13 @@ func TestConformance(t *testing.T) {
 
 const day = 24 * time.Hour
 
+// orderAt is the fulfilled order as an update written at version.
+func orderAt(contract, id string, version int64) ledger.UpdateOrder {
+	o := order(contract, id)
+	o.Version = version
+	return ledger.UpdateOrder{Order: o}
+}
+
 // seed writes the state the condition tests start from, in contract c1.
 func seed(t *testing.T, st ledger.Store) {
 	t.Helper()
@@ -56,7 +63,9 @@ func seed(t *testing.T, st ledger.Store) {
 		ledger.MarkGrant{Contract: "c1", User: "u1"},
 		ledger.CreateLot{Lot: l1},
 		ledger.CreateLot{Lot: future},
-		ledger.CreateLot{Lot: closed},
+		ledger.CreateLot{Lot: closed})
+	// A Tx writes each record once: the move is a Tx of its own.
+	apply(t, st,
 		ledger.MoveLot{Lot: "L1", Contract: "c1", Move: m, LiveAt: t0},
 		ledger.PutEntry{Entry: ledger.Entry{ID: "E1", Contract: "c1", Lot: "L1", Currency: core.Cloud,
 			Kind: ledger.EntryHold, Credits: dec("10"), Move: m, Ref: "H1", At: t0}},
@@ -102,8 +111,11 @@ func TestApplyConditionFails(t *testing.T) {
 		d := dec(credits)
 		return ledger.MoveLot{Lot: lot, Contract: "c1", Move: ledger.Movement{Remaining: d, Held: d.Neg()}}
 	}
-	l3 := ledger.EndLot{Lot: "L3", Contract: "c1", ExpiresAt: t0,
-		WasNoticeAt: t0.Add(-100 * day), WasClosesAt: t0.Add(-10 * day)}
+	ended := func(contract, id string, version int64) ledger.UpdateLot {
+		l := lot(contract, id, "100", t0.Add(-day), t0)
+		l.Version = version
+		return ledger.UpdateLot{Lot: l}
+	}
 	tests := []struct {
 		name string
 		ops  []ledger.Op // the last one fails
@@ -121,28 +133,26 @@ func TestApplyConditionFails(t *testing.T) {
 		{"MoveLot: effective a nanosecond later", []ledger.Op{spend("L2", "1", t0.Add(day-1))}},
 		{"MoveLot: at its expiry", []ledger.Op{spend("L1", "1", t0.Add(365*day))}},
 		{"MoveLot: closed by withdrawal", []ledger.Op{spend("L3", "1", t0)}},
-		{"EndLot: no such lot", []ledger.Op{ledger.EndLot{Lot: "nope", Contract: "c1", ExpiresAt: t0}}},
-		{"EndLot: expiry changed", []ledger.Op{ledger.EndLot{Lot: "L1", Contract: "c1", ExpiresAt: t0, WasExpiresAt: t0.Add(364 * day)}}},
-		{"EndLot: expiry was none", []ledger.Op{ledger.EndLot{Lot: "L1", Contract: "c1", ExpiresAt: t0}}},
-		{"EndLot: notice changed", []ledger.Op{func() ledger.Op { o := l3; o.WasNoticeAt = t0; return o }()}},
-		{"EndLot: close changed", []ledger.Op{func() ledger.Op { o := l3; o.WasClosesAt = time.Time{}; return o }()}},
-		{"EndLot: a nanosecond off", []ledger.Op{func() ledger.Op { o := l3; o.WasClosesAt = o.WasClosesAt.Add(1); return o }()}},
+		{"UpdateLot: no such lot", []ledger.Op{ended("c1", "nope", 2)}},
+		{"UpdateLot: read before a move", []ledger.Op{ended("c1", "L1", 2)}},
+		{"UpdateLot: version ahead", []ledger.Op{ended("c1", "L1", 4)}},
+		{"UpdateLot: lot of another contract", []ledger.Op{ended("c2", "L1", 3)}},
 		{"PutEntry: id exists", []ledger.Op{ledger.PutEntry{Entry: ledger.Entry{ID: "E1", Contract: "c1", Lot: "L1",
 			Currency: core.Cloud, Kind: ledger.EntryConsume, Credits: dec("1"), At: t0}}}},
 		{"PutIdempotency: live record", []ledger.Op{ledger.PutIdempotency{At: t0.Add(time.Hour - 1), Record: ledger.IdempotencyRecord{
 			Contract: "c1", Key: "live", Fingerprint: "g", Response: []byte(`{"x":1}`), CreatedAt: t0, ExpiresAt: t0.Add(day)}}}},
 		{"PutHold: id exists", []ledger.Op{ledger.PutHold{Hold: ledger.Hold{ID: "H1", Contract: "c1", State: ledger.HoldOpen,
 			Credits: dec("1"), CreatedAt: t0, ExpiresAt: t0.Add(day)}}}},
-		{"UpdateHold: state changed", []ledger.Op{ledger.UpdateHold{Hold: ledger.Hold{ID: "H1", Contract: "c1",
-			State: ledger.HoldReleased, Credits: dec("10")}, WasState: ledger.HoldSettled}}},
+		{"UpdateHold: version moved", []ledger.Op{ledger.UpdateHold{Hold: ledger.Hold{ID: "H1", Contract: "c1",
+			State: ledger.HoldReleased, Credits: dec("10"), Version: 3}}}},
 		{"UpdateHold: no such hold", []ledger.Op{ledger.UpdateHold{Hold: ledger.Hold{ID: "H9", Contract: "c1",
-			State: ledger.HoldReleased, Credits: dec("10")}, WasState: ledger.HoldOpen}}},
+			State: ledger.HoldReleased, Credits: dec("10"), Version: 2}}}},
 		{"PutConsumption: id exists", []ledger.Op{ledger.PutConsumption{Consumption: ledger.Consumption{ID: "C1", Contract: "c1",
 			Credits: dec("1"), Refunded: decimal.Zero}}}},
-		{"UpdateConsumption: refunded changed", []ledger.Op{ledger.UpdateConsumption{Consumption: ledger.Consumption{ID: "C1",
-			Contract: "c1", Credits: dec("5"), Refunded: dec("2")}, WasRefunded: dec("1")}}},
+		{"UpdateConsumption: version moved", []ledger.Op{ledger.UpdateConsumption{Consumption: ledger.Consumption{ID: "C1",
+			Contract: "c1", Credits: dec("5"), Refunded: dec("2"), Version: 3}}}},
 		{"UpdateConsumption: no such consumption", []ledger.Op{ledger.UpdateConsumption{Consumption: ledger.Consumption{ID: "C9",
-			Contract: "c1", Credits: dec("5"), Refunded: dec("2")}, WasRefunded: decimal.Zero}}},
+			Contract: "c1", Credits: dec("5"), Refunded: dec("2"), Version: 2}}}},
 		{"AddBudgetUsage: over the cap", []ledger.Op{ledger.AddBudgetUsage{Contract: "c1", Project: "p1", Currency: core.Cloud,
 			Month: "2025-03", Delta: dec("10.000001"), Capped: true, Cap: dec("100")}}},
 		{"AddBudgetUsage: over the cap from nothing", []ledger.Op{ledger.AddBudgetUsage{Contract: "c1", Project: "p2", Currency: core.Cloud,
@@ -156,9 +166,9 @@ func TestApplyConditionFails(t *testing.T) {
 		{"PutUser: no such user", []ledger.Op{ledger.PutUser{User: ledger.User{Contract: "c1", ID: "u9", Version: 2}}}},
 		{"MarkGrant: marked before", []ledger.Op{ledger.MarkGrant{Contract: "c1", User: "u1"}}},
 		{"PutOrder: id exists", []ledger.Op{ledger.PutOrder{Order: pendingOrder("O1")}}},
-		{"UpdateOrder: status changed", []ledger.Op{ledger.UpdateOrder{Order: order("c1", "O1"), WasStatus: ledger.OrderPaid}}},
-		{"UpdateOrder: no such order", []ledger.Op{ledger.UpdateOrder{Order: order("c1", "O9"), WasStatus: ledger.OrderPending}}},
-		{"UpdateOrder: order of another contract", []ledger.Op{ledger.UpdateOrder{Order: order("c2", "O1"), WasStatus: ledger.OrderPending}}},
+		{"UpdateOrder: version moved", []ledger.Op{orderAt("c1", "O1", 3)}},
+		{"UpdateOrder: no such order", []ledger.Op{orderAt("c1", "O9", 2)}},
+		{"UpdateOrder: order of another contract", []ledger.Op{orderAt("c2", "O1", 2)}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -226,14 +236,22 @@ func TestApplyConditionHolds(t *testing.T) {
 				t.Errorf("L9 = %+v", l)
 			}
 		}},
-		{"EndLot: the values read", []ledger.Op{
-			ledger.EndLot{Lot: "L1", Contract: "c1", ExpiresAt: t0.Add(2 * day), WasExpiresAt: t0.Add(365 * day)},
-			ledger.EndLot{Lot: "L2", Contract: "c1", WithdrawNoticeAt: t0, ClosesAt: t0.Add(90 * day)},
+		{"UpdateLot: the version read", []ledger.Op{
+			func() ledger.Op {
+				l := lot("c1", "L1", "100", t0.Add(-day), t0.Add(2*day))
+				l.Remaining, l.Held, l.Version = dec("90"), dec("10"), 3 // as the seed's move left it
+				return ledger.UpdateLot{Lot: l}
+			}(),
+			func() ledger.Op {
+				l := lot("c1", "L2", "50", t0.Add(day), time.Time{})
+				l.WithdrawNoticeAt, l.ClosesAt, l.Version = t0, t0.Add(90*day), 2
+				return ledger.UpdateLot{Lot: l}
+			}(),
 		}, func(t *testing.T, st *Store) {
 			l1, _ := st.Lot(ctx, "c1", "L1")
 			l2, _ := st.Lot(ctx, "c1", "L2")
-			if !l1.End().Equal(t0.Add(2*day)) || !l2.End().Equal(t0.Add(90*day)) || !l2.WithdrawNoticeAt.Equal(t0) {
-				t.Errorf("ends = %v, %v", l1.End(), l2.End())
+			if !l1.End().Equal(t0.Add(2*day)) || !l2.End().Equal(t0.Add(90*day)) || !l2.WithdrawNoticeAt.Equal(t0) || l1.Version != 3 || l2.Version != 2 {
+				t.Errorf("ends = %v, %v (versions %d, %d)", l1.End(), l2.End(), l1.Version, l2.Version)
 			}
 		}},
 		{"PutIdempotency: replaces a record that expired at At", []ledger.Op{
@@ -245,11 +263,11 @@ func TestApplyConditionHolds(t *testing.T) {
 				t.Errorf("Idempotency = %+v, %v, %v", r, ok, err)
 			}
 		}},
-		{"UpdateHold and UpdateConsumption: the state read", []ledger.Op{
+		{"UpdateHold and UpdateConsumption: the version read", []ledger.Op{
 			ledger.UpdateHold{Hold: ledger.Hold{ID: "H1", Contract: "c1", User: "u1", Currency: core.Cloud, Credits: dec("10"),
-				State: ledger.HoldSettled, CreatedAt: t0, ExpiresAt: t0.Add(day), ClosedAt: t0, Consumption: "C2"}, WasState: ledger.HoldOpen},
+				State: ledger.HoldSettled, CreatedAt: t0, ExpiresAt: t0.Add(day), ClosedAt: t0, Consumption: "C2", Version: 2}},
 			ledger.UpdateConsumption{Consumption: ledger.Consumption{ID: "C1", Contract: "c1", Currency: core.Cloud, Credits: dec("5"),
-				Refunded: dec("2"), Returned: []decimal.Decimal{dec("2")}}, WasRefunded: dec("0.000")},
+				Refunded: dec("2"), Returned: []decimal.Decimal{dec("2")}, Version: 2}},
 		}, func(t *testing.T, st *Store) {
 			h, _ := st.Hold(ctx, "c1", "H1")
 			c, _ := st.Consumption(ctx, "c1", "C1")
@@ -281,8 +299,8 @@ func TestApplyConditionHolds(t *testing.T) {
 				t.Errorf("usage %+v, attempts %+v, budget %+v", u, a, b)
 			}
 		}},
-		{"UpdateOrder: the status read", []ledger.Op{
-			ledger.UpdateOrder{Order: order("c1", "O1"), WasStatus: ledger.OrderPending},
+		{"UpdateOrder: the version read", []ledger.Op{
+			orderAt("c1", "O1", 2),
 			ledger.PutOrder{Order: pendingOrder("O2")},
 		}, func(t *testing.T, st *Store) {
 			o1, _ := st.Order(ctx, "c1", "O1")
@@ -623,11 +641,11 @@ func TestDump(t *testing.T) {
 	want := "lots|contract=c1|id=L1|currency=cloud|kind=shared|owner=\"\"|source=purchase|grant_id=L1|order_id=\"\"|" +
 		"amount=100|remaining=90|held=10|spent=0|expired=0|withdrawn=0|refunded=0|" +
 		"granted_at=2025-03-13T09:26:53.589793238Z|effective_at=2025-03-13T09:26:53.589793238Z|" +
-		"expires_at=2026-03-14T09:26:53.589793238Z|notice_at=null|closes_at=null|end_at=2026-03-14T09:26:53.589793238Z"
+		"expires_at=2026-03-14T09:26:53.589793238Z|notice_at=null|closes_at=null|end_at=2026-03-14T09:26:53.589793238Z|version=2"
 	wantOrder := "orders|contract=c1|id=O1|status=pending|currency=cloud|credits=100|packs=1|channel=eba|unit_price=1.25|" +
 		"total=125|money_currency=usd|price_book_version=cloud-2024-01|payment=invoice|provider=\"\"|session_id=\"\"|" +
 		"checkout_url=\"\"|test_mode=0|quote_id=\"\"|lot=\"\"|created_at=2025-03-14T09:26:53.589793238Z|paid_at=null|" +
-		"fulfilled_at=null|cancelled_at=null"
+		"fulfilled_at=null|cancelled_at=null|version=1"
 	for _, w := range []string{want, wantOrder} {
 		found := false
 		for _, l := range d {

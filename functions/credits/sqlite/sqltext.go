@@ -49,51 +49,15 @@ func updateSQL(table, cols string, keyCols int) string {
 // connection, when the store opens: parsing SQL would otherwise be the
 // largest CPU cost of a spend, and it happens while the write lock is held.
 var (
-	qLotRead         = "SELECT " + lotCols + " FROM lots WHERE contract = ? AND id = ?"
-	qLotCreate       = insertSQL("lots", lotCols, "ON CONFLICT DO NOTHING RETURNING "+lotCounterCols)
-	qLotMove         = `UPDATE lots SET remaining = ?, held = ?, spent = ?, expired = ?, withdrawn = ?, refunded = ? WHERE contract = ? AND id = ? RETURNING ` + lotCounterCols
-	qLotEnd          = `UPDATE lots SET expires_at = ?, notice_at = ?, closes_at = ?, end_at = ? WHERE contract = ? AND id = ?`
-	qEntryInsert     = insertSQL("entries", entryCols, "ON CONFLICT DO NOTHING")
-	qIdemRead        = "SELECT " + idempotencyCols + " FROM idempotency WHERE contract = ? AND key = ?"
-	qIdemPut         = insertSQL("idempotency", idempotencyCols, "ON CONFLICT DO UPDATE SET "+setExcluded(idempotencyCols))
-	qHoldInsert      = insertSQL("holds", holdCols, "ON CONFLICT DO NOTHING")
-	qHoldState       = "SELECT state FROM holds WHERE contract = ? AND id = ?"
-	qHoldUpdate      = updateSQL("holds", holdCols, 2)
-	qConsInsert      = insertSQL("consumptions", consumptionCols, "ON CONFLICT DO NOTHING")
-	qConsRefunded    = "SELECT refunded FROM consumptions WHERE contract = ? AND id = ?"
-	qConsUpdate      = updateSQL("consumptions", consumptionCols, 2)
-	qBudgetUsedRead  = "SELECT used FROM budget_usage WHERE contract = ? AND project = ? AND currency = ? AND month = ?"
-	qBudgetUsedPut   = insertSQL("budget_usage", "contract, project, currency, month, used", "ON CONFLICT DO UPDATE SET used = excluded.used")
-	qUsageRead       = "SELECT credits, count FROM usage WHERE contract = ? AND month = ? AND currency = ? AND user = ? AND service = ? AND project = ? AND entity = ?"
-	qUsagePut        = insertSQL("usage", usageCols, "ON CONFLICT DO UPDATE SET credits = excluded.credits, count = excluded.count")
-	qAttemptPut      = insertSQL("attempts", attemptCols, "ON CONFLICT DO UPDATE SET "+setExcluded(attemptCols))
-	qBudgetPut       = insertSQL("budgets", "contract, project, currency, monthly_cap", "ON CONFLICT DO UPDATE SET monthly_cap = excluded.monthly_cap")
-	qContractInsert  = insertSQL("contracts", contractCols, "ON CONFLICT DO NOTHING")
-	qContractVersion = "SELECT version FROM contracts WHERE id = ?"
-	qContractUpdate  = updateSQL("contracts", contractCols, 1)
-	qUserInsert      = insertSQL("users", userCols, "ON CONFLICT DO NOTHING")
-	qUserVersion     = "SELECT version FROM users WHERE contract = ? AND id = ?"
-	qUserUpdate      = updateSQL("users", userCols, 2)
-	qGrantInsert     = insertSQL("grants", "contract, user", "ON CONFLICT DO NOTHING")
-	qOrderInsert     = insertSQL("orders", orderCols, "ON CONFLICT DO NOTHING")
-	qOrderStatus     = "SELECT status FROM orders WHERE contract = ? AND id = ?"
-	qOrderUpdate     = updateSQL("orders", orderCols, 2)
-	qQuoteAccept     = insertSQL("quote_acceptances", quoteAcceptanceCols, "ON CONFLICT DO NOTHING")
-	qSunsetInsert    = insertSQL("sunsets", sunsetCols, "ON CONFLICT DO NOTHING")
-	qSunsetVersion   = "SELECT version FROM sunsets WHERE currency = ?"
-	qSunsetUpdate    = updateSQL("sunsets", sunsetCols, 1)
-	qNotifyInsert    = insertSQL("notifications", notificationCols, "ON CONFLICT DO NOTHING")
-	qNotifySent      = "UPDATE notifications SET state = 'sent', sent_at = ? WHERE contract = ? AND id = ? AND state = 'pending'"
-	qNotifyReaddress = "UPDATE notifications SET recipient = ?, state = ? WHERE contract = ? AND id = ? AND state IN ('pending', 'unaddressed') AND recipient = ? AND (claimed_until IS NULL OR claimed_until <= ?)"
-	qNotifyClaim     = "UPDATE notifications SET claimed_until = ? WHERE contract = ? AND id = ? AND state = 'pending' AND recipient = ? AND (claimed_until IS NULL OR claimed_until <= ?)"
-	qSavepoint       = "SAVEPOINT apply"
-	qRollbackTo      = "ROLLBACK TO apply"
-	qRelease         = "RELEASE apply"
-	writeQueries     = []string{qSavepoint, qRollbackTo, qRelease, qLotRead, qLotCreate, qLotMove, qLotEnd, qEntryInsert, qIdemRead, qIdemPut,
-		qHoldInsert, qHoldState, qHoldUpdate, qConsInsert, qConsRefunded, qConsUpdate, qBudgetUsedRead, qBudgetUsedPut,
-		qUsageRead, qUsagePut, qAttemptPut, qBudgetPut, qContractInsert, qContractVersion, qContractUpdate,
-		qUserInsert, qUserVersion, qUserUpdate, qGrantInsert, qOrderInsert, qOrderStatus, qOrderUpdate, qQuoteAccept,
-		qSunsetInsert, qSunsetVersion, qSunsetUpdate, qNotifyInsert, qNotifySent, qNotifyClaim, qNotifyReaddress}
+	qLotRead        = "SELECT " + lotCols + " FROM lots WHERE contract = ? AND id = ?"
+	qIdemRead       = "SELECT " + idempotencyCols + " FROM idempotency WHERE contract = ? AND key = ?"
+	qBudgetUsedRead = "SELECT used FROM budget_usage WHERE contract = ? AND project = ? AND currency = ? AND month = ?"
+	qSavepoint      = "SAVEPOINT apply"
+	qRollbackTo     = "ROLLBACK TO apply"
+	qRelease        = "RELEASE apply"
+	// writeQueries are the writer's statements: these, and each record
+	// shape's (shapes.go adds them).
+	writeQueries = []string{qSavepoint, qRollbackTo, qRelease}
 )
 
 // The statements the reads run, prepared on the reader pool (database/sql

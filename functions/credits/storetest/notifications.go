@@ -43,6 +43,51 @@ func notification(id, contract string, at time.Time) ledger.Notification {
 
 // applyConcurrently applies tx from n goroutines at once and counts the
 // successes; every failure must be a *ledger.ConflictError.
+// note reads one notification of a contract as stored.
+func (h *harness) note(t *testing.T, contract, id string) ledger.Notification {
+	t.Helper()
+	ns, err := h.st.NotificationsByPrefix(h.ctx, contract, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range ns {
+		if n.ID == id {
+			return n
+		}
+	}
+	t.Fatalf("no notification %s in %s", id, contract)
+	return ledger.Notification{}
+}
+
+// claimOp, sentOp and readdressOp are the writes a sender and an address
+// change make from n as read; they fail the test when the rule refuses n.
+func claimOp(t *testing.T, n ledger.Notification, at, until time.Time) ledger.UpdateNotification {
+	t.Helper()
+	op, ok := n.Claim(at, until)
+	if !ok {
+		t.Fatalf("%s is not claimable at %s", n.ID, at)
+	}
+	return op
+}
+
+func sentOp(t *testing.T, n ledger.Notification, at time.Time) ledger.UpdateNotification {
+	t.Helper()
+	op, ok := n.MarkSent(at)
+	if !ok {
+		t.Fatalf("%s is not pending", n.ID)
+	}
+	return op
+}
+
+func readdressOp(t *testing.T, n ledger.Notification, to string, at time.Time) ledger.UpdateNotification {
+	t.Helper()
+	op, ok := n.Readdress(to, at)
+	if !ok {
+		t.Fatalf("%s cannot be re-addressed at %s", n.ID, at)
+	}
+	return op
+}
+
 func (h *harness) applyConcurrently(t *testing.T, n int, tx ledger.Tx) int {
 	t.Helper()
 	var (
@@ -98,15 +143,17 @@ func testNotificationOnce(t *testing.T, h *harness) {
 	}
 
 	sentAt := h.clk.Advance(time.Minute)
-	mark := ledger.Tx{At: sentAt, Ops: []ledger.Op{ledger.MarkSent{ID: n.ID, Contract: "acme", At: sentAt}}}
+	mark := ledger.Tx{At: sentAt, Ops: []ledger.Op{sentOp(t, h.note(t, "acme", n.ID), sentAt)}}
 	if got := h.applyConcurrently(t, 10, mark); got != 1 {
 		t.Fatalf("%d of 10 concurrent MarkSent succeeded, want exactly 1", got)
 	}
 	h.wantConflict(t, "marking a sent notification sent again", mark)
 	h.wantConflict(t, "marking an unknown notification sent",
-		ledger.Tx{At: sentAt, Ops: []ledger.Op{ledger.MarkSent{ID: "nope", Contract: "acme", At: sentAt}}})
+		ledger.Tx{At: sentAt, Ops: []ledger.Op{sentOp(t, ledger.Notification{ID: "nope", Contract: "acme", State: ledger.NotificationPending, Version: 1}, sentAt)}})
+	misfiled := h.note(t, "beta", other.ID)
+	misfiled.Contract = "acme"
 	h.wantConflict(t, "marking a notification sent under another contract",
-		ledger.Tx{At: sentAt, Ops: []ledger.Op{ledger.MarkSent{ID: other.ID, Contract: "acme", At: sentAt}}})
+		ledger.Tx{At: sentAt, Ops: []ledger.Op{sentOp(t, misfiled, sentAt)}})
 	h.wantConflict(t, "recording a sent event again",
 		ledger.Tx{At: sentAt, Ops: []ledger.Op{ledger.PutNotification{Notification: n}}})
 
@@ -218,7 +265,8 @@ func testClaimNotification(t *testing.T, h *harness) {
 	}
 	at := h.clk.Advance(time.Second)
 	until := at.Add(ledger.NotificationClaim)
-	claim := ledger.Tx{At: at, Ops: []ledger.Op{ledger.ClaimNotification{ID: old.ID, Contract: "acme", To: old.To, At: at, Until: until}}}
+	oldRead := h.note(t, "acme", old.ID)
+	claim := ledger.Tx{At: at, Ops: []ledger.Op{claimOp(t, oldRead, at, until)}}
 	if got := h.applyConcurrently(t, 10, claim); got != 1 {
 		t.Fatalf("%d of 10 concurrent claims succeeded, want exactly 1", got)
 	}
@@ -250,26 +298,43 @@ func testClaimNotification(t *testing.T, h *harness) {
 	if err != nil || len(notes) != 2 || !notes[0].ClaimedUntil.Equal(until) || !notes[1].ClaimedUntil.IsZero() {
 		t.Errorf("Notifications = %+v, %v; want %s claimed until %s", notes, err, old.ID, until)
 	}
-	h.wantConflict(t, "claiming a claimed notification before the claim lapses",
-		ledger.Tx{At: until, Ops: []ledger.Op{ledger.ClaimNotification{ID: old.ID, Contract: "acme", To: old.To, At: until.Add(-time.Nanosecond), Until: until.Add(time.Hour)}}})
-	h.wantConflict(t, "claiming a notification for a recipient it no longer has",
-		ledger.Tx{At: at, Ops: []ledger.Op{ledger.ClaimNotification{ID: newer.ID, Contract: "acme", To: "old@acme.example", At: at, Until: until}}})
-	h.wantConflict(t, "re-addressing a notification whose recipient changed since it was read",
-		ledger.Tx{At: at, Ops: []ledger.Op{ledger.Readdress{ID: newer.ID, Contract: "acme", WasTo: "old@acme.example", To: "x@acme.example", At: at, Due: at}}})
-	h.wantConflict(t, "claiming an unknown notification",
-		ledger.Tx{At: at, Ops: []ledger.Op{ledger.ClaimNotification{ID: "nope", Contract: "acme", To: old.To, At: at, Until: until}}})
-	h.wantConflict(t, "claiming a notification under another contract",
-		ledger.Tx{At: at, Ops: []ledger.Op{ledger.ClaimNotification{ID: newer.ID, Contract: "beta", To: newer.To, At: at, Until: until}}})
-	// The claim lapsed: another sender takes it over, and MarkSent ends it.
-	later := until.Add(ledger.NotificationClaim)
-	if err := h.st.Apply(h.ctx, ledger.Tx{At: until, Ops: []ledger.Op{ledger.ClaimNotification{ID: old.ID, Contract: "acme", To: old.To, At: until, Until: later}}}); err != nil {
-		t.Fatalf("claiming once the claim lapsed: %v", err)
+	h.wantConflict(t, "claiming a notification claimed since it was read",
+		ledger.Tx{At: until, Ops: []ledger.Op{claimOp(t, oldRead, until.Add(-time.Nanosecond), until.Add(time.Hour))}})
+	if _, ok := h.note(t, "acme", old.ID).Claim(until.Add(-time.Nanosecond), until.Add(time.Hour)); ok {
+		t.Errorf("a claimed notification is claimable before its claim lapses")
 	}
-	if err := h.st.Apply(h.ctx, ledger.Tx{At: until, Ops: []ledger.Op{ledger.MarkSent{ID: old.ID, Contract: "acme", At: until}}}); err != nil {
+	newerRead := h.note(t, "acme", newer.ID)
+	move, ok := newerRead.Readdress("x@acme.example", at)
+	if !ok {
+		t.Fatalf("%s cannot be re-addressed", newer.ID)
+	}
+	if err := h.st.Apply(h.ctx, ledger.Tx{At: at, Ops: []ledger.Op{move}}); err != nil {
 		t.Fatal(err)
 	}
-	h.wantConflict(t, "claiming a sent notification",
-		ledger.Tx{At: later, Ops: []ledger.Op{ledger.ClaimNotification{ID: old.ID, Contract: "acme", To: old.To, At: later, Until: later.Add(time.Minute)}}})
+	h.wantConflict(t, "claiming a notification for a recipient it no longer has",
+		ledger.Tx{At: at, Ops: []ledger.Op{claimOp(t, newerRead, at, until)}})
+	h.wantConflict(t, "re-addressing a notification whose recipient changed since it was read",
+		ledger.Tx{At: at, Ops: []ledger.Op{move}})
+	h.wantConflict(t, "claiming an unknown notification",
+		ledger.Tx{At: at, Ops: []ledger.Op{claimOp(t, ledger.Notification{ID: "nope", Contract: "acme", State: ledger.NotificationPending, Version: 1}, at, until)}})
+	misfiled := h.note(t, "acme", newer.ID)
+	misfiled.Contract = "beta"
+	h.wantConflict(t, "claiming a notification under another contract",
+		ledger.Tx{At: at, Ops: []ledger.Op{claimOp(t, misfiled, at, until)}})
+	// The claim lapsed: another sender takes it over, and MarkSent ends it.
+	later := until.Add(ledger.NotificationClaim)
+	taken := claimOp(t, h.note(t, "acme", old.ID), until, later)
+	if err := h.st.Apply(h.ctx, ledger.Tx{At: until, Ops: []ledger.Op{taken}}); err != nil {
+		t.Fatalf("claiming once the claim lapsed: %v", err)
+	}
+	if err := h.st.Apply(h.ctx, ledger.Tx{At: until, Ops: []ledger.Op{sentOp(t, taken.Notification, until)}}); err != nil {
+		t.Fatal(err)
+	}
+	h.wantConflict(t, "claiming a notification sent since it was read",
+		ledger.Tx{At: later, Ops: []ledger.Op{claimOp(t, taken.Notification, later, later.Add(time.Minute))}})
+	if _, ok := h.note(t, "acme", old.ID).Claim(later, later.Add(time.Minute)); ok {
+		t.Errorf("a sent notification is claimable")
+	}
 	if got := pending(later); len(got) != 1 || got[0] != newer.ID {
 		t.Errorf("pending after %s was sent = %v, want only %s", old.ID, got, newer.ID)
 	}
@@ -365,10 +430,12 @@ func testUnaddressed(t *testing.T, h *harness) {
 		t.Errorf("sweep = %+v, want no send attempted", rep)
 	}
 	at := h.clk.Now()
-	h.wantConflict(t, "claiming an unaddressed notice",
-		ledger.Tx{At: at, Ops: []ledger.Op{ledger.ClaimNotification{ID: notes[0].ID, Contract: "acme", At: at, Until: at.Add(time.Minute)}}})
-	h.wantConflict(t, "marking an unaddressed notice sent",
-		ledger.Tx{At: at, Ops: []ledger.Op{ledger.MarkSent{ID: notes[0].ID, Contract: "acme", At: at}}})
+	if _, ok := notes[0].Claim(at, at.Add(time.Minute)); ok {
+		t.Errorf("an unaddressed notice is claimable")
+	}
+	if _, ok := notes[0].MarkSent(at); ok {
+		t.Errorf("an unaddressed notice can be marked sent")
+	}
 }
 
 func testContractDirectory(t *testing.T, h *harness) {
@@ -627,16 +694,19 @@ func testReaddress(t *testing.T, h *harness) {
 		}
 	}
 	at := h.clk.Now()
+	misfiled := h.note(t, "acme", old.ID)
+	misfiled.Contract = "beta"
 	h.wantConflict(t, "re-addressing another contract's notification",
-		ledger.Tx{At: at, Ops: []ledger.Op{ledger.Readdress{ID: old.ID, Contract: "beta", To: "x@acme.example", At: at, Due: at}}})
+		ledger.Tx{At: at, Ops: []ledger.Op{readdressOp(t, misfiled, "x@acme.example", at)}})
+	stale := h.note(t, "acme", res.Readdressed[0])
 	sender := &countingSender{sends: map[string]int{}}
 	h.svc.Notifier = sender
 	defer func() { h.svc.Notifier = nil }()
 	if rep := h.sweep(); rep.NotificationsSent != 1 || sender.sends[res.Readdressed[0]] != 1 {
 		t.Errorf("sweep = %+v (%v), want the re-addressed notice sent once", rep, sender.sends)
 	}
-	h.wantConflict(t, "re-addressing a sent notification",
-		ledger.Tx{At: at, Ops: []ledger.Op{ledger.Readdress{ID: res.Readdressed[0], Contract: "acme", WasTo: "admin@acme.example", To: "x@acme.example", At: at, Due: at}}})
+	h.wantConflict(t, "re-addressing a notification sent since it was read",
+		ledger.Tx{At: at, Ops: []ledger.Op{readdressOp(t, stale, "x@acme.example", at)}})
 
 	// A pending notification moves with the address, unless a sender holds it.
 	moving := notification("alert:acme:2031-03:moving", "acme", h.clk.Now())
@@ -647,11 +717,15 @@ func testReaddress(t *testing.T, h *harness) {
 		}
 	}
 	claimAt := h.clk.Now()
-	if err := h.st.Apply(h.ctx, ledger.Tx{At: claimAt, Ops: []ledger.Op{ledger.ClaimNotification{ID: held.ID, Contract: "acme", To: held.To, At: claimAt, Until: claimAt.Add(ledger.NotificationClaim)}}}); err != nil {
+	heldRead := h.note(t, "acme", held.ID)
+	if err := h.st.Apply(h.ctx, ledger.Tx{At: claimAt, Ops: []ledger.Op{claimOp(t, heldRead, claimAt, claimAt.Add(ledger.NotificationClaim))}}); err != nil {
 		t.Fatal(err)
 	}
-	h.wantConflict(t, "re-addressing a notification a sender holds",
-		ledger.Tx{At: claimAt, Ops: []ledger.Op{ledger.Readdress{ID: held.ID, Contract: "acme", WasTo: held.To, To: "x@acme.example", At: claimAt, Due: claimAt}}})
+	h.wantConflict(t, "re-addressing a notification claimed since it was read",
+		ledger.Tx{At: claimAt, Ops: []ledger.Op{readdressOp(t, heldRead, "x@acme.example", claimAt)}})
+	if _, ok := h.note(t, "acme", held.ID).Readdress("x@acme.example", claimAt); ok {
+		t.Errorf("a notification a sender holds can be re-addressed")
+	}
 	out, err = h.svc.SetNotifyEmail(h.ctx, "acme", ledger.NotifyEmailRequest{NotifyEmail: "new@acme.example"}, h.key())
 	if err != nil {
 		t.Fatal(err)
@@ -816,7 +890,7 @@ func testHeldFollowsAddress(t *testing.T, h *harness) {
 		t.Fatal(err)
 	}
 	at := h.clk.Now()
-	if err := h.st.Apply(h.ctx, ledger.Tx{At: at, Ops: []ledger.Op{ledger.ClaimNotification{ID: n.ID, Contract: "acme", To: n.To, At: at, Until: at.Add(ledger.NotificationClaim)}}}); err != nil {
+	if err := h.st.Apply(h.ctx, ledger.Tx{At: at, Ops: []ledger.Op{claimOp(t, h.note(t, "acme", n.ID), at, at.Add(ledger.NotificationClaim))}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := h.svc.SetNotifyEmail(h.ctx, "acme", ledger.NotifyEmailRequest{NotifyEmail: "new@acme.example"}, h.key()); err != nil {

@@ -331,9 +331,9 @@ func testOrderConditions(t *testing.T, h *harness) {
 	h.wantConflict(t, "cancelling a fulfilled order from a stale read", staleCancel.Tx)
 	h.wantConflict(t, "creating an order whose id exists", ledger.Tx{At: h.clk.Now(), Ops: []ledger.Op{ledger.PutOrder{Order: o}}})
 	missing := o
-	missing.ID = "ord_missing"
+	missing.ID, missing.Version = "ord_missing", 2
 	h.wantConflict(t, "updating an order that does not exist", ledger.Tx{At: h.clk.Now(), Ops: []ledger.Op{
-		ledger.UpdateOrder{Order: missing, WasStatus: ledger.OrderPending}}})
+		ledger.UpdateOrder{Order: missing}}})
 }
 
 // onlyOp returns the first op of type T in tx.

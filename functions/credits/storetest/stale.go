@@ -219,9 +219,13 @@ func testConditions(t *testing.T, h *harness) {
 	at := h.clk.Now()
 	spend := ledger.Movement{Remaining: d("-1"), Spent: d("1")}
 	closedHold := hold
-	closedHold.State = ledger.HoldReleased
+	closedHold.State, closedHold.Version = ledger.HoldReleased, hold.Version+2
 	refunded := cons
-	refunded.Refunded = d("1")
+	refunded.Refunded, refunded.Version = d("1"), cons.Version+2
+	endedLot := lot
+	endedLot.ExpiresAt, endedLot.Version = at, lot.Version // not the version after the read: a stale write
+	missingLot := lot
+	missingLot.ID, missingLot.Version = "nope", 2
 	newer := contract
 	newer.Version += 2
 	later := user
@@ -242,13 +246,13 @@ func testConditions(t *testing.T, h *harness) {
 		{"moving a lot's held below zero", ledger.MoveLot{Lot: "pool", Contract: "acme", Move: ledger.Movement{Held: d("-1000"), Remaining: d("1000")}}},
 		{"debiting a lot at its end", ledger.MoveLot{Lot: "pool", Contract: "acme", Move: spend, LiveAt: lot.ExpiresAt}},
 		{"debiting a lot before it is effective", ledger.MoveLot{Lot: "pool", Contract: "acme", Move: spend, LiveAt: lot.EffectiveFrom.Add(-time.Nanosecond)}},
-		{"ending a lot whose end changed", ledger.EndLot{Lot: "pool", Contract: "acme", ExpiresAt: at, WasExpiresAt: lot.ExpiresAt.Add(time.Second)}},
-		{"ending a lot that does not exist", ledger.EndLot{Lot: "nope", Contract: "acme", ExpiresAt: at}},
+		{"ending a lot that changed since it was read", ledger.UpdateLot{Lot: endedLot}},
+		{"ending a lot that does not exist", ledger.UpdateLot{Lot: missingLot}},
 		{"appending an entry that exists", ledger.PutEntry{Entry: entry}},
 		{"creating a hold that exists", ledger.PutHold{Hold: hold}},
-		{"updating a hold from a state it is not in", ledger.UpdateHold{Hold: closedHold, WasState: ledger.HoldSettled}},
+		{"updating a hold from a version it is not at", ledger.UpdateHold{Hold: closedHold}},
 		{"creating a consumption that exists", ledger.PutConsumption{Consumption: cons}},
-		{"updating a consumption from a refunded amount that is not current", ledger.UpdateConsumption{Consumption: refunded, WasRefunded: d("5")}},
+		{"updating a consumption from a version it is not at", ledger.UpdateConsumption{Consumption: refunded}},
 		{"storing a result under a live key", func() ledger.Op {
 			rec, ok, err := h.st.Idempotency(h.ctx, "acme", ck.Key, at)
 			if err != nil || !ok {

@@ -47,14 +47,16 @@ func (idem Idem) scopeOr(contract string) string {
 // ScopeOr is scopeOr for callers outside the package.
 func (idem Idem) ScopeOr(contract string) string { return idem.scopeOr(contract) }
 
-// Fingerprint hashes any JSON-encodable request into a fingerprint.
-func Fingerprint(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic("ledger: fingerprint of unencodable request: " + err.Error())
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+// Fingerprint is the one fingerprint of a request: what makes a second
+// request with the same idempotency key the same request (a replay) or
+// another one (idempotency_key_reused). It hashes the operation (the HTTP
+// API names it by method and path) and the request's bytes (the body as
+// received; an in-process caller's request as JSON).
+func Fingerprint(operation string, request []byte) string {
+	h := sha256.New()
+	h.Write([]byte(operation + "\n"))
+	h.Write(request)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // Decision is a planner's answer. Either Replayed with the stored Response,
@@ -90,8 +92,10 @@ func CheckIdem(key string) error {
 // nil. A caller that must do work outside the ledger before planning (open a
 // payment provider's session) asks first, so a retry does none of it again.
 func Replay(prior *IdempotencyRecord, idem Idem, at time.Time) (d Decision, replayed bool, err error) {
-	if err := CheckIdem(idem.Key); err != nil {
-		return Decision{}, false, err
+	if idem.Key == "" {
+		// A key's form is checked once, by the ledger service, before
+		// anything is read; an empty one here is a caller's bug.
+		return Decision{}, false, core.Errorf(core.CodeIdempotencyKeyMissing, "an Idempotency-Key is required on every mutating request")
 	}
 	if prior == nil || !prior.LiveAt(at) {
 		return Decision{}, false, nil

@@ -2,8 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"net/http"
 
 	"cloudcredits/core"
@@ -26,7 +24,7 @@ func (h *Handler) authed(roles []auth.Role, next http.HandlerFunc) http.HandlerF
 			writeError(w, r, core.Errorf(core.CodeInternal, "no token keys configured"))
 			return
 		}
-		p, err := h.cfg.Keys.Verify(auth.BearerToken(r.Header.Get("Authorization")), h.cfg.Now())
+		p, err := h.cfg.Keys.Verify(auth.BearerToken(r.Header.Get("Authorization")), h.now(r.Context()))
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="cloudcredits"`)
 			writeError(w, r, err)
@@ -57,20 +55,15 @@ func ownContract(r *http.Request, c string) error {
 
 // idemOf reads the Idempotency-Key header of a mutating request and
 // fingerprints the request (method, path and body bytes): the same key with
-// another body is refused. Keys are scoped to the caller's contract (to the
+// another body is refused. The ledger service checks the key's form, once,
+// for every caller. Keys are scoped to the caller's contract (to the
 // vendor for a vendor admin's requests).
 func idemOf(r *http.Request, body []byte) (ledger.Idem, error) {
 	key := r.Header.Get("Idempotency-Key")
-	if err := ledger.CheckIdem(key); err != nil {
-		return ledger.Idem{}, err
-	}
-	h := sha256.New()
-	h.Write([]byte(r.Method + " " + r.URL.Path + "\n"))
-	h.Write(body)
 	p := principalOf(r.Context())
 	scope := "contract:" + p.Contract
 	if p.Role == auth.VendorAdmin || p.Role == auth.Reseller {
 		scope = string(p.Role) + ":" + p.Subject
 	}
-	return ledger.Idem{Key: key, Fingerprint: hex.EncodeToString(h.Sum(nil)), Scope: scope}, nil
+	return ledger.Idem{Key: key, Fingerprint: ledger.Fingerprint(r.Method+" "+r.URL.Path, body), Scope: scope}, nil
 }

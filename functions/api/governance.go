@@ -133,7 +133,7 @@ func (h *Handler) usage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	q, err := parseUsageQuery(r, h.cfg.Now())
+	q, err := parseUsageQuery(r, h.now(r.Context()))
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -199,7 +199,7 @@ func (h *Handler) expirations(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	now := h.cfg.Now()
+	now := h.now(r.Context())
 	lots, err := h.cfg.Credits.Lots(r.Context(), c.ID)
 	if err != nil {
 		writeError(w, r, err)
@@ -221,7 +221,7 @@ func (h *Handler) alerts(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	rep, err := h.cfg.Credits.Alerts(r.Context(), c, h.cfg.Now())
+	rep, err := h.cfg.Credits.Alerts(r.Context(), c, h.now(r.Context()))
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -311,7 +311,7 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	to := ledger.Month(h.cfg.Now())
+	to := ledger.Month(h.now(r.Context()))
 	from := max(ledger.Month(c.Start), governance.AddMonths(to, -(governance.MonthsMax-1)))
 	rows, err := h.cfg.Credits.Usage(r.Context(), c.ID, from, to)
 	if err != nil {
@@ -337,7 +337,7 @@ func (h *Handler) forecast(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	now := h.cfg.Now()
+	now := h.now(r.Context())
 	lots, err := h.cfg.Credits.Lots(r.Context(), c.ID)
 	if err != nil {
 		writeError(w, r, err)

@@ -19,7 +19,7 @@ func (h *Handler) holdRoutes() {
 func (h *Handler) hold(w http.ResponseWriter, r *http.Request) {
 	c := r.PathValue("c")
 	h.mutation(w, r, c, http.StatusCreated, false, func(o *object, idem ledger.Idem) (credits.Outcome, error) {
-		req := h.spendRequest(o, c)
+		req := h.spendRequest(r.Context(), o, c)
 		secs := o.integer("expires_in_seconds", false, 1, int64(ledger.HoldTTLMax/time.Second))
 		req.HoldFor = time.Duration(secs) * time.Second
 		if err := o.done(); err != nil {

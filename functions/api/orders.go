@@ -135,7 +135,7 @@ func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request) {
 			return out, err
 		}
 		if req.quoteToken != "" {
-			q, err := h.verifyQuote(req.quoteToken)
+			q, err := h.verifyQuote(r.Context(), req.quoteToken)
 			if err != nil {
 				return credits.Outcome{}, err
 			}
@@ -180,7 +180,7 @@ func (h *Handler) priceOrder(ctx context.Context, c string, req orderRequest, id
 	if err != nil {
 		return ledger.Order{}, err
 	}
-	now := h.cfg.Now().UTC()
+	now := h.now(ctx)
 	if err := ledger.CanBuy(contract, now); err != nil {
 		return ledger.Order{}, err
 	}
@@ -304,7 +304,7 @@ func (h *Handler) stripeWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	ev, err := payments.ParseWebhook(body, r.Header.Get(payments.SignatureHeader), h.cfg.WebhookSecret, h.cfg.Now())
+	ev, err := payments.ParseWebhook(body, r.Header.Get(payments.SignatureHeader), h.cfg.WebhookSecret, h.now(r.Context()))
 	if err != nil {
 		h.cfg.Logger.WarnContext(ctx, "webhook refused", "request_id", requestID(ctx), "error", err.Error())
 		writeError(w, r, err)
@@ -383,7 +383,7 @@ func (h *Handler) handleEvent(ctx context.Context, ev payments.Event) (webhookAn
 			if err != nil {
 				return ans, err
 			}
-			if err := ledger.CanBuy(c, h.cfg.Now().UTC()); err != nil {
+			if err := ledger.CanBuy(c, h.now(ctx)); err != nil {
 				return refuse("order %s was paid after its contract ended (%s): not fulfilled, refund the payment", o.ID, core.ErrorCode(err))
 			}
 		}

@@ -217,7 +217,7 @@ func (h *Handler) createQuote(w http.ResponseWriter, r *http.Request) {
 
 // makeQuote prices req now for p (see the rules at the top of this file).
 func (h *Handler) makeQuote(ctx context.Context, p auth.Principal, req quoteRequest) (quote.Quote, error) {
-	now := h.cfg.Now().UTC().Truncate(time.Second)
+	now := h.now(ctx).Truncate(time.Second)
 	purchased := decimal.Zero
 	channel := req.channel
 	if req.contract != "" {
@@ -276,13 +276,13 @@ func newQuoteID() string {
 }
 
 // verifyQuote checks a token with the handler's keys at now.
-func (h *Handler) verifyQuote(token string) (quote.Quote, error) {
-	return quote.Verify(token, h.quoteKeys, h.cfg.Now())
+func (h *Handler) verifyQuote(ctx context.Context, token string) (quote.Quote, error) {
+	return quote.Verify(token, h.quoteKeys, h.now(ctx))
 }
 
 func (h *Handler) getQuote(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
-	q, err := h.verifyQuote(token)
+	q, err := h.verifyQuote(r.Context(), token)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -319,7 +319,7 @@ func (h *Handler) acceptQuoteRoute(w http.ResponseWriter, r *http.Request) {
 		if out, replayed, err := h.cfg.Credits.Replay(ctx, c, idem); err != nil || replayed {
 			return out, err
 		}
-		q, err := h.verifyQuote(token)
+		q, err := h.verifyQuote(r.Context(), token)
 		if err != nil {
 			return credits.Outcome{}, err
 		}
@@ -344,7 +344,7 @@ func (h *Handler) acceptQuote(ctx context.Context, c string, q quote.Quote, pay 
 	if err != nil {
 		return credits.Outcome{}, err
 	}
-	now := h.cfg.Now().UTC()
+	now := h.now(ctx)
 	if err := ledger.CanBuy(contract, now); err != nil {
 		return credits.Outcome{}, err
 	}

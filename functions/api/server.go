@@ -155,7 +155,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !validRequestID(id) {
 		id = newRequestID()
 	}
-	ctx := context.WithValue(r.Context(), requestIDKey{}, id)
+	// The clock is read once per request: the rate card chosen, the token's
+	// expiry and the ledger's write all see this instant.
+	ctx := credits.WithTime(context.WithValue(r.Context(), requestIDKey{}, id), h.cfg.Now().UTC())
 	r = r.WithContext(ctx)
 	w.Header().Set("X-Request-Id", id)
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
@@ -173,6 +175,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(rec, r)
 }
 
+// now is the request's instant (ServeHTTP reads the clock once per
+// request), or the clock for a call from outside a request.
+func (h *Handler) now(ctx context.Context) time.Time {
+	if at, ok := credits.TimeOf(ctx); ok {
+		return at
+	}
+	return h.cfg.Now().UTC()
+}
+
 func (h *Handler) unknownRoute(w http.ResponseWriter, r *http.Request) {
 	writeError(w, r, core.Errorf(core.CodeNotFound, "no route %s %s", r.Method, r.URL.Path))
 }
@@ -182,7 +193,7 @@ func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) ratecard(w http.ResponseWriter, r *http.Request) {
-	card, err := h.cfg.Rates.At(h.cfg.Now())
+	card, err := h.cfg.Rates.At(h.now(r.Context()))
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -196,7 +207,7 @@ func (h *Handler) estimates(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	card, err := h.cfg.Rates.At(h.cfg.Now())
+	card, err := h.cfg.Rates.At(h.now(r.Context()))
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -220,7 +231,7 @@ func (h *Handler) prices(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	p, err := h.cfg.Prices.Price(req, h.cfg.Now())
+	p, err := h.cfg.Prices.Price(req, h.now(r.Context()))
 	if err != nil {
 		writeError(w, r, err)
 		return

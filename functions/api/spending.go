@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 
@@ -19,7 +20,7 @@ func (h *Handler) spendingRoutes() {
 // spendRequest parses the body of a consumption or a hold: the job is priced
 // with the rate card in effect now (params), or its credits are given
 // directly; either way the service's rate names the currency.
-func (h *Handler) spendRequest(o *object, contract string) ledger.SpendRequest {
+func (h *Handler) spendRequest(ctx context.Context, o *object, contract string) ledger.SpendRequest {
 	req := ledger.SpendRequest{
 		Contract: contract,
 		User:     o.id("user", true),
@@ -35,7 +36,7 @@ func (h *Handler) spendRequest(o *object, contract string) ledger.SpendRequest {
 	if req.Service == "" {
 		return req
 	}
-	card, err := h.cfg.Rates.At(h.cfg.Now())
+	card, err := h.cfg.Rates.At(h.now(ctx))
 	if err != nil {
 		o.p.Add("service", "no rate card is in effect")
 		return req
@@ -72,7 +73,7 @@ func (h *Handler) spendRequest(o *object, contract string) ledger.SpendRequest {
 func (h *Handler) consume(w http.ResponseWriter, r *http.Request) {
 	c := r.PathValue("c")
 	h.mutation(w, r, c, http.StatusCreated, false, func(o *object, idem ledger.Idem) (credits.Outcome, error) {
-		req := h.spendRequest(o, c)
+		req := h.spendRequest(r.Context(), o, c)
 		if err := o.done(); err != nil {
 			return credits.Outcome{}, err
 		}

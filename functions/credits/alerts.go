@@ -68,7 +68,7 @@ func (s *Service) SweepAlerts(ctx context.Context) (AlertSweepReport, error) {
 	var (
 		rep   AlertSweepReport
 		errs  []error
-		at    = s.Now().UTC()
+		at    = s.now(ctx)
 		after = ""
 	)
 	for {
@@ -179,7 +179,7 @@ func (s *Service) readdressAfter(ctx context.Context, contract string) error {
 		if err != nil {
 			return err
 		}
-		tx := ledger.PlanReaddress(c, notes, s.Now().UTC())
+		tx := ledger.PlanReaddress(c, notes, s.now(ctx))
 		if len(tx.Ops) == 0 {
 			return nil
 		}
@@ -194,7 +194,7 @@ func (s *Service) readdressAfter(ctx context.Context, contract string) error {
 }
 
 func (s *Service) setNotifyEmail(ctx context.Context, contract string, req ledger.NotifyEmailRequest, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, []any{"notify-email", contract, req})
+	idem = fingerprint(idem, "notify-email", []any{contract, req})
 	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
 		c, err := s.store.Contract(ctx, contract)
 		if err != nil {

@@ -17,7 +17,7 @@ func (s *Service) Replay(ctx context.Context, contract string, idem ledger.Idem)
 	if err := ledger.CheckIdem(idem.Key); err != nil {
 		return Outcome{}, false, err
 	}
-	at := s.Now().UTC()
+	at := s.now(ctx)
 	r, ok, err := s.store.Idempotency(ctx, idem.ScopeOr(contract), idem.Key, at)
 	if err != nil {
 		return Outcome{}, false, err
@@ -39,7 +39,7 @@ func (s *Service) Replay(ctx context.Context, contract string, idem ledger.Idem)
 // for the key (the record expired, and the key was used again) is refused as
 // a conflict rather than retried.
 func (s *Service) CreateOrder(ctx context.Context, contract string, o ledger.Order, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, []any{"order", contract, o})
+	idem = fingerprint(idem, "order", []any{contract, o})
 	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
 		c, err := s.store.Contract(ctx, contract)
 		if err != nil {
@@ -74,7 +74,7 @@ func (s *Service) CreateOrder(ctx context.Context, contract string, o ledger.Ord
 // expiry after a sales sunset (zero: none). It carries no idempotency key:
 // the order's status condition is what makes it happen once.
 func (s *Service) Fulfil(ctx context.Context, contract, orderID string, currencyEnd time.Time) (Outcome, error) {
-	return s.run(ctx, contract, ledger.Idem{}, func(env ledger.Env, _ *ledger.IdempotencyRecord) (ledger.Decision, error) {
+	return s.runSystem(ctx, contract, func(env ledger.Env) (ledger.Decision, error) {
 		c, o, err := s.orderAndContract(ctx, contract, orderID)
 		if err != nil {
 			return ledger.Decision{}, err
@@ -91,7 +91,7 @@ func (s *Service) Fulfil(ctx context.Context, contract, orderID string, currency
 // it as Fulfil does; the request's idempotency key makes a retry answer the
 // first result.
 func (s *Service) MarkPaid(ctx context.Context, contract, orderID string, currencyEnd time.Time, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, []any{"mark-paid", contract, orderID})
+	idem = fingerprint(idem, "mark-paid", []any{contract, orderID})
 	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
 		c, o, err := s.orderAndContract(ctx, contract, orderID)
 		if err != nil {
@@ -108,7 +108,7 @@ func (s *Service) MarkPaid(ctx context.Context, contract, orderID string, curren
 // CancelOrder cancels a pending order (its checkout session expired); any
 // other order is answered as it is.
 func (s *Service) CancelOrder(ctx context.Context, contract, orderID string) (Outcome, error) {
-	return s.run(ctx, contract, ledger.Idem{}, func(env ledger.Env, _ *ledger.IdempotencyRecord) (ledger.Decision, error) {
+	return s.runSystem(ctx, contract, func(env ledger.Env) (ledger.Decision, error) {
 		o, err := s.store.Order(ctx, contract, orderID)
 		if err != nil {
 			return ledger.Decision{}, err

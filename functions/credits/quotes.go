@@ -13,7 +13,7 @@ import (
 // reads the acceptance and is answered quote_already_accepted. The caller
 // has verified the quote (signature, expiry, contract) and priced o from it.
 func (s *Service) AcceptQuote(ctx context.Context, contract string, o ledger.Order, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, []any{"accept-quote", contract, o})
+	idem = fingerprint(idem, "accept-quote", []any{contract, o})
 	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
 		c, err := s.store.Contract(ctx, contract)
 		if err != nil {

@@ -62,7 +62,31 @@ type Outcome struct {
 // Decode unmarshals an outcome's body into v.
 func (o Outcome) Decode(v any) error { return json.Unmarshal(o.Body, v) }
 
-func (s *Service) env() ledger.Env {
+type timeKey struct{}
+
+// WithTime gives ctx the instant of the request it carries: the service
+// plans every write of that request at it (retries included), so the rate
+// card the caller chose and the ledger's write see one clock reading.
+func WithTime(ctx context.Context, at time.Time) context.Context {
+	return context.WithValue(ctx, timeKey{}, at.UTC())
+}
+
+// TimeOf is the request instant WithTime set, if any.
+func TimeOf(ctx context.Context) (time.Time, bool) {
+	at, ok := ctx.Value(timeKey{}).(time.Time)
+	return at, ok
+}
+
+// now is the request's instant, or the service clock outside a request
+// (the sweeper, tests).
+func (s *Service) now(ctx context.Context) time.Time {
+	if at, ok := TimeOf(ctx); ok {
+		return at
+	}
+	return s.Now().UTC()
+}
+
+func (s *Service) env(ctx context.Context) ledger.Env {
 	var b [12]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		panic("credits: no randomness: " + err.Error())
@@ -71,18 +95,31 @@ func (s *Service) env() ledger.Env {
 	if s.NewID != nil {
 		id = s.NewID()
 	}
-	return ledger.Env{At: s.Now().UTC(), OpID: id, Rotation: binary.LittleEndian.Uint32(b[8:])}
+	return ledger.Env{At: s.now(ctx), OpID: id, Rotation: binary.LittleEndian.Uint32(b[8:])}
 }
 
 // run is the read–plan–apply loop every mutation shares. plan reads what it
 // needs (prior is the live idempotency record for the key, if any) and
 // returns the planner's decision.
 func (s *Service) run(ctx context.Context, contract string, idem ledger.Idem, plan func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error)) (Outcome, error) {
-	if idem.Key != "" {
-		if err := ledger.CheckIdem(idem.Key); err != nil {
-			return Outcome{}, err
-		}
+	// The key's form is checked here, once, for every caller, before
+	// anything is read.
+	if err := ledger.CheckIdem(idem.Key); err != nil {
+		return Outcome{}, err
 	}
+	return s.loop(ctx, contract, idem, plan)
+}
+
+// runSystem is run for the ledger's own operations, which carry no key: a
+// payment event (the order's status makes it happen once) and the sweeper's
+// closes and releases (each conditioned on the state it read).
+func (s *Service) runSystem(ctx context.Context, contract string, plan func(env ledger.Env) (ledger.Decision, error)) (Outcome, error) {
+	return s.loop(ctx, contract, ledger.Idem{}, func(env ledger.Env, _ *ledger.IdempotencyRecord) (ledger.Decision, error) {
+		return plan(env)
+	})
+}
+
+func (s *Service) loop(ctx context.Context, contract string, idem ledger.Idem, plan func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error)) (Outcome, error) {
 	var lastConflict error
 	for attempt := 0; attempt <= RetriesMax; attempt++ {
 		if attempt > 0 {
@@ -90,7 +127,7 @@ func (s *Service) run(ctx context.Context, contract string, idem ledger.Idem, pl
 				return Outcome{}, err
 			}
 		}
-		env := s.env()
+		env := s.env(ctx)
 		var prior *ledger.IdempotencyRecord
 		if idem.Key != "" {
 			r, ok, err := s.store.Idempotency(ctx, idem.ScopeOr(contract), idem.Key, env.At)
@@ -147,9 +184,13 @@ func backoff(ctx context.Context, attempt int) error {
 // names its operation first, so one key sent to two operations with the same
 // fields (a consumption and a hold of one SpendRequest) is a reused key, not
 // a replay of the other operation's answer.
-func fingerprint(idem ledger.Idem, req any) ledger.Idem {
+func fingerprint(idem ledger.Idem, operation string, req any) ledger.Idem {
 	if idem.Fingerprint == "" {
-		idem.Fingerprint = ledger.Fingerprint(req)
+		b, err := json.Marshal(req)
+		if err != nil {
+			panic("credits: fingerprint of an unencodable request: " + err.Error())
+		}
+		idem.Fingerprint = ledger.Fingerprint(operation, b)
 	}
 	return idem
 }
@@ -193,7 +234,7 @@ func (s *Service) spendState(ctx context.Context, contract, user, project string
 
 // Consume debits credits for a job, in burn order, exactly once per key.
 func (s *Service) Consume(ctx context.Context, req ledger.SpendRequest, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, []any{"consume", req})
+	idem = fingerprint(idem, "consume", []any{req})
 	return s.run(ctx, req.Contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
 		st, err := s.spendState(ctx, req.Contract, req.User, req.Project, req.Currency, ledger.Month(env.At))
 		if err != nil {
@@ -206,7 +247,7 @@ func (s *Service) Consume(ctx context.Context, req ledger.SpendRequest, idem led
 
 // Hold reserves credits for a variable-cost job.
 func (s *Service) Hold(ctx context.Context, req ledger.SpendRequest, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, []any{"hold", req})
+	idem = fingerprint(idem, "hold", []any{req})
 	return s.run(ctx, req.Contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
 		st, err := s.spendState(ctx, req.Contract, req.User, req.Project, req.Currency, ledger.Month(env.At))
 		if err != nil {
@@ -231,7 +272,7 @@ func (s *Service) holdInput(ctx context.Context, contract, holdID string) (ledge
 
 // Settle settles a hold with the actual cost.
 func (s *Service) Settle(ctx context.Context, contract, holdID string, actual decimal.Decimal, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, []any{"settle", contract, holdID, actual})
+	idem = fingerprint(idem, "settle", []any{contract, holdID, actual})
 	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
 		in, err := s.holdInput(ctx, contract, holdID)
 		if err != nil {
@@ -244,7 +285,7 @@ func (s *Service) Settle(ctx context.Context, contract, holdID string, actual de
 
 // Release returns a hold's credits to its lots.
 func (s *Service) Release(ctx context.Context, contract, holdID string, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, []any{"release", contract, holdID})
+	idem = fingerprint(idem, "release", []any{contract, holdID})
 	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
 		in, err := s.holdInput(ctx, contract, holdID)
 		if err != nil {
@@ -258,7 +299,7 @@ func (s *Service) Release(ctx context.Context, contract, holdID string, idem led
 // Refund reverses credits of a consumption; zero credits means all that is
 // left to refund.
 func (s *Service) Refund(ctx context.Context, contract, consumptionID string, credits decimal.Decimal, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, []any{"refund", contract, consumptionID, credits})
+	idem = fingerprint(idem, "refund", []any{contract, consumptionID, credits})
 	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
 		c, err := s.store.Consumption(ctx, contract, consumptionID)
 		if err != nil {
@@ -274,7 +315,7 @@ func (s *Service) Refund(ctx context.Context, contract, consumptionID string, cr
 
 // CreateContract creates a contract.
 func (s *Service) CreateContract(ctx context.Context, c ledger.Contract, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, []any{"contract", c})
+	idem = fingerprint(idem, "contract", []any{c})
 	return s.run(ctx, c.ID, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
 		if prior == nil {
 			// A taken id is no race to retry: say so at once.
@@ -290,7 +331,7 @@ func (s *Service) CreateContract(ctx context.Context, c ledger.Contract, idem le
 
 // AddUser associates a user with a contract, with the one-time grant.
 func (s *Service) AddUser(ctx context.Context, contract string, req ledger.UserRequest, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, []any{"user", contract, req})
+	idem = fingerprint(idem, "user", []any{contract, req})
 	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
 		c, err := s.store.Contract(ctx, contract)
 		if err != nil {
@@ -319,7 +360,7 @@ func (s *Service) AddUser(ctx context.Context, contract string, req ledger.UserR
 
 // RemoveUser ends a user's association; their individual lots end now.
 func (s *Service) RemoveUser(ctx context.Context, contract, user string, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, []any{"remove-user", contract, user})
+	idem = fingerprint(idem, "remove-user", []any{contract, user})
 	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
 		u, err := s.store.User(ctx, contract, user)
 		if err != nil {
@@ -335,7 +376,7 @@ func (s *Service) RemoveUser(ctx context.Context, contract, user string, idem le
 
 // SetBudget creates or replaces a project's monthly cap.
 func (s *Service) SetBudget(ctx context.Context, contract, project string, req ledger.BudgetRequest, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, []any{"budget", contract, project, req})
+	idem = fingerprint(idem, "budget", []any{contract, project, req})
 	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
 		if _, err := s.store.Contract(ctx, contract); err != nil {
 			return ledger.Decision{}, err
@@ -346,7 +387,7 @@ func (s *Service) SetBudget(ctx context.Context, contract, project string, req l
 
 // GrantShared adds a shared lot (or its shards) to a contract.
 func (s *Service) GrantShared(ctx context.Context, contract string, req ledger.GrantRequest, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, []any{"grant", contract, req})
+	idem = fingerprint(idem, "grant", []any{contract, req})
 	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
 		c, err := s.store.Contract(ctx, contract)
 		if err != nil {
@@ -371,7 +412,7 @@ func (s *Service) GrantShared(ctx context.Context, contract string, req ledger.G
 
 // WithdrawLot records the vendor's withdrawal notice on an individual lot.
 func (s *Service) WithdrawLot(ctx context.Context, contract, lot string, noticeAt time.Time, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, []any{"withdraw", contract, lot, noticeAt})
+	idem = fingerprint(idem, "withdraw", []any{contract, lot, noticeAt})
 	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
 		l, err := s.store.Lot(ctx, contract, lot)
 		if err != nil {
@@ -396,7 +437,7 @@ func (s *Service) WithdrawLot(ctx context.Context, contract, lot string, noticeA
 
 // terminate plans and applies the termination itself.
 func (s *Service) terminate(ctx context.Context, contract string, at time.Time, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, []any{"terminate", contract, at})
+	idem = fingerprint(idem, "terminate", []any{contract, at})
 	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
 		c, err := s.store.Contract(ctx, contract)
 		if err != nil {
@@ -444,7 +485,7 @@ func (s *Service) endLotsAfter(ctx context.Context, contract string) error {
 		}
 		for len(ops) > 0 {
 			n := min(len(ops), ledger.EndLotsPerTxMax)
-			tx := ledger.Tx{At: s.Now().UTC()}
+			tx := ledger.Tx{At: s.now(ctx)}
 			for _, op := range ops[:n] {
 				tx.Ops = append(tx.Ops, op)
 			}
@@ -481,13 +522,13 @@ type SweepReport struct {
 // when two drain it at once; see sweepNotifications).
 func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 	var rep SweepReport
-	at := s.Now().UTC()
+	at := s.now(ctx)
 	holds, err := s.store.ExpiredHolds(ctx, at, SweepBatchMax)
 	if err != nil {
 		return rep, fmt.Errorf("list expired holds: %w", err)
 	}
 	for _, h := range holds {
-		_, err := s.run(ctx, h.Contract, ledger.Idem{}, func(env ledger.Env, _ *ledger.IdempotencyRecord) (ledger.Decision, error) {
+		_, err := s.runSystem(ctx, h.Contract, func(env ledger.Env) (ledger.Decision, error) {
 			in, err := s.holdInput(ctx, h.Contract, h.ID)
 			if err != nil {
 				return ledger.Decision{}, err
@@ -508,7 +549,7 @@ func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 	}
 	for _, l := range lots {
 		closed := false
-		_, err := s.run(ctx, l.Contract, ledger.Idem{}, func(env ledger.Env, _ *ledger.IdempotencyRecord) (ledger.Decision, error) {
+		_, err := s.runSystem(ctx, l.Contract, func(env ledger.Env) (ledger.Decision, error) {
 			cur, err := s.store.Lot(ctx, l.Contract, l.ID)
 			if err != nil {
 				return ledger.Decision{}, err
@@ -557,7 +598,7 @@ func (s *Service) Balance(ctx context.Context, contract, user string) (BalanceRe
 	if err != nil {
 		return BalanceResult{}, err
 	}
-	at := s.Now().UTC()
+	at := s.now(ctx)
 	res := BalanceResult{Balances: ledger.Balances(lots, user, at), Lots: []LotView{}}
 	for _, l := range lots {
 		if !l.LiveAt(at) || (user != "" && !l.SpendableBy(user)) {

@@ -85,7 +85,7 @@ func (s *Service) CurrencyEnd(ctx context.Context, cur core.Currency) (time.Time
 // would outlive its final expiry — on the first answer and on every replay,
 // so a retry finishes what a crash interrupted.
 func (s *Service) SetSunset(ctx context.Context, cur core.Currency, req ledger.SunsetRequest, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, []any{"sunset", cur, req})
+	idem = fingerprint(idem, "sunset", []any{cur, req})
 	out, err := s.run(ctx, idem.ScopeOr("vendor"), idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
 		existing, err := s.sunsetOf(ctx, cur)
 		if err != nil {
@@ -124,7 +124,7 @@ func (s *Service) EndLotsOfSunset(ctx context.Context, cur core.Currency) error 
 		}
 		for len(ops) > 0 {
 			n := min(len(ops), ledger.EndLotsPerTxMax)
-			tx := ledger.Tx{At: s.Now().UTC()}
+			tx := ledger.Tx{At: s.now(ctx)}
 			for _, op := range ops[:n] {
 				tx.Ops = append(tx.Ops, op)
 			}

@@ -102,7 +102,7 @@ func testStaleBalance(t *testing.T, h *harness) {
 func testStaleIdempotency(t *testing.T, h *harness) {
 	poolWorld(h)
 	r := req("alice", "10")
-	k := ledger.Idem{Key: "twice", Fingerprint: ledger.Fingerprint(r)}
+	k := ledger.Idem{Key: "twice", Fingerprint: ledger.Fingerprint("consume", []byte(r.User+" "+r.Credits.String()))}
 	st := h.stale(r)
 	first := h.planned(ledger.PlanConsume(st, r, k, h.env()))
 	second := h.planned(ledger.PlanConsume(st, r, k, h.env()))

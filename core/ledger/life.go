@@ -406,8 +406,10 @@ func PlanSetBudget(contract, project string, req BudgetRequest, prior *Idempoten
 
 // PlanExpireLot closes out a lot that has ended: its remaining credits move
 // to expired (or withdrawn, when the end is a withdrawal), with an entry. It
-// returns an empty Tx when there is nothing to do. The sweeper runs it; the
-// MoveLot condition (remaining stays ≥ 0) makes a second run harmless.
+// returns an empty Tx when there is nothing to do. The sweeper runs it on the
+// lot as read; the write is conditioned on that version, so a second run, or
+// a hold settled on the lot meanwhile, makes it plan again. A lot closed with
+// nothing held that ended RetireGrace ago is retired in the same write.
 func PlanExpireLot(l Lot, env Env) Tx {
 	end := l.End()
 	if end.IsZero() || env.At.Before(end) || l.Remaining.Sign() == 0 {
@@ -421,10 +423,29 @@ func PlanExpireLot(l Lot, env Env) Tx {
 		m.Expired = l.Remaining
 	}
 	seq := 0
-	return merged(Tx{At: env.At, Ops: []Op{
-		MoveLot{Lot: l.ID, Contract: l.Contract, Move: m},
+	closed := l.Apply(m)
+	closed.Version = l.Version + 1
+	closed.Retired = closed.Held.IsZero() && !end.After(env.At.Add(-RetireGrace))
+	return Tx{At: env.At, Ops: []Op{
+		UpdateLot{Lot: closed},
 		PutEntry{Entry: entry(l, kind, l.Remaining, m, l.ID, env, &seq)},
-	}})
+	}}
+}
+
+// RetireGrace is how long after its end a finished lot is retired.
+const RetireGrace = 24 * time.Hour
+
+// PlanRetireLot retires a lot that ended at least RetireGrace before
+// env.At with nothing remaining or held (Lot.Retired); ok is false when it
+// is not such a lot, or is retired already. Conditioned on the version read,
+// like every UpdateLot.
+func PlanRetireLot(l Lot, env Env) (Tx, bool) {
+	end := l.End()
+	if l.Retired || end.IsZero() || end.After(env.At.Add(-RetireGrace)) || l.Remaining.Sign() != 0 || l.Held.Sign() != 0 {
+		return Tx{}, false
+	}
+	l.Retired, l.Version = true, l.Version+1
+	return Tx{At: env.At, Ops: []Op{UpdateLot{Lot: l}}}, true
 }
 
 // BalanceView is a balance of one currency.

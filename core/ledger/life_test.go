@@ -184,9 +184,12 @@ func TestWithdrawal(t *testing.T) {
 		t.Errorf("closing out before the close plans %d ops, want none", len(tx.Ops))
 	}
 	tx := ledger.PlanExpireLot(after, envAt(closeAt))
-	mv := moves(t, tx)["ind"]
-	if !mv.Move.Withdrawn.Equal(d("60")) || !mv.Move.Remaining.Equal(d("-60")) {
-		t.Errorf("close-out moves %s, want remaining=-60 withdrawn=60", moveString(mv.Move))
+	if up, n := opOf[ledger.UpdateLot](tx); n != 1 || !up.Lot.Withdrawn.Equal(after.Withdrawn.Add(d("60"))) || !up.Lot.Remaining.IsZero() ||
+		up.Lot.Version != after.Version+1 || up.Lot.Retired {
+		t.Errorf("close-out = %+v, want 60 more withdrawn, nothing remaining, at the next version, not yet retired", up.Lot)
+	}
+	if tx := ledger.PlanExpireLot(after, envAt(closeAt.Add(ledger.RetireGrace))); !onlyLot(t, tx).Retired {
+		t.Errorf("a close-out with nothing held after the grace does not retire the lot")
 	}
 	if e := entries(tx); len(e) != 1 || e[0].Kind != ledger.EntryWithdraw {
 		t.Errorf("close-out entries = %+v, want one withdraw entry", e)
@@ -204,10 +207,9 @@ func TestExpireLotMovesRemainingToExpired(t *testing.T) {
 	end := t0.Add(time.Hour)
 	l := lot("pool", ledger.Shared, core.Cloud, "100", remaining("40"), expires(end))
 	l.Remaining, l.Held = d("30"), d("10") // 10 still held by an open hold
-	tx := ledger.PlanExpireLot(l, envAt(end))
-	mv := moves(t, tx)["pool"]
-	if !mv.Move.Expired.Equal(d("30")) || !mv.Move.Remaining.Equal(d("-30")) || !mv.Move.Held.IsZero() {
-		t.Errorf("expiry moves %s, want remaining=-30 expired=30 (held stays with its hold)", moveString(mv.Move))
+	tx := ledger.PlanExpireLot(l, envAt(end.Add(ledger.RetireGrace)))
+	if up := onlyLot(t, tx); !up.Expired.Equal(l.Expired.Add(d("30"))) || !up.Remaining.IsZero() || !up.Held.Equal(d("10")) || up.Retired {
+		t.Errorf("expiry = %+v, want 30 more expired, 10 still held (with its hold), not retired while held", up)
 	}
 	l.Remaining = d("0")
 	if tx := ledger.PlanExpireLot(l, envAt(end)); len(tx.Ops) != 0 {
@@ -272,4 +274,36 @@ func TestTerminateEndsEveryLotThatWouldOutliveIt(t *testing.T) {
 	}
 	_, err = ledger.PlanTerminate(contract(), lots, t0.Add(-time.Hour), nil, key(), env())
 	wantCode(t, err, core.CodeInvalidRequest)
+}
+
+// onlyLot is the lot a Tx's one UpdateLot writes.
+func onlyLot(t *testing.T, tx ledger.Tx) ledger.Lot {
+	t.Helper()
+	up, n := opOf[ledger.UpdateLot](tx)
+	if n != 1 {
+		t.Fatalf("Tx has %d UpdateLot ops, want 1: %+v", n, tx.Ops)
+	}
+	return up.Lot
+}
+
+func TestRetireLot(t *testing.T) {
+	end := t0.Add(time.Hour)
+	l := lot("pool", ledger.Shared, core.Cloud, "100", remaining("0"), expires(end))
+	l.Spent = d("100")
+	if _, ok := ledger.PlanRetireLot(l, envAt(end.Add(ledger.RetireGrace-time.Nanosecond))); ok {
+		t.Errorf("retired before the grace")
+	}
+	tx, ok := ledger.PlanRetireLot(l, envAt(end.Add(ledger.RetireGrace)))
+	if r := onlyLot(t, tx); !ok || !r.Retired || r.Version != l.Version+1 {
+		t.Errorf("retire = %+v, %v; want retired at the next version", r, ok)
+	}
+	held := l
+	held.Spent, held.Held = d("90"), d("10")
+	if _, ok := ledger.PlanRetireLot(held, envAt(end.Add(ledger.RetireGrace))); ok {
+		t.Errorf("retired a lot with credits held")
+	}
+	l.Retired = true
+	if _, ok := ledger.PlanRetireLot(l, envAt(end.Add(ledger.RetireGrace))); ok {
+		t.Errorf("retired a retired lot")
+	}
 }

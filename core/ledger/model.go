@@ -107,6 +107,11 @@ type Lot struct {
 	// Version counts the lot's writes (1: created); every move and every
 	// change of its end moves it on.
 	Version int64 `json:"-"`
+	// Retired marks a lot the sweep has nothing left to do with: ended
+	// RetireGrace ago with nothing remaining or held (PlanRetireLot). After
+	// its end a lot's remaining and held only fall, so it stays finished; a
+	// store may leave it out of its sweep work lists.
+	Retired bool `json:"-"`
 }
 
 // End is the instant the lot stops being spendable: the earlier of its expiry

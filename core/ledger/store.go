@@ -74,7 +74,10 @@ type Store interface {
 
 	// EndedLots returns lots (of any contract) whose end is at or before
 	// `at` and that still have remaining credits: the sweeper's work list,
-	// at most limit of them.
+	// at most limit of them. A store whose work list keeps finished lots
+	// (nothing remaining or held) until they are retired returns those that
+	// ended RetireGrace before `at` too, for the sweep to retire them
+	// (PlanRetireLot); a read never writes.
 	EndedLots(ctx context.Context, at time.Time, limit int) ([]Lot, error)
 	// ExpiredHolds returns open holds whose expiry is at or before `at`, at
 	// most limit of them.

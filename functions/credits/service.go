@@ -506,6 +506,9 @@ func (s *Service) endLotsAfter(ctx context.Context, contract string) error {
 type SweepReport struct {
 	LotsClosed    int `json:"lots_closed"`
 	HoldsReleased int `json:"holds_released"`
+	// LotsRetired counts finished lots the sweep has no more work on
+	// (ledger.PlanRetireLot).
+	LotsRetired int `json:"lots_retired"`
 	// WarningsRecorded counts expiry warnings put in the outbox;
 	// NotificationsSent and NotificationsFailed what the drain delivered
 	// and what stays pending for the next sweep.
@@ -548,14 +551,17 @@ func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 		return rep, fmt.Errorf("list ended lots: %w", err)
 	}
 	for _, l := range lots {
-		closed := false
+		closed, retired := false, false
 		_, err := s.runSystem(ctx, l.Contract, func(env ledger.Env) (ledger.Decision, error) {
 			cur, err := s.store.Lot(ctx, l.Contract, l.ID)
 			if err != nil {
 				return ledger.Decision{}, err
 			}
+			// Another sweeper may have closed or retired it already.
 			tx := ledger.PlanExpireLot(cur, env)
-			closed = len(tx.Ops) > 0 // another sweeper may have closed it already
+			if closed = len(tx.Ops) > 0; !closed {
+				tx, retired = ledger.PlanRetireLot(cur, env)
+			}
 			return ledger.Decision{Tx: tx}, nil
 		})
 		if err != nil {
@@ -563,6 +569,9 @@ func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 		}
 		if closed {
 			rep.LotsClosed++
+		}
+		if retired {
+			rep.LotsRetired++
 		}
 	}
 	if err := s.sweepNotifications(ctx, at, &rep); err != nil {

@@ -400,7 +400,11 @@ func lotItem(l ledger.Lot) item {
 	it.i(AttrEffNs, clampNs(l.EffectiveFrom))
 	it.i(AttrEndNs, lotEndNs(l.End()))
 	it.i(AttrVersion, l.Version)
-	if pk, sk, ok := lotIndex(l.Contract, l.ID, l.End()); ok {
+	if l.Retired {
+		// A retired lot is out of the sweep index: EndedLots reads only
+		// what the sweep still has work on.
+		it.b(AttrRetired, true)
+	} else if pk, sk, ok := lotIndex(l.Contract, l.ID, l.End()); ok {
 		it.s(AttrGSI1PK, pk)
 		it.s(AttrGSI1SK, sk)
 	}
@@ -417,6 +421,7 @@ func decodeLot(m map[string]types.AttributeValue) (ledger.Lot, error) {
 		Expired: r.n(AttrExpired), Withdrawn: r.n(AttrWithdrawn), Refunded: r.n(AttrRefunded),
 		GrantedAt: r.t(AttrGrantedAt), EffectiveFrom: r.t(AttrEffectiveFrom), ExpiresAt: r.t(AttrExpiresAt),
 		WithdrawNoticeAt: r.t(AttrWithdrawNoticeAt), ClosesAt: r.t(AttrClosesAt), Version: r.version(),
+		Retired: r.b(AttrRetired),
 	}
 	return l, r.err
 }

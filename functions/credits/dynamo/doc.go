@@ -98,11 +98,13 @@
 // shard for keys ending at or before the time, read the items themselves with
 // strongly consistent reads and keep those that still need work (remaining >
 // 0; state open). A hold leaves the index when it stops being open (its
-// replacement is written without the index keys). A lot leaves it when
-// EndedLots finds it finished — nothing remaining, nothing held, ended at
-// least SweepPruneGrace ago — by a conditional update that removes its index
-// keys; otherwise spent and closed-out lots would pile up in front of the
-// sweeper forever. Nothing a planner writes can revive such a lot (a debit
+// replacement is written without the index keys). A lot leaves it when the
+// sweep retires it: EndedLots also returns the finished lots — nothing
+// remaining, nothing held, ended at least ledger.RetireGrace ago — and the
+// sweep writes each back (ledger.PlanRetireLot, conditioned on its version)
+// marked retired, which lotItem writes without index keys; otherwise spent
+// and closed-out lots would pile up in front of the sweeper forever. The
+// read itself writes nothing. Nothing a planner writes can revive such a lot (a debit
 // or refund must be live at its request time, a release needs held credits),
 // except a refund planned before the end and applied after it, which the
 // grace period covers. A lot's writes can't drop it themselves: an ADD

@@ -460,7 +460,7 @@ func TestEveryFieldRoundTrips(t *testing.T) {
 		Source: ledger.SourceMigration, Grant: "g1", Order: "o1", Amount: dec("9.000001"), Remaining: dec("1.000001"),
 		Held: dec("2"), Spent: dec("3"), Expired: dec("4"), Withdrawn: dec("5"), Refunded: dec("6"),
 		GrantedAt: t0, EffectiveFrom: at, ExpiresAt: t0.AddDate(1, 0, 0), WithdrawNoticeAt: at,
-		ClosesAt: at.Add(ledger.WithdrawalNotice), Version: 1}
+		ClosesAt: at.Add(ledger.WithdrawalNotice), Version: 1, Retired: true}
 	debits := []ledger.Debit{{Lot: "L1", Credits: dec("1.5")}, {Lot: "L2", Credits: dec("2")}}
 	h := ledger.Hold{ID: "h1", Contract: "c1", User: "u1", Entity: "e2", Project: "p1", Service: "render",
 		Currency: core.Forma, Credits: dec("3.5"), Debits: debits, State: ledger.HoldSettled, CreatedAt: t0,
@@ -627,8 +627,10 @@ func TestSweepIndex(t *testing.T) {
 		t.Errorf("EndedLots limit 2 = %d lots", len(lots))
 	}
 
-	// Close out L00 as the sweeper does; it is then finished, and leaves the
-	// index once SweepPruneGrace has passed since its end.
+	// Close out L00 as the sweeper does; it is then finished: once
+	// ledger.RetireGrace has passed since its end, EndedLots hands it to the
+	// sweep to retire (reading writes nothing), and retired it leaves the
+	// index.
 	l0 := lots[0]
 	apply(t, st, ledger.PlanExpireLot(l0, ledger.Env{At: at, OpID: "sweep"}).Ops...)
 	indexed := func() bool {
@@ -639,15 +641,32 @@ func TestSweepIndex(t *testing.T) {
 		_, ok := it[AttrGSI1PK]
 		return ok
 	}
-	before := dump(t, st)
 	if lots, _ := st.EndedLots(ctx, at, 100); len(lots) != 4 || !indexed() {
 		t.Errorf("EndedLots after closing one = %d lots, indexed %v; want 4, still indexed", len(lots), indexed())
 	}
-	if lots, _ := st.EndedLots(ctx, l0.End().Add(SweepPruneGrace), 100); len(lots) != 19 || indexed() {
-		t.Errorf("EndedLots after the grace = %d lots, indexed %v; want 19, L00 dropped", len(lots), indexed())
+	graced := l0.End().Add(ledger.RetireGrace)
+	before := dump(t, st)
+	lots, _ = st.EndedLots(ctx, graced, 100)
+	if len(lots) != 20 || lots[0].ID != "L00" || !indexed() {
+		t.Errorf("EndedLots after the grace = %d lots (first %s), indexed %v; want 20 with L00 to retire, still indexed", len(lots), lots[0].ID, indexed())
 	}
 	if after := dump(t, st); !slices.Equal(before, after) {
-		t.Errorf("dropping a finished lot from the index shows in the dump")
+		t.Errorf("EndedLots wrote: %v", after)
+	}
+	read := func() ledger.Lot {
+		l, err := st.Lot(ctx, l0.Contract, l0.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	retire, ok := ledger.PlanRetireLot(read(), ledger.Env{At: graced})
+	if !ok {
+		t.Fatal("L00 is not retirable after the grace")
+	}
+	apply(t, st, retire.Ops...)
+	if lots, _ := st.EndedLots(ctx, graced, 100); len(lots) != 19 || indexed() || !read().Retired {
+		t.Errorf("EndedLots after retiring L00 = %d lots, indexed %v; want 19, L00 out of the index", len(lots), indexed())
 	}
 
 	// Ending a lot moves its end earlier: the index follows.

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -471,11 +470,12 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // EndedLots returns up to limit lots, of any contract, that ended at or
-// before `at` and still have remaining credits, soonest end first. On the
-// way it drops from the sweep index the lots that ended SweepPruneGrace
-// before `at` and are finished (nothing remaining, nothing held), so that
-// they are not examined again: that is bookkeeping of the index, not of the
-// ledger, and Dump does not show it.
+// before `at` and still have remaining credits, soonest end first — and
+// with them the finished lots (nothing remaining, nothing held) that ended
+// ledger.RetireGrace before `at` and are still in the sweep index, for the
+// sweep to retire (ledger.PlanRetireLot): a retired lot leaves the index,
+// so what one call reads follows the sweep's work, not the table's history.
+// It writes nothing.
 func (s *Store) EndedLots(ctx context.Context, at time.Time, limit int) ([]ledger.Lot, error) {
 	lots := []ledger.Lot{}
 	if limit <= 0 {
@@ -495,14 +495,11 @@ func (s *Store) EndedLots(ctx context.Context, at time.Time, limit int) ([]ledge
 				}
 				end := l.End()
 				switch {
-				case end.IsZero() || end.After(at): // moved since the index was read
-				case l.Remaining.Sign() > 0:
+				case end.IsZero() || end.After(at) || l.Retired: // moved since the index was read
+				case l.Remaining.Sign() > 0,
+					l.Held.Sign() == 0 && !end.After(at.Add(-ledger.RetireGrace)):
 					lots = append(lots, l)
 					found++
-				case l.Held.Sign() == 0 && !end.After(at.Add(-SweepPruneGrace)):
-					if err := s.unindexLot(ctx, it, at.Add(-SweepPruneGrace)); err != nil {
-						return true, err
-					}
 				}
 			}
 			return found >= limit, nil
@@ -515,35 +512,6 @@ func (s *Store) EndedLots(ctx context.Context, at time.Time, limit int) ([]ledge
 		return cmp.Or(a.End().Compare(b.End()), strings.Compare(a.Contract, b.Contract), strings.Compare(a.ID, b.ID))
 	})
 	return lots[:min(limit, len(lots))], nil
-}
-
-// unindexLot removes a finished lot's sweep-index keys, on condition that it
-// is still empty, ended by `before` and indexed as read. Losing a race is
-// harmless: the next sweep looks again.
-func (s *Store) unindexLot(ctx context.Context, it map[string]types.AttributeValue, before time.Time) error {
-	e := &expr{}
-	zero := num(decimal.Zero)
-	cond := e.n(AttrRemaining) + " = " + e.v(zero) + " AND " + e.n(AttrHeld) + " = " + e.v(zero) +
-		" AND " + e.n(AttrEndNs) + " <= " + e.v(intNum(clampNs(before))) +
-		" AND " + e.n(AttrGSI1SK) + " = " + e.v(str(keyText(it, AttrGSI1SK)))
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: &s.table, Key: keyOf(keyText(it, AttrPK), keyText(it, AttrSK)),
-		UpdateExpression:    aws.String("REMOVE " + e.n(AttrGSI1PK) + ", " + e.n(AttrGSI1SK)),
-		ConditionExpression: aws.String(cond), ExpressionAttributeNames: e.names, ExpressionAttributeValues: e.values,
-		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-	})
-	var ccf *types.ConditionalCheckFailedException
-	var tc *types.TransactionConflictException
-	switch {
-	case errors.As(err, &ccf), errors.As(err, &tc):
-		return nil
-	case err != nil:
-		return fmt.Errorf("dynamo: drop finished lot %s from the sweep index: %w", keyText(it, AttrSK), err)
-	}
-	if out.ConsumedCapacity != nil {
-		s.addWrite(false, *out.ConsumedCapacity)
-	}
-	return nil
 }
 
 // ExpiredHolds returns up to limit open holds whose expiry is at or before

@@ -59,6 +59,7 @@ const (
 	AttrPlanActive         = "plan_active"
 	AttrTerminatedAt       = "terminated_at"
 	AttrVersion            = "version"
+	AttrRetired            = "retired"
 	AttrCanSpend           = "can_spend"
 	AttrActive             = "active"
 	AttrAddedAt            = "added_at"
@@ -139,11 +140,6 @@ const (
 	// SweepScanMax bounds the index keys one EndedLots or ExpiredHolds call
 	// examines per shard.
 	SweepScanMax = 10_000
-	// SweepPruneGrace is how long after its end a finished lot (nothing
-	// remaining, nothing held) stays in the sweep index. A request planned
-	// while the lot was live may still refund into it for as long as the
-	// request runs; no request runs this long between planning and applying.
-	SweepPruneGrace = 24 * time.Hour
 	// EndNsNone is AttrEndNs of a lot with no end: later than any time.
 	EndNsNone = math.MaxInt64
 	// tableWaitMax bounds CreateTable's wait for the table to become active.

@@ -83,7 +83,7 @@ func scanUser(s scanner) (ledger.User, error) {
 
 const lotCols = `contract, id, currency, kind, owner, source, grant_id, order_id,
 	amount, remaining, held, spent, expired, withdrawn, refunded,
-	granted_at, effective_at, expires_at, notice_at, closes_at, end_at, version`
+	granted_at, effective_at, expires_at, notice_at, closes_at, end_at, version, retired`
 
 func lotValues(l ledger.Lot) ([]any, error) {
 	var v values
@@ -101,7 +101,7 @@ func lotValues(l ledger.Lot) ([]any, error) {
 	v.time(l.WithdrawNoticeAt)
 	v.time(l.ClosesAt)
 	v.time(l.End())
-	v.add(l.Version)
+	v.add(l.Version, encodeBool(l.Retired))
 	return v.args, v.err
 }
 
@@ -116,7 +116,7 @@ func scanLot(s scanner) (ledger.Lot, error) {
 	)
 	if err := s.Scan(&l.Contract, &l.ID, &currency, &kind, &l.Owner, &source, &l.Grant, &l.Order,
 		&amount, &remaining, &held, &spent, &expired, &withdrawn, &refunded,
-		&granted, &effective, &expires, &notice, &ends, &end, &l.Version); err != nil {
+		&granted, &effective, &expires, &notice, &ends, &end, &l.Version, &l.Retired); err != nil {
 		return l, err
 	}
 	l.Currency, l.Kind, l.Source = core.Currency(currency), ledger.Kind(kind), ledger.Source(source)

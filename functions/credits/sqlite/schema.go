@@ -300,13 +300,15 @@ CREATE INDEX notifications_due ON notifications (max(created_at, coalesce(claime
 
 	// 8: every record a write replaces carries a version, and a replace is
 	// conditioned on the version it read (ledger.WriteReplace). Rows written
-	// before are at version 1, as a new record is.
+	// before are at version 1, as a new record is. A lot records whether the
+	// sweep retired it (ledger.Lot.Retired).
 	`
 ALTER TABLE lots ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE holds ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE consumptions ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE orders ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE notifications ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE lots ADD COLUMN retired INTEGER NOT NULL DEFAULT 0;
 `,
 }
 

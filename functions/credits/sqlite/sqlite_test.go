@@ -641,7 +641,7 @@ func TestDump(t *testing.T) {
 	want := "lots|contract=c1|id=L1|currency=cloud|kind=shared|owner=\"\"|source=purchase|grant_id=L1|order_id=\"\"|" +
 		"amount=100|remaining=90|held=10|spent=0|expired=0|withdrawn=0|refunded=0|" +
 		"granted_at=2025-03-13T09:26:53.589793238Z|effective_at=2025-03-13T09:26:53.589793238Z|" +
-		"expires_at=2026-03-14T09:26:53.589793238Z|notice_at=null|closes_at=null|end_at=2026-03-14T09:26:53.589793238Z|version=2"
+		"expires_at=2026-03-14T09:26:53.589793238Z|notice_at=null|closes_at=null|end_at=2026-03-14T09:26:53.589793238Z|version=2|retired=0"
 	wantOrder := "orders|contract=c1|id=O1|status=pending|currency=cloud|credits=100|packs=1|channel=eba|unit_price=1.25|" +
 		"total=125|money_currency=usd|price_book_version=cloud-2024-01|payment=invoice|provider=\"\"|session_id=\"\"|" +
 		"checkout_url=\"\"|test_mode=0|quote_id=\"\"|lot=\"\"|created_at=2025-03-14T09:26:53.589793238Z|paid_at=null|" +

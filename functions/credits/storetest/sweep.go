@@ -11,6 +11,7 @@ func sweepSpecs() []spec {
 	return []spec{
 		{"the sweeper closes ended lots and releases expired holds, and a second run does nothing", testSweep},
 		{"the sweeper leaves live lots and unexpired holds alone", testSweepNothing},
+		{"a finished lot leaves the sweeper's work list once retired, and reading the list writes nothing", testSweepRetires},
 	}
 }
 
@@ -33,9 +34,10 @@ func testSweep(t *testing.T, h *harness) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// alice's lot is empty: the sweeper has nothing to close there.
-	if len(lots) != 1 || lots[0].ID != "short" {
-		t.Errorf("EndedLots = %v, want [short]", lots)
+	// alice's lot is empty: the sweeper has nothing to close there (a store
+	// may list it to be retired).
+	if lots := withRemaining(lots); len(lots) != 1 || lots[0].ID != "short" {
+		t.Errorf("EndedLots with credits = %v, want [short]", lots)
 	}
 	holds, err := h.st.ExpiredHolds(h.ctx, at, 10)
 	if err != nil || len(holds) != 1 || holds[0].ID != hr.HoldID {
@@ -81,4 +83,50 @@ func testSweepNothing(t *testing.T, h *harness) {
 		t.Errorf("sweep = %+v, want nothing", rep)
 	}
 	h.unchanged(t, "a sweep with nothing due", before)
+}
+
+func testSweepRetires(t *testing.T, h *harness) {
+	h.contract()
+	h.employee("acme", "alice")
+	h.grant("acme", "short", "100", sunset(t0.Add(time.Hour)))
+	h.consume(req("alice", "130")) // alice's own 100 first, then 30 of short
+	ended := t0.Add(2 * time.Hour)
+	h.clk.Set(ended)
+	if rep := h.sweep(); rep.LotsClosed != 1 {
+		t.Fatalf("sweep at the end = %+v, want short closed", rep)
+	}
+	graced := ended.Add(ledger.RetireGrace)
+	h.clk.Set(graced)
+	before := h.dump()
+	lots, err := h.st.EndedLots(h.ctx, graced, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.unchanged(t, "reading the sweep's work list", before)
+	// A store may hand the finished lot to the sweep to retire; then the
+	// sweep retires it, once, and it is never read again.
+	rep := h.sweep()
+	if len(lots) != rep.LotsRetired || rep.LotsClosed != 0 {
+		t.Errorf("sweep after the grace = %+v; the work list had %d lots", rep, len(lots))
+	}
+	if again := h.sweep(); again.LotsRetired != 0 || again.LotsClosed != 0 {
+		t.Errorf("a second sweep = %+v, want nothing to do", again)
+	}
+	if lots, err := h.st.EndedLots(h.ctx, graced.Add(time.Hour), 10); err != nil || len(lots) != 0 {
+		t.Errorf("EndedLots after the sweep = %v, %v; want none", lots, err)
+	}
+	if l := h.lot("acme", "short"); !l.Remaining.IsZero() || !l.Expired.Add(l.Spent).Equal(l.Amount) || !l.Conserves() {
+		t.Errorf("short = %+v, want what was not spent expired", l)
+	}
+}
+
+// withRemaining keeps the lots that hold credits.
+func withRemaining(lots []ledger.Lot) []ledger.Lot {
+	var out []ledger.Lot
+	for _, l := range lots {
+		if l.Remaining.Sign() > 0 {
+			out = append(out, l)
+		}
+	}
+	return out
 }

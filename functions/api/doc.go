@@ -6,6 +6,7 @@
 // Conventions kept here, in one place each: JSON in and out with decimals as
 // strings; bodies over 64 KiB answer 413 too_large; errors are
 // {"error": {"code", "message", "details"}} with the status from one table
-// (statusOf); every response carries an X-Request-Id, and the JSON access log
+// (statusOf); a store that throttled or did not answer is 503 unavailable
+// with Retry-After; every response carries an X-Request-Id, and the JSON access log
 // names the request, never a token or a key.
 package api

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"cloudcredits/core"
 )
@@ -29,7 +30,12 @@ var statusOf = map[core.Code]int{
 	core.CodeSalesClosed:           http.StatusUnprocessableEntity,
 	core.CodeHoldExpired:           http.StatusUnprocessableEntity,
 	core.CodeInternal:              http.StatusInternalServerError,
+	core.CodeUnavailable:           http.StatusServiceUnavailable,
 }
+
+// RetryAfterSeconds is the Retry-After of a 503 unavailable: the store's
+// client has already retried for seconds, so a caller waits a moment more.
+const RetryAfterSeconds = 1
 
 // StatusOf returns the HTTP status of a domain code.
 func StatusOf(code core.Code) int {
@@ -57,6 +63,10 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if !ok || e.Code == core.CodeInternal {
 		slog.ErrorContext(r.Context(), "internal error", "request_id", requestID(r.Context()), "error", err.Error())
 		e = core.Errorf(core.CodeInternal, "something went wrong on our side; the request id is %s", requestID(r.Context()))
+	}
+	if e.Code == core.CodeUnavailable {
+		slog.WarnContext(r.Context(), "store unavailable", "request_id", requestID(r.Context()), "error", err.Error())
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
 	}
 	writeJSON(w, StatusOf(e.Code), errorBody{Error: errorJSON{Code: e.Code, Message: e.Message, Details: e.Details}})
 }

@@ -27,6 +27,10 @@ import (
 // RetriesMax bounds how often one request is re-planned after losing a race.
 const RetriesMax = 12
 
+// UnavailableRetriesMax bounds how often one request is re-planned after
+// the store, its client's own retries spent, was unavailable for a write.
+const UnavailableRetriesMax = 2
+
 // SweepBatchMax bounds the lots and holds one sweep handles.
 const SweepBatchMax = 500
 
@@ -116,7 +120,9 @@ func (s *Service) run(ctx context.Context, contract string, idem ledger.Idem, pl
 		}
 		err = s.store.Apply(ctx, d.Tx)
 		var conflict *ledger.ConflictError
-		if errors.As(err, &conflict) {
+		// An unavailable store may have applied the Tx before its answer was
+		// lost: re-planning reads the idempotency record and replays if so.
+		if errors.As(err, &conflict) || core.ErrorCode(err) == core.CodeUnavailable && attempt < UnavailableRetriesMax {
 			lastConflict = err
 			continue
 		}

@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -31,6 +30,8 @@ var statusOf = map[core.Code]int{
 	core.CodeHoldExpired:           http.StatusUnprocessableEntity,
 	core.CodeInternal:              http.StatusInternalServerError,
 	core.CodeUnavailable:           http.StatusServiceUnavailable,
+	core.CodeUnsupportedMediaType:  http.StatusUnsupportedMediaType,
+	core.CodeMethodNotAllowed:      http.StatusMethodNotAllowed,
 }
 
 // RetryAfterSeconds is the Retry-After of a 503 unavailable: the store's
@@ -86,21 +87,4 @@ func writeRaw(w http.ResponseWriter, status int, body []byte) {
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 	_, _ = w.Write([]byte("\n"))
-}
-
-// BodyMax is the largest request body accepted (API.md: over 64 KiB is 413).
-const BodyMax = 64 << 10
-
-// readBody reads a request body of at most BodyMax bytes.
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	r.Body = http.MaxBytesReader(w, r.Body, BodyMax)
-	b, err := readAll(r)
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return nil, core.Errorf(core.CodeTooLarge, "the request body is larger than %d bytes", BodyMax)
-	}
-	if err != nil {
-		return nil, core.Errorf(core.CodeInvalidRequest, "the request body could not be read")
-	}
-	return b, nil
 }

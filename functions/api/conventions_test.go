@@ -1,0 +1,69 @@
+package api_test
+
+import (
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// doAs is e.do with the Content-Type given (none when ct is empty).
+func (e *env) doAs(t testing.TB, ct, who, method, path, key, body string) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	if tok := e.tokens[who]; tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	return rec
+}
+
+// TestBodiesMustBeJSON: a body that is not application/json (a charset
+// parameter allowed) is refused with 415 unsupported_media_type and changes
+// nothing; an empty body needs no Content-Type where the route takes none.
+func TestBodiesMustBeJSON(t *testing.T) {
+	e := newEnv(t)
+	spend := `{"user":"ann","entity":"c1-hq","service":"rendering","credits":"10"}`
+	before := e.dump(t)
+	for _, tc := range []struct{ name, ct, path, body string }{
+		{"text/plain", "text/plain", "/v1/contracts/c1/consumptions", spend},
+		{"text/plain with charset", "text/plain; charset=utf-8", "/v1/contracts/c1/consumptions", spend},
+		{"form", "application/x-www-form-urlencoded", "/v1/contracts/c1/consumptions", spend},
+		{"no Content-Type", "", "/v1/contracts/c1/consumptions", spend},
+		{"a JSON suffix type", "application/problem+json", "/v1/contracts/c1/consumptions", spend},
+		{"another charset", "application/json; charset=latin1", "/v1/contracts/c1/consumptions", spend},
+		{"unparseable", "application/json;;", "/v1/contracts/c1/consumptions", spend},
+		{"public estimate as text", "text/plain", "/v1/estimates", `{"service":"structural-analysis","params":{}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := e.doAs(t, tc.ct, "service", "POST", tc.path, "media-"+tc.name, tc.body)
+			if rec.Code != 415 || !strings.Contains(rec.Body.String(), `"code":"unsupported_media_type"`) {
+				t.Errorf("status = %d, want 415 unsupported_media_type: %s", rec.Code, rec.Body)
+			}
+		})
+	}
+	if after := e.dump(t); !slices.Equal(before, after) {
+		t.Error("a refused body changed the ledger")
+	}
+	for _, ct := range []string{"application/json", "application/json; charset=utf-8", "Application/JSON; Charset=UTF-8"} {
+		rec := e.doAs(t, ct, "service", "POST", "/v1/contracts/c1/consumptions", "ok-"+ct, spend)
+		e.ok(t, rec, 201)
+	}
+	// An empty body needs no Content-Type: a release takes none.
+	hold := e.do(t, "service", "POST", "/v1/contracts/c1/holds", "h-media", spend)
+	e.ok(t, hold, 201)
+	id := jsonField(t, hold, "hold_id")
+	e.ok(t, e.doAs(t, "", "service", "POST", "/v1/contracts/c1/holds/"+id+"/release", "rel-media", ""), 200)
+	// A body the route requires, missing, is still a 400 naming the body.
+	rec := e.doAs(t, "", "service", "POST", "/v1/contracts/c1/consumptions", "empty", "")
+	if rec.Code != 400 || !strings.Contains(rec.Body.String(), `"body"`) {
+		t.Errorf("empty spend = %d %s; want 400 naming the body", rec.Code, rec.Body)
+	}
+}

@@ -67,3 +67,41 @@ func TestBodiesMustBeJSON(t *testing.T) {
 		t.Errorf("empty spend = %d %s; want 400 naming the body", rec.Code, rec.Body)
 	}
 }
+
+// TestWrongMethodIs405: a known path with a method it does not serve answers
+// 405 method_not_allowed with an Allow header listing the methods it does; an
+// unknown path stays 404.
+func TestWrongMethodIs405(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct{ method, path, allow string }{
+		{"DELETE", "/v1/ratecard", "GET"},
+		{"GET", "/v1/estimates", "POST"},
+		{"PUT", "/v1/contracts/c1/consumptions", "POST"},
+		{"GET", "/v1/contracts/c1/holds/h1/settle", "POST"},
+		{"POST", "/v1/contracts/c1/users/ann", "DELETE"},
+		{"PATCH", "/v1/contracts/c1/balance", "GET"},
+	} {
+		rec := e.do(t, "admin", tc.method, tc.path, "k", "")
+		if rec.Code != 405 || !strings.Contains(rec.Body.String(), `"code":"method_not_allowed"`) || rec.Header().Get("Allow") != tc.allow {
+			t.Errorf("%s %s = %d (Allow %q) %s; want 405 method_not_allowed, Allow %q", tc.method, tc.path, rec.Code, rec.Header().Get("Allow"), rec.Body, tc.allow)
+		}
+	}
+	if rec := e.do(t, "admin", "GET", "/v1/nothing-here", "", ""); rec.Code != 404 {
+		t.Errorf("unknown path = %d, want 404", rec.Code)
+	}
+}
+
+// TestUncleanPathsAnswerJSON: a path with an empty, "." or ".." segment is
+// not redirected (an empty 307 a client cannot act on) but answered 404
+// not_found in the error shape.
+func TestUncleanPathsAnswerJSON(t *testing.T) {
+	e := newEnv(t)
+	for _, p := range []string{"//v1/ratecard", "/v1//ratecard", "/v1/contracts/c1//balance", "/v1/./ratecard", "/v1/contracts/../ratecard"} {
+		for _, method := range []string{"GET", "POST"} {
+			rec := e.do(t, "admin", method, p, "k", "")
+			if rec.Code != 404 || !strings.Contains(rec.Body.String(), `"code":"not_found"`) || rec.Header().Get("Location") != "" {
+				t.Errorf("%s %s = %d (Location %q) %q; want 404 not_found, no redirect", method, p, rec.Code, rec.Header().Get("Location"), rec.Body)
+			}
+		}
+	}
+}

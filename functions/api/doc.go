@@ -9,6 +9,7 @@
 // Content-Type (body.go); bodies over 64 KiB answer 413 too_large; errors are
 // {"error": {"code", "message", "details"}} with the status from one table
 // (statusOf); a store that throttled or did not answer is 503 unavailable
-// with Retry-After; every response carries an X-Request-Id, and the JSON access log
+// with Retry-After; a wrong method on a known path is 405 with Allow, and an
+// unclean path is 404, never a redirect (routing.go); every response carries an X-Request-Id, and the JSON access log
 // names the request, never a token or a key.
 package api

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"cloudcredits/core"
 	"cloudcredits/core/pricing"
 	"cloudcredits/core/rates"
 	"cloudcredits/functions/auth"
@@ -170,11 +169,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"request_id", id, "method", r.Method, "path", logPath(r.URL.Path),
 			"status", rec.status, "bytes", rec.bytes, "duration_ms", time.Since(start).Milliseconds())
 	}()
+	if !cleanPath(r.URL.Path) {
+		uncleanPath(rec, r)
+		return
+	}
 	h.mux.ServeHTTP(rec, r)
-}
-
-func (h *Handler) unknownRoute(w http.ResponseWriter, r *http.Request) {
-	writeError(w, r, core.Errorf(core.CodeNotFound, "no route %s %s", r.Method, r.URL.Path))
 }
 
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {

@@ -105,3 +105,41 @@ func TestUncleanPathsAnswerJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestWholeNumbersAreJSONIntegers: every whole-number field takes a JSON
+// integer only — not a string, a fraction or an exponent — and the error
+// names the field.
+func TestWholeNumbersAreJSONIntegers(t *testing.T) {
+	e := newEnv(t)
+	hold := func(v string) string {
+		return `{"user":"ann","entity":"c1-hq","service":"rendering","credits":"10","expires_in_seconds":` + v + `}`
+	}
+	quote := func(v string) string {
+		return `{"customer":"x","currency":"cloud","credits":"100","valid_days":` + v + `}`
+	}
+	contract := func(v string) string {
+		return `{"id":"c9","customer":"C9","entity":"c9-hq","start":"2026-01-01T00:00:00Z","end":"2027-01-01T00:00:00Z","plan_active":true,"extension_months":` + v + `}`
+	}
+	before := e.dump(t)
+	for _, tc := range []struct{ who, path, field, body string }{
+		{"service", "/v1/contracts/c1/holds", "expires_in_seconds", hold(`"60"`)},
+		{"service", "/v1/contracts/c1/holds", "expires_in_seconds", hold(`60.5`)},
+		{"service", "/v1/contracts/c1/holds", "expires_in_seconds", hold(`6e1`)},
+		{"service", "/v1/contracts/c1/holds", "expires_in_seconds", hold(`60.0`)},
+		{"service", "/v1/contracts/c1/holds", "expires_in_seconds", hold(`true`)},
+		{"reseller", "/v1/quotes", "valid_days", quote(`"30"`)},
+		{"reseller", "/v1/quotes", "valid_days", quote(`3e1`)},
+		{"vendor", "/v1/contracts", "extension_months", contract(`"6"`)},
+		{"vendor", "/v1/contracts", "extension_months", contract(`6.0`)},
+	} {
+		rec := e.do(t, tc.who, "POST", tc.path, "int-"+tc.body, tc.body)
+		if rec.Code != 400 || !strings.Contains(rec.Body.String(), `"`+tc.field+`":"must be a whole number`) {
+			t.Errorf("%s = %d %s; want 400 naming %s as a whole number", tc.body, rec.Code, rec.Body, tc.field)
+		}
+	}
+	if after := e.dump(t); !slices.Equal(before, after) {
+		t.Error("a refused whole number changed the ledger")
+	}
+	e.ok(t, e.do(t, "service", "POST", "/v1/contracts/c1/holds", "int-ok", hold(`60`)), 201)
+	e.ok(t, e.do(t, "reseller", "POST", "/v1/quotes", "int-ok", quote(`30`)), 201)
+}

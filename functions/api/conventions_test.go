@@ -143,3 +143,17 @@ func TestWholeNumbersAreJSONIntegers(t *testing.T) {
 	e.ok(t, e.do(t, "service", "POST", "/v1/contracts/c1/holds", "int-ok", hold(`60`)), 201)
 	e.ok(t, e.do(t, "reseller", "POST", "/v1/quotes", "int-ok", quote(`30`)), 201)
 }
+
+// TestErrorsDoNotEscapeHTML: JSON answers carry '<', '>' and '&' as they
+// are, not as \u003c escapes.
+func TestErrorsDoNotEscapeHTML(t *testing.T) {
+	e := newEnv(t)
+	rec := e.do(t, "admin", "GET", "/v1/%3Cscript%3E&x", "", "")
+	if rec.Code != 404 || !strings.Contains(rec.Body.String(), "/v1/<script>&x") || strings.Contains(rec.Body.String(), `\u003c`) {
+		t.Errorf("answer = %d %s; want 404 naming /v1/<script>&x unescaped", rec.Code, rec.Body)
+	}
+	rec = e.do(t, "service", "POST", "/v1/contracts/c1/consumptions", "html", `{"user":"a<b>","entity":"c1-hq","service":"x<y"}`)
+	if rec.Code != 400 || !strings.Contains(rec.Body.String(), `unknown service \"x<y\"`) {
+		t.Errorf("answer = %d %s; want 400 naming service x<y unescaped", rec.Code, rec.Body)
+	}
+}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -72,11 +73,20 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, StatusOf(e.Code), errorBody{Error: errorJSON{Code: e.Code, Message: e.Message, Details: e.Details}})
 }
 
+// writeJSON answers v encoded without HTML escaping: '<', '>' and '&' stay
+// as they are (a JSON answer is not HTML, and \u003c in an error message
+// only confuses its reader). Answers stored for replay are encoded by the
+// ledger once and written back byte for byte by writeRaw, never re-encoded
+// here.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	b := []byte(`{"error":{"code":"internal","message":"could not encode the response"}}`)
+	if err := enc.Encode(v); err != nil {
 		status = http.StatusInternalServerError
-		b = []byte(`{"error":{"code":"internal","message":"could not encode the response"}}`)
+	} else {
+		b = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	}
 	writeRaw(w, status, b)
 }

@@ -157,3 +157,26 @@ func TestErrorsDoNotEscapeHTML(t *testing.T) {
 		t.Errorf("answer = %d %s; want 400 naming service x<y unescaped", rec.Code, rec.Body)
 	}
 }
+
+// TestSettleAtZeroAnswersEmptyDebits: a hold settled at "0" answers
+// "debits": [] (never null) and records no consumption; the credits return.
+func TestSettleAtZeroAnswersEmptyDebits(t *testing.T) {
+	e := newEnv(t)
+	hold := e.do(t, "service", "POST", "/v1/contracts/c1/holds", "h0", `{"user":"ann","entity":"c1-hq","service":"rendering","credits":"150"}`)
+	e.ok(t, hold, 201)
+	id := jsonField(t, hold, "hold_id")
+	rec := e.do(t, "service", "POST", "/v1/contracts/c1/holds/"+id+"/settle", "s0", `{"credits":"0"}`)
+	e.ok(t, rec, 200)
+	if body := rec.Body.String(); !strings.Contains(body, `"debits":[]`) || strings.Contains(body, "null") || strings.Contains(body, "consumption_id") {
+		t.Errorf("settle at 0 = %s; want debits [] and no consumption", body)
+	}
+	for _, line := range e.dump(t) {
+		if strings.HasPrefix(line, "consumptions|") {
+			t.Errorf("settling at 0 recorded %s", line)
+		}
+	}
+	bal := e.do(t, "admin", "GET", "/v1/contracts/c1/balance", "", "")
+	if !strings.Contains(bal.Body.String(), `"cloud":{"total":"1100"`) {
+		t.Errorf("balance after settling at 0 = %s; want all 1100 back", bal.Body)
+	}
+}

@@ -380,6 +380,8 @@ func TestOpenAPIMatchesTheHandler(t *testing.T) {
 	c.call("service", "POST", "/v1/contracts/c1/holds/nope/settle", "s-2", `{"credits":"1"}`, 404, false)
 	small := c.call("service", "POST", "/v1/contracts/c1/holds", "h-2", `{"user":"bob","entity":"c1-hq","service":"infraworks-profile-optimization","params":{"road_km":"3"}}`, 201, false)
 	c.call("service", "POST", "/v1/contracts/c1/holds/"+jsonField(t, small, "hold_id")+"/release", "r-2", "", 200, false)
+	zero := c.call("service", "POST", "/v1/contracts/c1/holds", "h-0", `{"user":"ann","entity":"c1-hq","service":"rendering","credits":"5"}`, 201, false)
+	c.call("service", "POST", "/v1/contracts/c1/holds/"+jsonField(t, zero, "hold_id")+"/settle", "s-0", `{"credits":"0"}`, 200, false)
 	c.call("service", "POST", "/v1/contracts/c1/holds", "h-3", `{"user":"ann","entity":"c1-hq","service":"rendering","credits":"1","expires_in_seconds":999999999}`, 400, refusedByDoc)
 	c.call("service", "POST", "/v1/contracts/c1/consumptions/"+jsonField(t, settled, "consumption_id")+"/refund", "rf-1", `{"credits":"20"}`, 200, false)
 	c.call("service", "POST", "/v1/contracts/c1/consumptions/"+consumption+"/refund", "rf-2", "", 200, false)

@@ -5,6 +5,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"cloudcredits/functions/auth"
 )
 
 // doAs is e.do with the Content-Type given (none when ct is empty).
@@ -178,5 +181,35 @@ func TestSettleAtZeroAnswersEmptyDebits(t *testing.T) {
 	bal := e.do(t, "admin", "GET", "/v1/contracts/c1/balance", "", "")
 	if !strings.Contains(bal.Body.String(), `"cloud":{"total":"1100"`) {
 		t.Errorf("balance after settling at 0 = %s; want all 1100 back", bal.Body)
+	}
+}
+
+// TestMyBalanceIsWhatIMaySpend: GET /v1/me/balance shows a user only what
+// they may spend. An employee sees their individual lot and the shared pool;
+// an education identity, or a user without permission to spend, sees
+// nothing, and is told why.
+func TestMyBalanceIsWhatIMaySpend(t *testing.T) {
+	e := newEnv(t)
+	e.ok(t, e.do(t, "admin", "POST", "/v1/contracts/c1/users", "u-edu", `{"user":"eve","kind":"education","entity":"c1-hq","can_spend":true}`), 201)
+	e.ok(t, e.do(t, "admin", "POST", "/v1/contracts/c1/users", "u-ro", `{"user":"rob","kind":"employee","entity":"c1-hq","can_spend":false}`), 201)
+	for _, u := range []string{"eve", "rob"} {
+		tok, err := e.keys.Mint(auth.Principal{Subject: u, Role: auth.User, Contract: "c1"}, e.now, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.tokens[u] = tok
+	}
+	mine := e.do(t, "ann", "GET", "/v1/me/balance", "", "")
+	e.ok(t, mine, 200)
+	if !strings.Contains(mine.Body.String(), `"cloud":{"total":"1100","individual":"100","shared":"1000"}`) {
+		t.Errorf("ann's balance = %s; want her 100 and the shared 1000", mine.Body)
+	}
+	for u, reason := range map[string]string{"eve": "education_identity", "rob": "no_spend_permission"} {
+		rec := e.do(t, u, "GET", "/v1/me/balance", "", "")
+		e.ok(t, rec, 200)
+		body := rec.Body.String()
+		if !strings.Contains(body, `"balances":{}`) || !strings.Contains(body, `"lots":[]`) || !strings.Contains(body, `"reason":"`+reason+`"`) {
+			t.Errorf("%s's balance = %s; want nothing to spend, because %s", u, body, reason)
+		}
 	}
 }

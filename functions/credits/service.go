@@ -540,6 +540,15 @@ func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 type BalanceResult struct {
 	Balances map[core.Currency]ledger.BalanceView `json:"balances"`
 	Lots     []LotView                            `json:"lots"`
+	// Refused says why a user's balance is empty: they may spend none of
+	// the contract's credits (ledger.SpendRefusal). Absent otherwise.
+	Refused *BalanceRefusal `json:"refused,omitempty"`
+}
+
+// BalanceRefusal is why a user may spend nothing.
+type BalanceRefusal struct {
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
 }
 
 // LotView is one lot in a balance answer.

@@ -27,3 +27,9 @@ func (s *Service) UserBalance(ctx context.Context, contract, user string) (Balan
 	}
 	return s.Balance(ctx, contract, user)
 }
+
+// BalanceRefusal is why a user may spend nothing.
+type BalanceRefusal struct {
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+}

@@ -545,12 +545,6 @@ type BalanceResult struct {
 	Refused *BalanceRefusal `json:"refused,omitempty"`
 }
 
-// BalanceRefusal is why a user may spend nothing.
-type BalanceRefusal struct {
-	Reason  string `json:"reason"`
-	Message string `json:"message"`
-}
-
 // LotView is one lot in a balance answer.
 type LotView struct {
 	ID        string          `json:"id"`

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"net/url"
 
 	"cloudcredits/core"
 	"cloudcredits/core/ledger"
@@ -57,8 +58,10 @@ func ownContract(r *http.Request, c string) error {
 
 // idemOf reads the Idempotency-Key header of a mutating request and
 // fingerprints the request (method, path and body bytes): the same key with
-// another body is refused. Keys are scoped to the caller's contract (to the
-// vendor for a vendor admin's requests).
+// another body is refused. Keys are scoped to the caller's contract; a
+// vendor admin's to its subject; a reseller's to its reseller claim and
+// subject together, so two resellers whose tokens share a subject never
+// replay each other's answers (a quote's token is a capability).
 func idemOf(r *http.Request, body []byte) (ledger.Idem, error) {
 	key := r.Header.Get("Idempotency-Key")
 	if err := ledger.CheckIdem(key); err != nil {
@@ -69,8 +72,11 @@ func idemOf(r *http.Request, body []byte) (ledger.Idem, error) {
 	h.Write(body)
 	p := principalOf(r.Context())
 	scope := "contract:" + p.Contract
-	if p.Role == auth.VendorAdmin || p.Role == auth.Reseller {
+	switch p.Role {
+	case auth.VendorAdmin:
 		scope = string(p.Role) + ":" + p.Subject
+	case auth.Reseller:
+		scope = string(p.Role) + ":" + url.QueryEscape(p.Reseller) + ":" + url.QueryEscape(p.Subject)
 	}
 	return ledger.Idem{Key: key, Fingerprint: hex.EncodeToString(h.Sum(nil)), Scope: scope}, nil
 }

@@ -213,3 +213,27 @@ func TestMyBalanceIsWhatIMaySpend(t *testing.T) {
 		}
 	}
 }
+
+// TestResellersDoNotShareKeys: two resellers whose tokens carry the same
+// subject keep their idempotency keys apart; B's request with A's key makes
+// B's own quote, never replays A's.
+func TestResellersDoNotShareKeys(t *testing.T) {
+	e := newEnv(t)
+	tok, err := e.keys.Mint(auth.Principal{Subject: "r", Role: auth.Reseller, Reseller: "other-resale"}, e.now, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.tokens["reseller-b"] = tok
+	body := `{"customer":"Same Customer","currency":"cloud","credits":"100"}`
+	a := e.do(t, "reseller", "POST", "/v1/quotes", "shared-key", body)
+	e.ok(t, a, 201)
+	b := e.do(t, "reseller-b", "POST", "/v1/quotes", "shared-key", body)
+	e.ok(t, b, 201)
+	if b.Header().Get("Idempotent-Replayed") != "" || jsonField(t, b, "token") == jsonField(t, a, "token") || jsonField(t, b, "reseller") != "other-resale" {
+		t.Errorf("reseller B got %s (replayed %q); want its own quote, not A's %s", b.Body, b.Header().Get("Idempotent-Replayed"), a.Body)
+	}
+	again := e.do(t, "reseller", "POST", "/v1/quotes", "shared-key", body)
+	if again.Header().Get("Idempotent-Replayed") != "true" || again.Body.String() != a.Body.String() {
+		t.Errorf("A's retry = %s; want A's first answer replayed", again.Body)
+	}
+}

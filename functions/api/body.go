@@ -2,9 +2,11 @@ package api
 
 import (
 	"errors"
+	"io"
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"cloudcredits/core"
 )
@@ -24,8 +26,37 @@ import (
 //   - The Stripe webhook is the exception: its body is Stripe's, verified by
 //     its signature, whatever its Content-Type (readRawBody).
 
+//   - A body declared larger than BodyMax (Content-Length) is answered 413
+//     before routing, without reading a byte of it: a client that sent
+//     Expect: 100-continue then never sends it, and the connection is
+//     closed cleanly (tooLargeUpfront). A body found larger while reading
+//     (sent chunked) is answered 413 with Connection: close after draining
+//     up to DrainMax more bytes for at most DrainTimeout, so the client has
+//     finished sending and reads the answer instead of a connection reset.
+
 // BodyMax is the largest request body accepted (API.md: over 64 KiB is 413).
 const BodyMax = 64 << 10
+
+// DrainMax and DrainTimeout bound what is read and discarded of a body found
+// too large while reading it.
+const (
+	DrainMax     = 16 << 20
+	DrainTimeout = 5 * time.Second
+)
+
+// tooLargeUpfront answers 413 when r declares a body larger than BodyMax.
+func tooLargeUpfront(w http.ResponseWriter, r *http.Request) bool {
+	if r.ContentLength <= BodyMax {
+		return false
+	}
+	w.Header().Set("Connection", "close")
+	writeError(w, r, tooLarge())
+	return true
+}
+
+func tooLarge() error {
+	return core.Errorf(core.CodeTooLarge, "the request body is larger than %d bytes", BodyMax)
+}
 
 // readBody reads a JSON request body of at most BodyMax bytes.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
@@ -41,11 +72,18 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 
 // readRawBody reads a request body of at most BodyMax bytes, of any type.
 func readRawBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	r.Body = http.MaxBytesReader(w, r.Body, BodyMax)
+	if r.ContentLength > BodyMax {
+		return nil, tooLarge()
+	}
+	body := r.Body
+	r.Body = http.MaxBytesReader(w, body, BodyMax)
 	b, err := readAll(r)
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return nil, core.Errorf(core.CodeTooLarge, "the request body is larger than %d bytes", BodyMax)
+		w.Header().Set("Connection", "close")
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(DrainTimeout))
+		_, _ = io.CopyN(io.Discard, body, DrainMax)
+		return nil, tooLarge()
 	}
 	if err != nil {
 		return nil, core.Errorf(core.CodeInvalidRequest, "the request body could not be read")

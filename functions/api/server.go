@@ -169,6 +169,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"request_id", id, "method", r.Method, "path", logPath(r.URL.Path),
 			"status", rec.status, "bytes", rec.bytes, "duration_ms", time.Since(start).Milliseconds())
 	}()
+	if tooLargeUpfront(rec, r) {
+		return
+	}
 	if !cleanPath(r.URL.Path) {
 		uncleanPath(rec, r)
 		return
@@ -293,3 +296,7 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 	s.bytes += n
 	return n, err
 }
+
+// Unwrap lets http.ResponseController reach the server's writer (read
+// deadlines while draining a body that is too large).
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

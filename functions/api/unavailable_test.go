@@ -171,12 +171,11 @@ func faultyEnv(t *testing.T, f faultproxy.Faults) (*env, http.Handler, *faultpro
 func TestThrottledStoreAnswers503(t *testing.T) {
 	e, h, proxy := faultyEnv(t, faultproxy.Faults{ThrottlePerMille: 1000})
 	before := e.dump(t)
-	req := httptest.NewRequest("POST", "/v1/contracts/c1/consumptions", strings.NewReader(`{"user":"ann","entity":"c1-hq","service":"rendering","credits":"10"}`))
-	req.Header.Set("Authorization", "Bearer "+e.tokens["service"])
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Idempotency-Key", "throttled-1")
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
+	faulty := *e
+	faulty.h = h
+	// The answer is checked against the OpenAPI document too.
+	rec := newOpenAPICheck(t, &faulty).call("service", "POST", "/v1/contracts/c1/consumptions", "throttled-1",
+		`{"user":"ann","entity":"c1-hq","service":"rendering","credits":"10"}`, 503, false)
 	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "1" || !strings.Contains(rec.Body.String(), `"code":"unavailable"`) {
 		t.Errorf("answer = %d (Retry-After %q) %s; want 503 unavailable with Retry-After: 1", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
 	}

@@ -115,7 +115,7 @@ func idempotent(contract string, idem Idem, prior *IdempotencyRecord, env Env, p
 	if err != nil {
 		return Decision{Tx: tx}, err
 	}
-	resp, err := json.Marshal(result)
+	resp, err := encodeJSON(result)
 	if err != nil {
 		return Decision{}, fmt.Errorf("encode result: %w", err)
 	}

@@ -237,3 +237,20 @@ func TestResellersDoNotShareKeys(t *testing.T) {
 		t.Errorf("A's retry = %s; want A's first answer replayed", again.Body)
 	}
 }
+
+// TestStoredAnswersDoNotEscapeHTML: an answer stored for replay keeps '<',
+// '>' and '&' as they are, as every other answer does, and its replay is the
+// same bytes.
+func TestStoredAnswersDoNotEscapeHTML(t *testing.T) {
+	e := newEnv(t)
+	body := `{"customer":"Smith & Sons <Ltd>","currency":"cloud","credits":"100"}`
+	first := e.do(t, "reseller", "POST", "/v1/quotes", "html-quote", body)
+	e.ok(t, first, 201)
+	if !strings.Contains(first.Body.String(), `"customer":"Smith & Sons <Ltd>"`) {
+		t.Errorf("quote = %s; want the customer unescaped", first.Body)
+	}
+	again := e.do(t, "reseller", "POST", "/v1/quotes", "html-quote", body)
+	if again.Body.String() != first.Body.String() || again.Header().Get("Idempotent-Replayed") != "true" {
+		t.Errorf("replay = %s; want %s byte for byte", again.Body, first.Body)
+	}
+}

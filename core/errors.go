@@ -31,6 +31,12 @@ const (
 	CodeSalesClosed           Code = "sales_closed"
 	CodeHoldExpired           Code = "hold_expired"
 	CodeInternal              Code = "internal"
+	// CodeUnavailable: the store throttled the request or did not answer,
+	// after the adapter's retries. The request changed nothing, or it did
+	// and a retry with the same idempotency key replays its answer.
+	CodeUnavailable          Code = "unavailable"
+	CodeUnsupportedMediaType Code = "unsupported_media_type"
+	CodeMethodNotAllowed     Code = "method_not_allowed"
 )
 
 // Error is the one error type of the domain. Adapters translate their own

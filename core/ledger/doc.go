@@ -42,6 +42,11 @@
 //   - Settling a hold after a lot it drew on has ended posts the held credits
 //     (they were reserved while the lot was live) and sends the unused part to
 //     expired (or withdrawn), never back to a dead lot's remaining.
+//   - Settling a hold at 0 is a release through a settlement: every held
+//     credit goes back as a release would send it, the hold ends settled,
+//     its budget reservation is undone, and nothing else is recorded — no
+//     zero-credit consumption (the answer has no consumption_id), no usage,
+//     and the answer's debits are an empty list.
 //   - Settling past the hold's expiry fails with hold_expired and changes
 //     nothing; the sweeper (or a release) returns the credits.
 //   - A refund goes first to the debited lots that are still live, last

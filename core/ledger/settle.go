@@ -18,7 +18,7 @@ type HoldInput struct {
 // SettleResult is the answer to settling a hold.
 type SettleResult struct {
 	HoldID        string          `json:"hold_id"`
-	ConsumptionID string          `json:"consumption_id"`
+	ConsumptionID string          `json:"consumption_id,omitempty"` // none when settled at 0
 	Credits       decimal.Decimal `json:"credits"`
 	Held          decimal.Decimal `json:"held"`
 	Released      decimal.Decimal `json:"released"`
@@ -87,7 +87,7 @@ func PlanSettle(in HoldInput, actual decimal.Decimal, idem Idem, env Env) (Decis
 		var ops []Op
 		seq := 0
 		left := actual
-		var debits []Debit
+		debits := []Debit{}
 		released := decimal.Zero
 		for _, d := range h.Debits {
 			l, ok := lotByID(st.Lots, d.Lot)
@@ -135,14 +135,21 @@ func PlanSettle(in HoldInput, actual decimal.Decimal, idem Idem, env Env) (Decis
 			CreatedAt: env.At, Refunded: decimal.Zero, Returned: zeros(len(debits)), BudgetMonth: Month(h.CreatedAt),
 		}
 		closed := h
-		closed.State, closed.ClosedAt, closed.Consumption, closed.Version = HoldSettled, env.At, c.ID, h.Version+1
-		ops = append(ops, UpdateHold{Hold: closed}, PutConsumption{Consumption: c},
-			usageOp(c, env.At, actual, 1))
+		closed.State, closed.ClosedAt, closed.Version = HoldSettled, env.At, h.Version+1
+		// At 0 the job cost nothing: the settlement is a release, and no
+		// zero-credit consumption or usage is recorded (see doc.go).
+		if actual.Sign() > 0 {
+			closed.Consumption = c.ID
+		}
+		ops = append(ops, UpdateHold{Hold: closed})
+		if actual.Sign() > 0 {
+			ops = append(ops, PutConsumption{Consumption: c}, usageOp(c, env.At, actual, 1))
+		}
 		// The hold reserved budget in the month it was taken; the settlement
 		// corrects that month's counter by the difference.
 		ops = append(ops, budgetOp(st, req, c.BudgetMonth, actual.Sub(h.Credits))...)
 		res := SettleResult{
-			HoldID: h.ID, ConsumptionID: c.ID, Credits: actual, Held: h.Credits, Released: released,
+			HoldID: h.ID, ConsumptionID: closed.Consumption, Credits: actual, Held: h.Credits, Released: released,
 			Currency: h.Currency, Debits: debits,
 		}
 		return Tx{At: env.At, Ops: ops}, res, nil
@@ -201,7 +208,7 @@ func PlanRelease(in HoldInput, idem Idem, env Env, expired bool) (Decision, erro
 
 // RefundResult is the answer to a refund.
 type RefundResult struct {
-	ConsumptionID string          `json:"consumption_id"`
+	ConsumptionID string          `json:"consumption_id,omitempty"` // none when settled at 0
 	Refunded      decimal.Decimal `json:"refunded"`
 	Returned      decimal.Decimal `json:"returned"`
 	Lost          decimal.Decimal `json:"lost"`

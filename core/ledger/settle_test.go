@@ -1,6 +1,7 @@
 package ledger_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -86,8 +87,10 @@ func TestSettle(t *testing.T) {
 			if hs := b.holds[h.ID]; hs.State != ledger.HoldSettled || hs.Consumption != res.ConsumptionID || !hs.ClosedAt.Equal(tt.at) {
 				t.Errorf("hold after settling = %+v", hs)
 			}
-			if c := b.cons[res.ConsumptionID]; !c.Credits.Equal(d(tt.actual)) || c.Hold != h.ID || debitsString(c.Debits) != tt.debits {
+			if c, ok := b.cons[res.ConsumptionID]; tt.actual != "0" && (!c.Credits.Equal(d(tt.actual)) || c.Hold != h.ID || debitsString(c.Debits) != tt.debits) {
 				t.Errorf("consumption = %+v", c)
+			} else if tt.actual == "0" && (ok || res.ConsumptionID != "") {
+				t.Errorf("settling at 0 recorded consumption %q = %+v; want none", res.ConsumptionID, c)
 			}
 			for id, mv := range moves(t, dec.Tx) {
 				returns := mv.Move.Remaining.Sign() > 0
@@ -100,6 +103,31 @@ func TestSettle(t *testing.T) {
 			}
 			checkLots(t, b, tt.lots)
 		})
+	}
+}
+
+// TestSettleAtZero: settling at 0 is a release through a settlement — every
+// held credit returns, the hold is settled, and no consumption, no usage and
+// no debit is recorded; the answer's debits are an empty list, never null.
+func TestSettleAtZero(t *testing.T) {
+	b, h := holdBook(t, 0)
+	dec := b.mustApply(t, func() (ledger.Decision, error) {
+		return ledger.PlanSettle(ledger.HoldInput{Hold: h, State: b.state("alice")}, d("0"), key(), envAt(t0.Add(time.Minute)))
+	})
+	for _, op := range dec.Tx.Ops {
+		switch op.(type) {
+		case ledger.PutConsumption, ledger.AddUsage:
+			t.Errorf("settling at 0 writes %T", op)
+		}
+	}
+	if body := string(dec.Response); !strings.Contains(body, `"debits":[]`) || strings.Contains(body, `"consumption_id"`) {
+		t.Errorf("answer = %s; want debits [] and no consumption_id", body)
+	}
+	if hs := b.holds[h.ID]; hs.State != ledger.HoldSettled || hs.Consumption != "" {
+		t.Errorf("hold after settling at 0 = %+v; want settled with no consumption", hs)
+	}
+	if len(b.cons) != 0 {
+		t.Errorf("%d consumptions recorded; want none", len(b.cons))
 	}
 }
 

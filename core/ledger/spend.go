@@ -3,7 +3,6 @@ package ledger
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -119,7 +118,7 @@ func idempotent(contract string, idem Idem, prior *IdempotencyRecord, env Env, p
 	if err != nil {
 		return Decision{Tx: tx}, err
 	}
-	resp, err := json.Marshal(result)
+	resp, err := encodeJSON(result)
 	if err != nil {
 		return Decision{}, fmt.Errorf("encode result: %w", err)
 	}

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"net/url"
 
 	"cloudcredits/core"
 	"cloudcredits/core/ledger"
@@ -56,14 +57,19 @@ func ownContract(r *http.Request, c string) error {
 // idemOf reads the Idempotency-Key header of a mutating request and
 // fingerprints the request (method, path and body bytes): the same key with
 // another body is refused. The ledger service checks the key's form, once,
-// for every caller. Keys are scoped to the caller's contract (to the
-// vendor for a vendor admin's requests).
+// for every caller. Keys are scoped to the caller's contract; a vendor
+// admin's to its subject; a reseller's to its reseller claim and subject
+// together, so two resellers whose tokens share a subject never replay each
+// other's answers (a quote's token is a capability).
 func idemOf(r *http.Request, body []byte) (ledger.Idem, error) {
 	key := r.Header.Get("Idempotency-Key")
 	p := principalOf(r.Context())
 	scope := "contract:" + p.Contract
-	if p.Role == auth.VendorAdmin || p.Role == auth.Reseller {
+	switch p.Role {
+	case auth.VendorAdmin:
 		scope = string(p.Role) + ":" + p.Subject
+	case auth.Reseller:
+		scope = string(p.Role) + ":" + url.QueryEscape(p.Reseller) + ":" + url.QueryEscape(p.Subject)
 	}
 	return ledger.Idem{Key: key, Fingerprint: ledger.Fingerprint(r.Method+" "+r.URL.Path, body), Scope: scope}, nil
 }

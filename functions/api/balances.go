@@ -41,7 +41,7 @@ func (h *Handler) myBalance(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, core.Errorf(core.CodeNotFound, "you are no longer a user of contract %s", p.Contract))
 		return
 	}
-	b, err := h.cfg.Credits.Balance(r.Context(), p.Contract, p.Subject)
+	b, err := h.cfg.Credits.UserBalance(r.Context(), p.Contract, p.Subject)
 	if err != nil {
 		writeError(w, r, err)
 		return

@@ -33,6 +33,7 @@ func BenchmarkHandlerEstimate(b *testing.B) {
 	body := `{"service":"cfd-fea-simulation","params":{"elements":"1500000"}}`
 	reportLatency(b, func(int) {
 		req := httptest.NewRequest("POST", "/v1/estimates", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		if rec.Code != 200 {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -147,19 +148,25 @@ func (o *object) boolean(name string, required bool) bool {
 	return b
 }
 
-// integer reads a JSON integer in [min, max].
+// integer reads a whole number in [min, max], sent as a JSON integer: a
+// string ("60"), a fraction (60.5, 60.0) or an exponent (6e1) is refused,
+// so every whole-number field of the API reads one way. (Decimals are the
+// opposite: strings only, see dec.)
 func (o *object) integer(name string, required bool, min, max int64) int64 {
 	v, ok := o.raw(name)
 	if !ok {
 		o.missing(name, required)
 		return 0
 	}
-	var n json.Number
-	if err := json.Unmarshal(v, &n); err != nil {
-		o.p.Add(name, "must be a whole number, not %s", jsonKind(v))
+	if kind := jsonKind(v); kind != "a number" {
+		o.p.Add(name, "must be a whole number (a JSON integer such as %d), not %s", min, kind)
 		return 0
 	}
-	i, err := n.Int64()
+	if bytes.ContainsAny(v, ".eE") {
+		o.p.Add(name, "must be a whole number (a JSON integer such as %d), not %s", min, bytes.TrimSpace(v))
+		return 0
+	}
+	i, err := strconv.ParseInt(string(bytes.TrimSpace(v)), 10, 64)
 	if err != nil || i < min || i > max {
 		o.p.Add(name, "must be a whole number between %d and %d", min, max)
 		return 0

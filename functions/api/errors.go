@@ -1,10 +1,11 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"cloudcredits/core"
 )
@@ -29,7 +30,14 @@ var statusOf = map[core.Code]int{
 	core.CodeSalesClosed:           http.StatusUnprocessableEntity,
 	core.CodeHoldExpired:           http.StatusUnprocessableEntity,
 	core.CodeInternal:              http.StatusInternalServerError,
+	core.CodeUnavailable:           http.StatusServiceUnavailable,
+	core.CodeUnsupportedMediaType:  http.StatusUnsupportedMediaType,
+	core.CodeMethodNotAllowed:      http.StatusMethodNotAllowed,
 }
+
+// RetryAfterSeconds is the Retry-After of a 503 unavailable: the store's
+// client has already retried for seconds, so a caller waits a moment more.
+const RetryAfterSeconds = 1
 
 // StatusOf returns the HTTP status of a domain code.
 func StatusOf(code core.Code) int {
@@ -58,14 +66,27 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		slog.ErrorContext(r.Context(), "internal error", "request_id", requestID(r.Context()), "error", err.Error())
 		e = core.Errorf(core.CodeInternal, "something went wrong on our side; the request id is %s", requestID(r.Context()))
 	}
+	if e.Code == core.CodeUnavailable {
+		slog.WarnContext(r.Context(), "store unavailable", "request_id", requestID(r.Context()), "error", err.Error())
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
+	}
 	writeJSON(w, StatusOf(e.Code), errorBody{Error: errorJSON{Code: e.Code, Message: e.Message, Details: e.Details}})
 }
 
+// writeJSON answers v encoded without HTML escaping: '<', '>' and '&' stay
+// as they are (a JSON answer is not HTML, and \u003c in an error message
+// only confuses its reader). Answers stored for replay are encoded by the
+// ledger once and written back byte for byte by writeRaw, never re-encoded
+// here.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	b := []byte(`{"error":{"code":"internal","message":"could not encode the response"}}`)
+	if err := enc.Encode(v); err != nil {
 		status = http.StatusInternalServerError
-		b = []byte(`{"error":{"code":"internal","message":"could not encode the response"}}`)
+	} else {
+		b = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	}
 	writeRaw(w, status, b)
 }
@@ -76,21 +97,4 @@ func writeRaw(w http.ResponseWriter, status int, body []byte) {
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 	_, _ = w.Write([]byte("\n"))
-}
-
-// BodyMax is the largest request body accepted (API.md: over 64 KiB is 413).
-const BodyMax = 64 << 10
-
-// readBody reads a request body of at most BodyMax bytes.
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	r.Body = http.MaxBytesReader(w, r.Body, BodyMax)
-	b, err := readAll(r)
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return nil, core.Errorf(core.CodeTooLarge, "the request body is larger than %d bytes", BodyMax)
-	}
-	if err != nil {
-		return nil, core.Errorf(core.CodeInvalidRequest, "the request body could not be read")
-	}
-	return b, nil
 }

@@ -153,6 +153,9 @@ func TestOpenAPIDescribesEveryServedRoute(t *testing.T) {
 		if mutating && op.RequestBody != nil && op.Responses.Status(413) == nil {
 			t.Errorf("%s: takes a body but declares no 413", pattern)
 		}
+		if mutating && op.RequestBody != nil && path != "/v1/webhooks/stripe" && op.Responses.Status(415) == nil {
+			t.Errorf("%s: takes a JSON body but declares no 415", pattern)
+		}
 	}
 }
 
@@ -365,6 +368,7 @@ func TestOpenAPIMatchesTheHandler(t *testing.T) {
 	c.call("service", "POST", consumptions, "job-5", `{"user":"ann","entity":"elsewhere","service":"rendering","credits":"1"}`, 422, false)
 	c.call("service", "POST", consumptions, "job-6", `{"user":"ann","entity":"c1-hq","service":"rendering","credits":"1","params":{}}`, 400, refusedByDoc)
 	c.call("service", "POST", consumptions, "job-7", `{"user":"ann","entity":"c1-hq","service":"rendering","credits":"-1"}`, 400, refusedByDoc)
+	c.callWith(map[string]string{"Content-Type": "text/plain"}, "service", "POST", consumptions, "job-text", `{"user":"ann","entity":"c1-hq","service":"rendering","credits":"1"}`, 415, refusedByDoc)
 	c.call("service", "POST", consumptions, "job-8", `{"user":"ann","entity":"c1-hq","service":"rendering","credits":"1","project":"`+strings.Repeat("p", api.BodyMax)+`"}`, 413, refusedByDoc)
 	c.call("admin", "POST", consumptions, "job-9", job, 403, refusedByDoc)
 	c.call("service", "POST", "/v1/contracts/c2/consumptions", "job-10", job, 404, false)
@@ -376,6 +380,8 @@ func TestOpenAPIMatchesTheHandler(t *testing.T) {
 	c.call("service", "POST", "/v1/contracts/c1/holds/nope/settle", "s-2", `{"credits":"1"}`, 404, false)
 	small := c.call("service", "POST", "/v1/contracts/c1/holds", "h-2", `{"user":"bob","entity":"c1-hq","service":"infraworks-profile-optimization","params":{"road_km":"3"}}`, 201, false)
 	c.call("service", "POST", "/v1/contracts/c1/holds/"+jsonField(t, small, "hold_id")+"/release", "r-2", "", 200, false)
+	zero := c.call("service", "POST", "/v1/contracts/c1/holds", "h-0", `{"user":"ann","entity":"c1-hq","service":"rendering","credits":"5"}`, 201, false)
+	c.call("service", "POST", "/v1/contracts/c1/holds/"+jsonField(t, zero, "hold_id")+"/settle", "s-0", `{"credits":"0"}`, 200, false)
 	c.call("service", "POST", "/v1/contracts/c1/holds", "h-3", `{"user":"ann","entity":"c1-hq","service":"rendering","credits":"1","expires_in_seconds":999999999}`, 400, refusedByDoc)
 	c.call("service", "POST", "/v1/contracts/c1/consumptions/"+jsonField(t, settled, "consumption_id")+"/refund", "rf-1", `{"credits":"20"}`, 200, false)
 	c.call("service", "POST", "/v1/contracts/c1/consumptions/"+consumption+"/refund", "rf-2", "", 200, false)

@@ -298,7 +298,7 @@ type webhookAnswer struct {
 // stripeWebhook handles POST /v1/webhooks/stripe: see the rules at the top
 // of this file.
 func (h *Handler) stripeWebhook(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r)
+	body, err := readRawBody(w, r)
 	if err != nil {
 		writeError(w, r, err)
 		return

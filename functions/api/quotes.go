@@ -171,12 +171,8 @@ func parseQuoteRequest(o *object) quoteRequest {
 			o.p.Add("channel", "must be one of list, reseller, eba")
 		}
 	}
-	if v, given := o.raw("valid_days"); given {
-		if len(v) > 0 && v[0] == '"' {
-			o.p.Add("valid_days", "must be a whole number of days (a JSON number), not a string")
-		} else {
-			req.validDays = o.integer("valid_days", false, 1, validDaysMax)
-		}
+	if _, given := o.raw("valid_days"); given {
+		req.validDays = o.integer("valid_days", false, 1, validDaysMax)
 	}
 	return req
 }

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"cloudcredits/core"
 	"cloudcredits/core/pricing"
 	"cloudcredits/core/rates"
 	"cloudcredits/functions/auth"
@@ -172,6 +171,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"request_id", id, "method", r.Method, "path", logPath(r.URL.Path),
 			"status", rec.status, "bytes", rec.bytes, "duration_ms", time.Since(start).Milliseconds())
 	}()
+	if tooLargeUpfront(rec, r) {
+		return
+	}
+	if !cleanPath(r.URL.Path) {
+		uncleanPath(rec, r)
+		return
+	}
 	h.mux.ServeHTTP(rec, r)
 }
 
@@ -182,10 +188,6 @@ func (h *Handler) now(ctx context.Context) time.Time {
 		return at
 	}
 	return h.cfg.Now().UTC()
-}
-
-func (h *Handler) unknownRoute(w http.ResponseWriter, r *http.Request) {
-	writeError(w, r, core.Errorf(core.CodeNotFound, "no route %s %s", r.Method, r.URL.Path))
 }
 
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
@@ -305,3 +307,7 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 	s.bytes += n
 	return n, err
 }
+
+// Unwrap lets http.ResponseController reach the server's writer (read
+// deadlines while draining a body that is too large).
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

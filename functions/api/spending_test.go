@@ -120,6 +120,9 @@ func newEnvOn(t testing.TB, st ledger.Store) *env {
 func (e *env) do(t testing.TB, who, method, path, key, body string) *httptest.ResponseRecorder {
 	t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if tok := e.tokens[who]; tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	} else if who != "" {

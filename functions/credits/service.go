@@ -27,6 +27,10 @@ import (
 // RetriesMax bounds how often one request is re-planned after losing a race.
 const RetriesMax = 12
 
+// UnavailableRetriesMax bounds how often one request is re-planned after
+// the store, its client's own retries spent, was unavailable for a write.
+const UnavailableRetriesMax = 2
+
 // SweepBatchMax bounds the lots and holds one sweep handles.
 const SweepBatchMax = 500
 
@@ -153,7 +157,9 @@ func (s *Service) loop(ctx context.Context, contract string, idem ledger.Idem, p
 		}
 		err = s.store.Apply(ctx, d.Tx)
 		var conflict *ledger.ConflictError
-		if errors.As(err, &conflict) {
+		// An unavailable store may have applied the Tx before its answer was
+		// lost: re-planning reads the idempotency record and replays if so.
+		if errors.As(err, &conflict) || core.ErrorCode(err) == core.CodeUnavailable && attempt < UnavailableRetriesMax {
 			lastConflict = err
 			continue
 		}
@@ -584,6 +590,9 @@ func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 type BalanceResult struct {
 	Balances map[core.Currency]ledger.BalanceView `json:"balances"`
 	Lots     []LotView                            `json:"lots"`
+	// Refused says why a user's balance is empty: they may spend none of
+	// the contract's credits (ledger.SpendRefusal). Absent otherwise.
+	Refused *BalanceRefusal `json:"refused,omitempty"`
 }
 
 // LotView is one lot in a balance answer.

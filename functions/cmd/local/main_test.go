@@ -63,6 +63,9 @@ func call(t *testing.T, method, u, token, key, body string) (int, []byte) {
 	if key != "" {
 		req.Header.Set("Idempotency-Key", key)
 	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := noRedirects.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -34,9 +34,9 @@ type Store struct {
 var _ ledger.Store = (*Store)(nil)
 
 // New returns a Store on table, which CreateTable (or the deploy template)
-// made.
+// made. Its transient failures carry core.CodeUnavailable (transient.go).
 func New(client *dynamodb.Client, table string) *Store {
-	return &Store{db: client, table: table, now: time.Now}
+	return &Store{db: withUnavailable(client), table: table, now: time.Now}
 }
 
 // stamp returns the write-order stamp of one Apply: the clock in Unix

@@ -339,7 +339,9 @@ func (c *chaos) send(r *request) {
 			c.t.Errorf("%s: %v", r.label, jsonErr)
 			return
 		}
-		c.consumptions = append(c.consumptions, res.ConsumptionID)
+		if res.ConsumptionID != "" { // settled at 0: no consumption
+			c.consumptions = append(c.consumptions, res.ConsumptionID)
+		}
 	}
 }
 

@@ -308,10 +308,12 @@ func depsFromEnv(ctx context.Context, getenv func(string) string, cfg aws.Config
 	return deps, nil
 }
 
-// dynamoClient returns a client from cfg, pointed at endpoint when one is
+// dynamoClient returns a client from cfg with the adapter's retryer and
+// attempt timeout (dynamo.Configure), pointed at endpoint when one is
 // given (DynamoDB Local, whose error responses carry no valid checksum).
 func dynamoClient(cfg aws.Config, endpoint string) *dynamodb.Client {
 	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		dynamo.Configure(o)
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 			o.DisableValidateResponseChecksum = true

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"cloudcredits/functions/credits/dynamo"
 	"cloudcredits/functions/internal/ddblocal"
 	"cloudcredits/functions/lambda/boot"
 	"cloudcredits/functions/lambda/internal/lambdatest"
@@ -76,6 +77,11 @@ func TestFromEnvironment(t *testing.T) {
 	}
 	if len(params.asked) != 1 || aws.ToString(params.asked[0].Name) != keysParam || !aws.ToBool(params.asked[0].WithDecryption) {
 		t.Errorf("parameter requests = %+v, want one for %s with decryption", params.asked, keysParam)
+	}
+	// The deployed client retries DynamoDB's throttling with the adapter's
+	// budget before the API answers 503.
+	if got := deps.DynamoDB.Options().Retryer.MaxAttempts(); got != dynamo.RetryAttemptsMax {
+		t.Errorf("the DynamoDB client makes %d attempts per call, want dynamo.RetryAttemptsMax = %d", got, dynamo.RetryAttemptsMax)
 	}
 	h, err := boot.Handler(deps, boot.Reads.Groups()...)
 	if err != nil {

@@ -1,0 +1,118 @@
+package api
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"cloudcredits/core"
+)
+
+// Request bodies.
+//
+// Rules kept here:
+//   - A body is at most BodyMax bytes; a larger one is 413 too_large.
+//   - A body must be sent as application/json; a charset parameter is allowed
+//     and must be utf-8 (JSON is UTF-8), and no other parameter is. Anything
+//     else — text/plain, a form, application/problem+json, a missing
+//     Content-Type on a non-empty body — is 415 unsupported_media_type, and
+//     the request changes nothing.
+//   - An empty body may come without a Content-Type: the routes that take no
+//     body (release, mark-paid, accept) are called that way. An empty body
+//     with a Content-Type must still name application/json.
+//   - The Stripe webhook is the exception: its body is Stripe's, verified by
+//     its signature, whatever its Content-Type (readRawBody).
+
+//   - A body declared larger than BodyMax (Content-Length) is answered 413
+//     before routing, without reading a byte of it: a client that sent
+//     Expect: 100-continue then never sends it, and the connection is
+//     closed cleanly (tooLargeUpfront). A body found larger while reading
+//     (sent chunked) is answered 413 with Connection: close after draining
+//     up to DrainMax more bytes for at most DrainTimeout, so the client has
+//     finished sending and reads the answer instead of a connection reset.
+
+// BodyMax is the largest request body accepted (API.md: over 64 KiB is 413).
+const BodyMax = 64 << 10
+
+// DrainMax and DrainTimeout bound what is read and discarded of a body found
+// too large while reading it.
+const (
+	DrainMax     = 16 << 20
+	DrainTimeout = 5 * time.Second
+)
+
+// tooLargeUpfront answers 413 when r declares a body larger than BodyMax.
+func tooLargeUpfront(w http.ResponseWriter, r *http.Request) bool {
+	if r.ContentLength <= BodyMax {
+		return false
+	}
+	w.Header().Set("Connection", "close")
+	writeError(w, r, tooLarge())
+	return true
+}
+
+func tooLarge() error {
+	return core.Errorf(core.CodeTooLarge, "the request body is larger than %d bytes", BodyMax)
+}
+
+// readBody reads a JSON request body of at most BodyMax bytes.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	b, err := readRawBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	if err := jsonMediaType(r.Header.Get("Content-Type"), len(b) > 0); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// readRawBody reads a request body of at most BodyMax bytes, of any type.
+func readRawBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.ContentLength > BodyMax {
+		return nil, tooLarge()
+	}
+	body := r.Body
+	r.Body = http.MaxBytesReader(w, body, BodyMax)
+	b, err := readAll(r)
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		w.Header().Set("Connection", "close")
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(DrainTimeout))
+		_, _ = io.CopyN(io.Discard, body, DrainMax)
+		return nil, tooLarge()
+	}
+	if err != nil {
+		return nil, core.Errorf(core.CodeInvalidRequest, "the request body could not be read")
+	}
+	return b, nil
+}
+
+// jsonMediaType checks a request's Content-Type (see the rules above).
+func jsonMediaType(ct string, hasBody bool) error {
+	if ct == "" {
+		if hasBody {
+			return core.Errorf(core.CodeUnsupportedMediaType, "the request has a body but no Content-Type; send it as application/json")
+		}
+		return nil
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return core.Errorf(core.CodeUnsupportedMediaType, "the Content-Type %q cannot be read; send application/json", ct)
+	}
+	if mt != "application/json" {
+		return core.Errorf(core.CodeUnsupportedMediaType, "the body is %s; send it as application/json", mt)
+	}
+	for k, v := range params {
+		if k != "charset" {
+			return core.Errorf(core.CodeUnsupportedMediaType, "application/json takes no %s parameter; only charset=utf-8", k)
+		}
+		if !strings.EqualFold(v, "utf-8") {
+			return core.Errorf(core.CodeUnsupportedMediaType, "the body is in charset %s; JSON is sent in utf-8", v)
+		}
+	}
+	return nil
+}

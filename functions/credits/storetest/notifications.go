@@ -15,27 +15,6 @@ import (
 	"cloudcredits/functions/credits"
 )
 
-func notificationSpecs() []spec {
-	return []spec{
-		{"an event is recorded exactly once under 10 concurrent puts, and marked sent exactly once", testNotificationOnce},
-		{"withdrawing a lot records its notice in the same write, to the contract's notify_email", testWithdrawalNotice},
-		{"a sweep records each expiry warning once and delivers it once; a failed send stays pending", testSweepNotifications},
-		{"a claim holds a notification for one sender until it lapses; a claimed one waits behind newer ones", testClaimNotification},
-		{"four sweepers draining one outbox at once send every notification exactly once", testConcurrentDrain},
-		{"a contract without notify_email gets its notices recorded unaddressed, never queued", testUnaddressed},
-		{"setting a contract's address queues its unaddressed notifications of the last 90 days to it", testReaddress},
-		{"a notice or alert addressed from a contract whose address changes before the write is addressed again", testAddressRace},
-		{"a notice recorded while an address change is planned, and notices beyond one write's bound, move with the address", testReaddressFollowUp},
-		{"a pending notification without a recipient (an earlier version's) leaves the queue instead of failing", testLegacyNoRecipient},
-		{"a notification held by a send while its address changed follows the address once the claim lapses", testHeldFollowsAddress},
-		{"an expiry warning recorded under an earlier version's unescaped id is not recorded again", testLegacyWarningID},
-		{"a contract's outbox read returns its newest notifications when it holds more than the read's bound; a prefix read returns one range of ids", testNewestNotifications},
-		{"the contract directory pages through every contract in id order", testContractDirectory},
-		{"the alert check records each alert event once per contract, skips terminated ones, and the sweep sends them", testSweepAlerts},
-		{"a contract whose alert check fails does not stop the others; the check reports it", testSweepAlertsFailure},
-	}
-}
-
 func notification(id, contract string, at time.Time) ledger.Notification {
 	return ledger.Notification{ID: id, Contract: contract, Kind: ledger.KindExpiryWarning, To: "admin@acme.example",
 		Subject: "100 cloud credits expire", Body: "Lot pool ends.\n", CreatedAt: at, State: ledger.NotificationPending}

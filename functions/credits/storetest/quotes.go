@@ -10,14 +10,6 @@ import (
 	"cloudcredits/core/ledger"
 )
 
-func quoteSpecs() []spec {
-	return []spec{
-		{"a quote is accepted once: its order and its acceptance are written together, a retry replays", testAcceptQuote},
-		{"20 concurrent accepts of one quote make exactly one order; the others are quote_already_accepted", testAcceptQuoteRace},
-		{"a quote's acceptance is create-if-absent in the write, whatever the planner read", testAcceptanceCondition},
-	}
-}
-
 // quoteOrder is the order acceptance of quote id makes for acme under key.
 func quoteOrder(key ledger.Idem, quoteID string) ledger.Order {
 	o := newOrder(key, ledger.PayInvoice, core.Cloud, "5000")

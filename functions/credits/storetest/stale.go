@@ -11,25 +11,6 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// staleSpecs plan a Tx by hand from a read, let the store move on, and then
-// apply the stale Tx: every ledger law must hold in the write itself.
-func staleSpecs() []spec {
-	return []spec{
-		{"3 a debit planned before its lot ended by termination fails in the write and changes nothing", testStaleTerminated},
-		{"3 a debit planned before its owner was removed fails in the write and changes nothing", testStaleRemoved},
-		{"3 a debit of a lot not yet effective at the request time fails in the write", testStaleNotEffective},
-		{"2 a debit planned on a stale balance cannot take a lot below zero", testStaleBalance},
-		{"4 two requests with one key planned together apply once", testStaleIdempotency},
-		{"6 a settlement planned before its hold was released fails in the write", testStaleSettle},
-		{"6 a release planned before its lot ended cannot return credits to that lot", testStaleRelease},
-		{"7 a refund planned on a stale consumption fails in the write", testStaleRefund},
-		{"9 the budget cap is enforced in the write", testStaleBudget},
-		{"the one-time individual grant is enforced in the write", testStaleGrant},
-		{"a withdrawal planned before its lot was ended fails in the write", testStaleWithdraw},
-		{"every create and update is conditional, and a failed Tx applies none of its ops", testConditions},
-	}
-}
-
 // planned returns the Tx of a hand-made plan.
 func (h *harness) planned(dec ledger.Decision, err error) ledger.Tx {
 	h.t.Helper()

@@ -15,14 +15,6 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-func sunsetSpecs() []spec {
-	return []spec{
-		{"the seed's move from cloud credits to flex tokens: sales close, flex pays for cloud services, every cloud lot ends by the final expiry", testSunsetSeed},
-		{"a sunset is created once and replaced only at the version read, and reads back as written", testSunsetConditions},
-		{"a grant, an individual grant and an order planned before a sunset and written after it are planned again under it", testSunsetRace},
-	}
-}
-
 // The seed's dates (PRODUCT.md, seeds/004): Cloud Credits stop selling on
 // 2022-03-29 and every one of them expires on 2023-03-29.
 var (

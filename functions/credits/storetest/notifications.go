@@ -147,15 +147,7 @@ func testNotificationOnce(t *testing.T, h *harness) {
 	if beta, err := h.st.Notifications(h.ctx, "beta"); err != nil || len(beta) != 1 || beta[0].ID != other.ID {
 		t.Errorf("Notifications(beta) = %+v, %v; want %s", beta, err, other.ID)
 	}
-	lines := 0
-	for _, l := range h.dump() {
-		if strings.HasPrefix(l, "notifications") {
-			lines++
-		}
-	}
-	if lines != 2 {
-		t.Errorf("dump has %d notifications lines, want 2", lines)
-	}
+	h.wantDumpLines(t, "notifications", 2)
 }
 
 func testWithdrawalNotice(t *testing.T, h *harness) {

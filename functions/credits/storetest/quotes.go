@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"errors"
-	"strings"
 	"sync"
 	"testing"
 
@@ -43,15 +42,7 @@ func testAcceptQuote(t *testing.T, h *harness) {
 	if err != nil || a.QuoteID != "qt_1" || a.Contract != "acme" || a.Order != o.ID || !a.AcceptedAt.Equal(t0) {
 		t.Errorf("acceptance = %+v, %v", a, err)
 	}
-	accepted := 0
-	for _, line := range h.dump() {
-		if strings.HasPrefix(line, "quote_acceptances") {
-			accepted++
-		}
-	}
-	if accepted != 1 {
-		t.Errorf("dump has %d quote_acceptances lines, want 1", accepted)
-	}
+	h.wantDumpLines(t, "quote_acceptances", 1)
 
 	before := h.dump()
 	again, err := h.svc.AcceptQuote(h.ctx, "acme", o, k)

@@ -518,6 +518,21 @@ func decode(t *testing.T, out credits.Outcome, v any) {
 }
 
 // unchanged fails unless the store's dump equals before, line for line.
+// wantDumpLines checks that the dump has want lines of the table (or item
+// kind) named first on a line.
+func (h *harness) wantDumpLines(t *testing.T, table string, want int) {
+	t.Helper()
+	n := 0
+	for _, line := range h.dump() {
+		if strings.HasPrefix(line, table) {
+			n++
+		}
+	}
+	if n != want {
+		t.Errorf("dump has %d %s lines, want %d", n, table, want)
+	}
+}
+
 func (h *harness) unchanged(t *testing.T, what string, before []string) {
 	t.Helper()
 	after := h.dump()

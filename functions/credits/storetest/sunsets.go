@@ -206,15 +206,7 @@ func testSunsetConditions(t *testing.T, h *harness) {
 	if err != nil || len(all) != 1 || all[0].Currency != core.Forma {
 		t.Errorf("Sunsets = %+v, %v; want forma's", all, err)
 	}
-	n := 0
-	for _, line := range h.dump() {
-		if strings.HasPrefix(line, "sunsets") {
-			n++
-		}
-	}
-	if n != 1 {
-		t.Errorf("dump has %d sunsets lines, want 1", n)
-	}
+	h.wantDumpLines(t, "sunsets", 1)
 	// LotsOutliving: the lots of a currency that end after a time or never.
 	h.grant("acme", "short", "10", currency(core.Forma), sunset(t0.Add(10*day)))
 	h.grant("acme", "long", "10", currency(core.Forma))

@@ -2,38 +2,23 @@ package main
 
 import (
 	"os/exec"
-	"runtime"
 	"syscall"
 	"time"
 )
 
-// startInGroup starts cmd in its own process group (wrangler runs node,
-// which runs workerd: stop ends them all) and calls exited when it ends.
-// The kernel kills it if the test process dies (Pdeathsig, which fires when
-// the starting thread exits: so it starts from a locked thread that lives as
-// long as the child).
-func startInGroup(cmd *exec.Cmd, exited func(error)) error {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		exited(cmd.Wait())
-	}()
-	return <-started
+// inGroup makes cmd start in its own process group: wrangler runs node,
+// which runs workerd, and stop ends them all. (testproc.Start adds the
+// death signal that kills wrangler if the test process dies.)
+func inGroup(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 }
 
 // stop ends wrangler's process group: SIGTERM, then SIGKILL after 5 s.
 func (p *devProcess) stop() {
-	pgid := p.cmd.Process.Pid
+	pgid := p.Cmd.Process.Pid
 	_ = syscall.Kill(-pgid, syscall.SIGTERM)
 	select {
-	case <-p.done:
+	case <-p.Done:
 	case <-time.After(5 * time.Second):
 	}
 	_ = syscall.Kill(-pgid, syscall.SIGKILL) // workerd may outlive wrangler's node

@@ -2,25 +2,10 @@
 
 package main
 
-import (
-	"os/exec"
-	"time"
-)
+import "os/exec"
 
-// startInGroup starts cmd and calls exited when it ends. Outside Linux there
-// is no process group handling: stop kills wrangler only.
-func startInGroup(cmd *exec.Cmd, exited func(error)) error {
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	go func() { exited(cmd.Wait()) }()
-	return nil
-}
+// inGroup does nothing outside Linux: there is no process group handling,
+// and stop kills wrangler only.
+func inGroup(*exec.Cmd) {}
 
-func (p *devProcess) stop() {
-	_ = p.cmd.Process.Kill()
-	select {
-	case <-p.done:
-	case <-time.After(5 * time.Second):
-	}
-}
+func (p *devProcess) stop() { p.Stop() }

@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,6 +25,7 @@ import (
 	"time"
 
 	"cloudcredits/core/quote"
+	"cloudcredits/functions/internal/testproc"
 )
 
 // Limits of the workerd harness.
@@ -168,35 +168,33 @@ func gzipSize(out []byte) (int64, error) {
 }
 
 type devProcess struct {
+	*testproc.Process
 	url       string
-	cmd       *exec.Cmd
-	out       *tailBuffer
-	done      chan struct{}
-	waitErr   error
+	out       *testproc.Tail
 	startedIn time.Duration
 }
 
 func (p *devProcess) portTaken() bool {
-	s := p.out.String()
-	return strings.Contains(s, "EADDRINUSE") || strings.Contains(s, "Address already in use")
+	return p.out.Contains("EADDRINUSE", "Address already in use")
 }
 
 func startDev(wrangler, tmp string) (*devProcess, error) {
-	port, err := freePort()
+	port, err := testproc.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	inspector, err := freePort()
+	inspector, err := testproc.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	p := &devProcess{url: "http://127.0.0.1:" + strconv.Itoa(port), out: &tailBuffer{max: 32 << 10}, done: make(chan struct{})}
-	p.cmd = exec.Command(wrangler, "dev", "--local", "--ip", "127.0.0.1", "--port", strconv.Itoa(port),
+	p := &devProcess{url: "http://127.0.0.1:" + strconv.Itoa(port), out: &testproc.Tail{Max: 32 << 10}}
+	cmd := exec.Command(wrangler, "dev", "--local", "--ip", "127.0.0.1", "--port", strconv.Itoa(port),
 		"--inspector-port", strconv.Itoa(inspector), "--config", filepath.Join(tmp, "wrangler.json"))
-	p.cmd.Dir, p.cmd.Env = tmp, wranglerEnv(tmp)
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	cmd.Dir, cmd.Env = tmp, wranglerEnv(tmp)
+	cmd.Stdout, cmd.Stderr = p.out, p.out
+	inGroup(cmd)
 	t0 := time.Now()
-	if err := startInGroup(p.cmd, func(err error) { p.waitErr = err; close(p.done) }); err != nil {
+	if p.Process, err = testproc.Start(cmd); err != nil {
 		return nil, fmt.Errorf("starting wrangler dev: %v", err)
 	}
 	deadline := time.Now().Add(startTimeout)
@@ -207,8 +205,8 @@ func startDev(wrangler, tmp string) (*devProcess, error) {
 			return p, nil
 		}
 		select {
-		case <-p.done:
-			return p, fmt.Errorf("wrangler dev exited before the Worker answered (%v); its output:\n%s", p.waitErr, p.out)
+		case <-p.Done:
+			return p, fmt.Errorf("wrangler dev exited before the Worker answered (%v); its output:\n%s", p.WaitErr, p.out)
 		case <-time.After(200 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
@@ -216,15 +214,6 @@ func startDev(wrangler, tmp string) (*devProcess, error) {
 			return p, fmt.Errorf("the Worker did not answer at %s within %s; wrangler's output:\n%s", p.url, startTimeout, p.out)
 		}
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 var client = &http.Client{Timeout: requestTimeout}
@@ -237,29 +226,6 @@ func fetch(url string) (response, error) {
 	defer res.Body.Close()
 	body, err := io.ReadAll(res.Body)
 	return response{res.StatusCode, res.Header, string(body)}, err
-}
-
-// tailBuffer keeps the last max bytes written to it; safe for concurrent use.
-type tailBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-	max int
-}
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf.Write(p)
-	if over := b.buf.Len() - b.max; over > 0 {
-		b.buf.Next(over)
-	}
-	return len(p), nil
-}
-
-func (b *tailBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.TrimSpace(b.buf.String())
 }
 
 // liveTokens signs a quote valid now and one that expired ten days ago.

@@ -8,16 +8,6 @@ import (
 	"cloudcredits/core/ledger"
 )
 
-func budgetSpecs() []spec {
-	return []spec{
-		{"9 a consumption that would cross the project's monthly cap is refused", testBudgetCap},
-		{"9 the monthly cap starts afresh at the month boundary (UTC)", testBudgetMonthBoundary},
-		{"9 a refund lowers the project's usage", testBudgetRefund},
-		{"9 a hold reserves budget, a release returns it and a settlement charges the actual", testBudgetHolds},
-		{"9 a hold settled in a later month is charged, and refunded, in the month it was taken", testBudgetAcrossMonths},
-	}
-}
-
 func budgetWorld(h *harness, monthlyCap string) {
 	h.contract(noPlan)
 	h.addUser("acme", "alice", ledger.Employee, true)

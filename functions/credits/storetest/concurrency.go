@@ -378,13 +378,29 @@ type idemRead struct {
 
 // verify re-checks every ledger law once the run is over.
 func (c *chaos) verify(granted decimal.Decimal) {
-	t, h := c.t, c.h
-	now := h.clk.Now()
+	now := c.h.clk.Now()
 	start := time.Now()
-	defer func() { t.Logf("verified in %s", time.Since(start).Round(time.Millisecond)) }()
+	defer func() { c.t.Logf("verified in %s", time.Since(start).Round(time.Millisecond)) }()
 
-	// Law 4: every key answered one body; replays are byte-identical; a
-	// reused-key refusal only where another body holds the key.
+	c.verifyKeys(now)
+	lots, entries := c.lotsAndEntries(granted)
+	sums := c.verifyConsumptions(entries)
+	c.verifyHolds(entries, &sums)
+	c.verifyConservation(lots, granted, sums, now)
+	c.verifyBudgetAndUsage(sums, now)
+}
+
+// runSums are the run's totals as its consumptions and holds record them.
+type runSums struct {
+	spent, refunded, net decimal.Decimal // over consumptions
+	held                 decimal.Decimal // over open holds
+	p1                   decimal.Decimal // charged to project p1: net consumptions and open holds
+}
+
+// verifyKeys checks law 4: every key answered one body; replays are
+// byte-identical; a reused-key refusal only where another body holds the key.
+func (c *chaos) verifyKeys(now time.Time) {
+	t, h := c.t, c.h
 	keys := make([]string, 0, len(c.answers))
 	for k := range c.answers {
 		keys = append(keys, k)
@@ -398,156 +414,187 @@ func (c *chaos) verify(granted decimal.Decimal) {
 		t.Fatalf("read idempotency records: %v", err)
 	}
 	for ki, k := range keys {
-		as := c.answers[k]
-		var first *answer
-		fresh := 0
-		for i := range as {
-			if as[i].ok && !as[i].replayed {
-				fresh++
-				first = &as[i]
-			}
-		}
-		if fresh > 1 {
-			t.Errorf("key %s executed %d times", k, fresh)
-		}
-		rec, ok := records[ki].rec, records[ki].ok
-		if first == nil {
-			for _, a := range as {
-				if a.ok {
-					t.Errorf("key %s: a replay without a first execution", k)
-				}
-				if a.code == core.CodeIdempotencyKeyReused {
-					t.Errorf("key %s: refused as reused, but no request under it succeeded", k)
-				}
-			}
-			if ok {
-				t.Errorf("key %s: a record exists but no request under it succeeded", k)
-			}
-			continue
-		}
-		if !ok || !bytes.Equal(rec.Response, first.body) {
-			t.Errorf("key %s: stored record %s, present %v; want the first answer %s", k, rec.Response, ok, first.body)
-		}
-		for _, a := range as {
-			switch {
-			case a.ok && (a.label != first.label || !bytes.Equal(a.body, first.body)):
-				t.Errorf("key %s: answered %q with %s, first %q with %s", k, a.label, a.body, first.label, first.body)
-			case a.code == core.CodeIdempotencyKeyReused && a.label == first.label:
-				t.Errorf("key %s: the same body was refused as reused", k)
-			}
-		}
+		c.verifyKey(k, c.answers[k], records[ki])
 	}
+}
 
-	// Every consumption and hold as stored, and their entries.
-	entriesByRef := map[string]map[string]map[ledger.EntryKind]decimal.Decimal{} // ref → lot → kind → credits
-	lots := h.lots("acme")
-	sumLots := ledger.Lot{}
-	amounts := decimal.Zero
-	for _, l := range lots {
-		sumLots = sumLots.Apply(ledger.Movement{Remaining: l.Remaining, Held: l.Held, Spent: l.Spent, Expired: l.Expired, Withdrawn: l.Withdrawn, Refunded: l.Refunded})
-		amounts = amounts.Add(l.Amount)
-		for _, e := range h.entries("acme", l.ID) {
-			byLot := entriesByRef[e.Ref]
-			if byLot == nil {
-				byLot = map[string]map[ledger.EntryKind]decimal.Decimal{}
-				entriesByRef[e.Ref] = byLot
-			}
-			if byLot[e.Lot] == nil {
-				byLot[e.Lot] = map[ledger.EntryKind]decimal.Decimal{}
-			}
-			byLot[e.Lot][e.Kind] = byLot[e.Lot][e.Kind].Add(e.Credits)
+// verifyKey checks the answers given under one key against its stored record.
+func (c *chaos) verifyKey(k string, as []answer, stored idemRead) {
+	t := c.t
+	var first *answer
+	fresh := 0
+	for i := range as {
+		if as[i].ok && !as[i].replayed {
+			fresh++
+			first = &as[i]
 		}
 	}
-	wantEqual(t, "sum of lot amounts", amounts, granted)
-	sumByKinds := func(ref string, kinds ...ledger.EntryKind) map[string]decimal.Decimal {
-		out := map[string]decimal.Decimal{}
-		for lot, byKind := range entriesByRef[ref] {
-			for _, k := range kinds {
-				if v, ok := byKind[k]; ok && !v.IsZero() {
-					out[lot] = out[lot].Add(v)
-				}
+	if fresh > 1 {
+		t.Errorf("key %s executed %d times", k, fresh)
+	}
+	rec, ok := stored.rec, stored.ok
+	if first == nil {
+		for _, a := range as {
+			if a.ok {
+				t.Errorf("key %s: a replay without a first execution", k)
+			}
+			if a.code == core.CodeIdempotencyKeyReused {
+				t.Errorf("key %s: refused as reused, but no request under it succeeded", k)
 			}
 		}
-		return out
-	}
-	debitSums := func(ds []ledger.Debit) map[string]decimal.Decimal {
-		out := map[string]decimal.Decimal{}
-		for _, x := range ds {
-			out[x.Lot] = out[x.Lot].Add(x.Credits)
+		if ok {
+			t.Errorf("key %s: a record exists but no request under it succeeded", k)
 		}
-		return out
+		return
 	}
-	sameSums := func(a, b map[string]decimal.Decimal) bool {
-		if len(a) != len(b) {
+	if !ok || !bytes.Equal(rec.Response, first.body) {
+		t.Errorf("key %s: stored record %s, present %v; want the first answer %s", k, rec.Response, ok, first.body)
+	}
+	for _, a := range as {
+		switch {
+		case a.ok && (a.label != first.label || !bytes.Equal(a.body, first.body)):
+			t.Errorf("key %s: answered %q with %s, first %q with %s", k, a.label, a.body, first.label, first.body)
+		case a.code == core.CodeIdempotencyKeyReused && a.label == first.label:
+			t.Errorf("key %s: the same body was refused as reused", k)
+		}
+	}
+}
+
+// entrySums are a contract's entries summed by ref, lot and kind.
+type entrySums map[string]map[string]map[ledger.EntryKind]decimal.Decimal
+
+func (e entrySums) add(x ledger.Entry) {
+	byLot := e[x.Ref]
+	if byLot == nil {
+		byLot = map[string]map[ledger.EntryKind]decimal.Decimal{}
+		e[x.Ref] = byLot
+	}
+	if byLot[x.Lot] == nil {
+		byLot[x.Lot] = map[ledger.EntryKind]decimal.Decimal{}
+	}
+	byLot[x.Lot][x.Kind] = byLot[x.Lot][x.Kind].Add(x.Credits)
+}
+
+// byLot sums ref's entries of the given kinds per lot (lots with none left out).
+func (e entrySums) byLot(ref string, kinds ...ledger.EntryKind) map[string]decimal.Decimal {
+	out := map[string]decimal.Decimal{}
+	for lot, byKind := range e[ref] {
+		for _, k := range kinds {
+			if v, ok := byKind[k]; ok && !v.IsZero() {
+				out[lot] = out[lot].Add(v)
+			}
+		}
+	}
+	return out
+}
+
+func debitSums(ds []ledger.Debit) map[string]decimal.Decimal {
+	out := map[string]decimal.Decimal{}
+	for _, x := range ds {
+		out[x.Lot] = out[x.Lot].Add(x.Credits)
+	}
+	return out
+}
+
+func sameSums(a, b map[string]decimal.Decimal) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if !v.Equal(b[k]) {
 			return false
 		}
-		for k, v := range a {
-			if !v.Equal(b[k]) {
-				return false
-			}
-		}
-		return true
 	}
+	return true
+}
 
+func total(byLot ...map[string]decimal.Decimal) decimal.Decimal {
+	sum := decimal.Zero
+	for _, m := range byLot {
+		for _, v := range m {
+			sum = sum.Add(v)
+		}
+	}
+	return sum
+}
+
+// lotsAndEntries reads every lot of the contract and its entries, and checks
+// that the lots' amounts are what was granted.
+func (c *chaos) lotsAndEntries(granted decimal.Decimal) ([]ledger.Lot, entrySums) {
+	h := c.h
+	entries := entrySums{}
+	lots := h.lots("acme")
+	amounts := decimal.Zero
+	for _, l := range lots {
+		amounts = amounts.Add(l.Amount)
+		for _, e := range h.entries("acme", l.ID) {
+			entries.add(e)
+		}
+	}
+	wantEqual(c.t, "sum of lot amounts", amounts, granted)
+	return lots, entries
+}
+
+// verifyConsumptions checks every consumption as stored against its entries:
+// they post its debits, and its refund entries sum to what it says was
+// refunded.
+func (c *chaos) verifyConsumptions(entries entrySums) runSums {
+	t, h := c.t, c.h
 	consumptions, err := fetchAll(len(c.consumptions), func(i int) (ledger.Consumption, error) {
 		return h.st.Consumption(h.ctx, "acme", c.consumptions[i])
 	})
 	if err != nil {
 		t.Fatalf("read consumptions: %v", err)
 	}
+	sums := runSums{spent: decimal.Zero, refunded: decimal.Zero, net: decimal.Zero, held: decimal.Zero, p1: decimal.Zero}
+	for _, x := range consumptions {
+		id := x.ID
+		sums.spent = sums.spent.Add(x.Credits)
+		sums.refunded = sums.refunded.Add(x.Refunded)
+		sums.net = sums.net.Add(x.Credits.Sub(x.Refunded))
+		if x.Project == "p1" {
+			sums.p1 = sums.p1.Add(x.Credits.Sub(x.Refunded))
+		}
+		var posted map[string]decimal.Decimal
+		if x.Hold == "" {
+			posted = entries.byLot(x.ID, ledger.EntryConsume)
+		} else {
+			posted = entries.byLot(x.Hold, ledger.EntrySettle, ledger.EntryConsume)
+		}
+		if want := debitSums(x.Debits); !sameSums(posted, want) {
+			t.Errorf("consumption %s: entries post %v, its debits are %v", id, posted, want)
+		}
+		if back := total(entries.byLot(x.ID, ledger.EntryRefund, ledger.EntryRefundLost)); !back.Equal(x.Refunded) {
+			t.Errorf("consumption %s: refunded %s, its refund entries sum to %s", id, x.Refunded, back)
+		}
+	}
+	return sums
+}
+
+// verifyHolds checks every hold as stored against its entries: they hold its
+// debits; an open one has nothing settled or returned, a closed one all of
+// it. Open holds add to sums.
+func (c *chaos) verifyHolds(entries entrySums, sums *runSums) {
+	t, h := c.t, c.h
 	holds, err := fetchAll(len(c.holds), func(i int) (ledger.Hold, error) {
 		return h.st.Hold(h.ctx, "acme", c.holds[i])
 	})
 	if err != nil {
 		t.Fatalf("read holds: %v", err)
 	}
-	spent, refunded, net, p1 := decimal.Zero, decimal.Zero, decimal.Zero, decimal.Zero
-	for _, x := range consumptions {
-		id := x.ID
-		spent = spent.Add(x.Credits)
-		refunded = refunded.Add(x.Refunded)
-		net = net.Add(x.Credits.Sub(x.Refunded))
-		if x.Project == "p1" {
-			p1 = p1.Add(x.Credits.Sub(x.Refunded))
-		}
-		var posted map[string]decimal.Decimal
-		if x.Hold == "" {
-			posted = sumByKinds(x.ID, ledger.EntryConsume)
-		} else {
-			posted = sumByKinds(x.Hold, ledger.EntrySettle, ledger.EntryConsume)
-		}
-		if want := debitSums(x.Debits); !sameSums(posted, want) {
-			t.Errorf("consumption %s: entries post %v, its debits are %v", id, posted, want)
-		}
-		back := sumByKinds(x.ID, ledger.EntryRefund, ledger.EntryRefundLost)
-		total := decimal.Zero
-		for _, v := range back {
-			total = total.Add(v)
-		}
-		if !total.Equal(x.Refunded) {
-			t.Errorf("consumption %s: refunded %s, its refund entries sum to %s", id, x.Refunded, total)
-		}
-	}
-	held := decimal.Zero
 	for _, x := range holds {
 		id := x.ID
-		if got, want := sumByKinds(x.ID, ledger.EntryHold), debitSums(x.Debits); !sameSums(got, want) {
+		if got, want := entries.byLot(x.ID, ledger.EntryHold), debitSums(x.Debits); !sameSums(got, want) {
 			t.Errorf("hold %s: hold entries %v, its debits %v", id, got, want)
 		}
-		returned := sumByKinds(x.ID, ledger.EntryRelease, ledger.EntryExpire, ledger.EntryWithdraw)
-		settled := sumByKinds(x.ID, ledger.EntrySettle)
-		out := decimal.Zero
-		for _, v := range returned {
-			out = out.Add(v)
-		}
-		for _, v := range settled {
-			out = out.Add(v)
-		}
+		returned := entries.byLot(x.ID, ledger.EntryRelease, ledger.EntryExpire, ledger.EntryWithdraw)
+		settled := entries.byLot(x.ID, ledger.EntrySettle)
+		out := total(returned, settled)
 		switch x.State {
 		case ledger.HoldOpen:
-			held = held.Add(x.Credits)
+			sums.held = sums.held.Add(x.Credits)
 			if x.Project == "p1" {
-				p1 = p1.Add(x.Credits)
+				sums.p1 = sums.p1.Add(x.Credits)
 			}
 			if !out.IsZero() {
 				t.Errorf("open hold %s has %s settled or returned", id, out)
@@ -558,20 +605,32 @@ func (c *chaos) verify(granted decimal.Decimal) {
 			}
 		}
 	}
+}
 
-	// Law 5 in sum: what was granted is what remains, plus what is held,
-	// plus what was spent net of refunds (nothing expired during the run).
-	wantEqual(t, "Σ held over lots vs open holds", sumLots.Held, held)
-	wantEqual(t, "Σ spent over lots vs consumptions", sumLots.Spent, spent)
-	wantEqual(t, "Σ refunded over lots vs consumptions", sumLots.Refunded, refunded)
-	wantEqual(t, "Σ remaining", sumLots.Remaining, granted.Sub(net).Sub(held))
+// verifyConservation checks law 5 in sum: what was granted is what remains,
+// plus what is held, plus what was spent net of refunds (nothing expired
+// during the run).
+func (c *chaos) verifyConservation(lots []ledger.Lot, granted decimal.Decimal, sums runSums, now time.Time) {
+	t := c.t
+	sumLots := ledger.Lot{}
+	for _, l := range lots {
+		sumLots = sumLots.Apply(ledger.Movement{Remaining: l.Remaining, Held: l.Held, Spent: l.Spent, Expired: l.Expired, Withdrawn: l.Withdrawn, Refunded: l.Refunded})
+	}
+	wantEqual(t, "Σ held over lots vs open holds", sumLots.Held, sums.held)
+	wantEqual(t, "Σ spent over lots vs consumptions", sumLots.Spent, sums.spent)
+	wantEqual(t, "Σ refunded over lots vs consumptions", sumLots.Refunded, sums.refunded)
+	wantEqual(t, "Σ remaining", sumLots.Remaining, granted.Sub(sums.net).Sub(sums.held))
 	bal := ledger.Balances(lots, "", now)[core.Cloud]
 	wantEqual(t, "balance", bal.Total, sumLots.Remaining)
-	wantEqual(t, "balance = grants − consumptions net of refunds − held", bal.Total, granted.Sub(net).Sub(held))
+	wantEqual(t, "balance = grants − consumptions net of refunds − held", bal.Total, granted.Sub(sums.net).Sub(sums.held))
+}
 
-	// Law 9 and the roll-ups.
+// verifyBudgetAndUsage checks law 9 (the project's counter is what was
+// charged to it, within its cap) and the month's usage roll-ups.
+func (c *chaos) verifyBudgetAndUsage(sums runSums, now time.Time) {
+	t, h := c.t, c.h
 	used := h.budgetUsed("acme", "p1", ledger.Month(now))
-	wantEqual(t, "p1 budget counter", used, p1)
+	wantEqual(t, "p1 budget counter", used, sums.p1)
 	if used.GreaterThan(c.budget) {
 		t.Errorf("p1 used %s of a %s cap", used, c.budget)
 	}
@@ -584,7 +643,7 @@ func (c *chaos) verify(granted decimal.Decimal) {
 		usage = usage.Add(r.Credits)
 		count += r.Count
 	}
-	wantEqual(t, "usage roll-ups", usage, net)
+	wantEqual(t, "usage roll-ups", usage, sums.net)
 	if count != int64(len(c.consumptions)) {
 		t.Errorf("usage counts %d consumptions, the run made %d", count, len(c.consumptions))
 	}

@@ -8,21 +8,6 @@ import (
 	"cloudcredits/core/ledger"
 )
 
-func holdSpecs() []spec {
-	return []spec{
-		{"6 a hold reserves credits: remaining moves to held, with a 24-hour expiry by default", testHoldReserves},
-		{"6 settling below the hold posts the actual and returns the rest to the same lots", testSettleBelow},
-		{"6 settling at exactly the hold posts all of it", testSettleEqual},
-		{"6 settling above the hold posts it and consumes the difference in burn order", testSettleAbove},
-		{"6 settling above the hold without enough credits fails and changes nothing", testSettleAboveInsufficient},
-		{"6 releasing a hold returns every credit to its lots", testRelease},
-		{"6 a hold past its expiry cannot be settled and the sweeper releases it", testHoldExpiry},
-		{"6 a hold outliving its lot: held credits post, the unused part goes to expired", testHoldOutlivesLot},
-		{"6 termination in the middle of a hold: the hold still settles, nothing new is spent", testTerminationMidHold},
-		{"6 a closed hold cannot be settled or released again", testClosedHold},
-	}
-}
-
 // twoLots makes contract acme without individual grants, user alice, and
 // shared lots A (30, ending in 10 days) and B (100, 12 months).
 func twoLots(h *harness) {

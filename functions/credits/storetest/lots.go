@@ -9,26 +9,6 @@ import (
 	"cloudcredits/core/ledger"
 )
 
-func lotSpecs() []spec {
-	return []spec{
-		{"an employee receives 100 individual cloud credits once per contract and user", testIndividualGrantOnce},
-		{"education and guest identities and users who may not spend receive no individual credits", testNoGrantForNonSpenders},
-		{"a contractor receives individual credits only where the contract covers contractors", testContractorGrant},
-		{"no individual credits without an active subscription or maintenance plan", testNoGrantWithoutPlan},
-		{"an individual lot is usable only by its owner", testIndividualOnlyByOwner},
-		{"removing a user ends their individual lot at the removal", testRemoveUserEndsLot},
-		{"a withdrawn individual lot closes exactly at notice plus 90 days and the sweeper withdraws its rest", testWithdrawal},
-		{"only individual lots can be withdrawn, and only once", testWithdrawRefusals},
-		{"a shared lot expires 12 months after purchase plus the contract's extension months", testSharedExpiry},
-		{"a shared lot never outlives its contract", testSharedEndsWithContract},
-		{"terminating a contract ends every lot at the termination time", testTermination},
-		{"terminating a contract with more lots than one transaction holds ends them all", testTerminationManyLots},
-		{"a currency sunset caps the expiry of the lots granted in it", testCurrencySunset},
-		{"a large grant is stored as equal shards with one expiry and spending spreads over them", testShards},
-		{"a contract's reads never show another contract's items", testContractScope},
-	}
-}
-
 func testIndividualGrantOnce(t *testing.T, h *harness) {
 	h.contract()
 	h.contract(named("globex"))

@@ -15,27 +15,6 @@ import (
 	"cloudcredits/functions/credits"
 )
 
-func notificationSpecs() []spec {
-	return []spec{
-		{"an event is recorded exactly once under 10 concurrent puts, and marked sent exactly once", testNotificationOnce},
-		{"withdrawing a lot records its notice in the same write, to the contract's notify_email", testWithdrawalNotice},
-		{"a sweep records each expiry warning once and delivers it once; a failed send stays pending", testSweepNotifications},
-		{"a claim holds a notification for one sender until it lapses; a claimed one waits behind newer ones", testClaimNotification},
-		{"four sweepers draining one outbox at once send every notification exactly once", testConcurrentDrain},
-		{"a contract without notify_email gets its notices recorded unaddressed, never queued", testUnaddressed},
-		{"setting a contract's address queues its unaddressed notifications of the last 90 days to it", testReaddress},
-		{"a notice or alert addressed from a contract whose address changes before the write is addressed again", testAddressRace},
-		{"a notice recorded while an address change is planned, and notices beyond one write's bound, move with the address", testReaddressFollowUp},
-		{"a pending notification without a recipient (an earlier version's) leaves the queue instead of failing", testLegacyNoRecipient},
-		{"a notification held by a send while its address changed follows the address once the claim lapses", testHeldFollowsAddress},
-		{"an expiry warning recorded under an earlier version's unescaped id is not recorded again", testLegacyWarningID},
-		{"a contract's outbox read returns its newest notifications when it holds more than the read's bound; a prefix read returns one range of ids", testNewestNotifications},
-		{"the contract directory pages through every contract in id order", testContractDirectory},
-		{"the alert check records each alert event once per contract, skips terminated ones, and the sweep sends them", testSweepAlerts},
-		{"a contract whose alert check fails does not stop the others; the check reports it", testSweepAlertsFailure},
-	}
-}
-
 func notification(id, contract string, at time.Time) ledger.Notification {
 	return ledger.Notification{ID: id, Contract: contract, Kind: ledger.KindExpiryWarning, To: "admin@acme.example",
 		Subject: "100 cloud credits expire", Body: "Lot pool ends.\n", CreatedAt: at, State: ledger.NotificationPending}
@@ -168,15 +147,7 @@ func testNotificationOnce(t *testing.T, h *harness) {
 	if beta, err := h.st.Notifications(h.ctx, "beta"); err != nil || len(beta) != 1 || beta[0].ID != other.ID {
 		t.Errorf("Notifications(beta) = %+v, %v; want %s", beta, err, other.ID)
 	}
-	lines := 0
-	for _, l := range h.dump() {
-		if strings.HasPrefix(l, "notifications") {
-			lines++
-		}
-	}
-	if lines != 2 {
-		t.Errorf("dump has %d notifications lines, want 2", lines)
-	}
+	h.wantDumpLines(t, "notifications", 2)
 }
 
 func testWithdrawalNotice(t *testing.T, h *harness) {
@@ -659,12 +630,27 @@ func testReaddress(t *testing.T, h *harness) {
 	if _, err := h.svc.WithdrawLot(h.ctx, "acme", ind.ID, time.Time{}, h.key()); err != nil {
 		t.Fatal(err)
 	}
+	readdressRefusesDisplayNames(t, h)
+	notice := readdressQueuesRecentNotices(t, h, old, ind.ID)
+	readdressConditionsInTheWrite(t, h, old.ID, notice)
+	moving := readdressLeavesHeldNotifications(t, h)
+	readdressClearedDequeues(t, h, moving)
+}
+
+// readdressRefusesDisplayNames: an address with a display name is refused
+// and changes nothing.
+func readdressRefusesDisplayNames(t *testing.T, h *harness) {
 	before := h.dump()
 	if _, err := h.svc.SetNotifyEmail(h.ctx, "acme", ledger.NotifyEmailRequest{NotifyEmail: "Admin <a@acme.example>"}, h.key()); core.ErrorCode(err) != core.CodeInvalidRequest {
 		t.Errorf("a display-name address = %v, want invalid_request", err)
 	}
 	h.unchanged(t, "a refused address", before)
+}
 
+// readdressQueuesRecentNotices: setting the address queues the withdrawal
+// notice of lot to it, not old (beyond the window); a replay answers the
+// same. It returns the queued notice's id.
+func readdressQueuesRecentNotices(t *testing.T, h *harness, old ledger.Notification, lot string) string {
 	key := h.key()
 	out, err := h.svc.SetNotifyEmail(h.ctx, "acme", ledger.NotifyEmailRequest{NotifyEmail: "admin@acme.example"}, key)
 	if err != nil {
@@ -672,7 +658,7 @@ func testReaddress(t *testing.T, h *harness) {
 	}
 	var res ledger.NotifyEmailResult
 	decode(t, out, &res)
-	if res.NotifyEmail != "admin@acme.example" || len(res.Readdressed) != 1 || !strings.HasPrefix(res.Readdressed[0], "withdrawal:acme:"+ind.ID+":") {
+	if res.NotifyEmail != "admin@acme.example" || len(res.Readdressed) != 1 || !strings.HasPrefix(res.Readdressed[0], "withdrawal:acme:"+lot+":") {
 		t.Fatalf("set the address = %+v, want the withdrawal notice queued (not the one older than %d days)", res, ledger.ReaddressWindowDays)
 	}
 	if again, err := h.svc.SetNotifyEmail(h.ctx, "acme", ledger.NotifyEmailRequest{NotifyEmail: "admin@acme.example"}, key); err != nil || string(again.Body) != string(out.Body) {
@@ -693,22 +679,31 @@ func testReaddress(t *testing.T, h *harness) {
 			t.Errorf("the notice %+v is not pending to admin@acme.example", n)
 		}
 	}
+	return res.Readdressed[0]
+}
+
+// readdressConditionsInTheWrite: re-addressing another contract's
+// notification, or one sent since it was read, fails in the write.
+func readdressConditionsInTheWrite(t *testing.T, h *harness, oldID, notice string) {
 	at := h.clk.Now()
-	misfiled := h.note(t, "acme", old.ID)
+	misfiled := h.note(t, "acme", oldID)
 	misfiled.Contract = "beta"
 	h.wantConflict(t, "re-addressing another contract's notification",
 		ledger.Tx{At: at, Ops: []ledger.Op{readdressOp(t, misfiled, "x@acme.example", at)}})
-	stale := h.note(t, "acme", res.Readdressed[0])
+	stale := h.note(t, "acme", notice)
 	sender := &countingSender{sends: map[string]int{}}
 	h.svc.Notifier = sender
 	defer func() { h.svc.Notifier = nil }()
-	if rep := h.sweep(); rep.NotificationsSent != 1 || sender.sends[res.Readdressed[0]] != 1 {
+	if rep := h.sweep(); rep.NotificationsSent != 1 || sender.sends[notice] != 1 {
 		t.Errorf("sweep = %+v (%v), want the re-addressed notice sent once", rep, sender.sends)
 	}
 	h.wantConflict(t, "re-addressing a notification sent since it was read",
 		ledger.Tx{At: at, Ops: []ledger.Op{readdressOp(t, stale, "x@acme.example", at)}})
+}
 
-	// A pending notification moves with the address, unless a sender holds it.
+// readdressLeavesHeldNotifications: a pending notification moves with the
+// address, unless a sender holds it. It returns the one that moved.
+func readdressLeavesHeldNotifications(t *testing.T, h *harness) ledger.Notification {
 	moving := notification("alert:acme:2031-03:moving", "acme", h.clk.Now())
 	held := notification("alert:acme:2031-03:held", "acme", h.clk.Now())
 	for _, n := range []ledger.Notification{moving, held} {
@@ -726,10 +721,11 @@ func testReaddress(t *testing.T, h *harness) {
 	if _, ok := h.note(t, "acme", held.ID).Readdress("x@acme.example", claimAt); ok {
 		t.Errorf("a notification a sender holds can be re-addressed")
 	}
-	out, err = h.svc.SetNotifyEmail(h.ctx, "acme", ledger.NotifyEmailRequest{NotifyEmail: "new@acme.example"}, h.key())
+	out, err := h.svc.SetNotifyEmail(h.ctx, "acme", ledger.NotifyEmailRequest{NotifyEmail: "new@acme.example"}, h.key())
 	if err != nil {
 		t.Fatal(err)
 	}
+	var res ledger.NotifyEmailResult
 	decode(t, out, &res)
 	if strings.Join(res.Readdressed, ",") != moving.ID {
 		t.Errorf("changing the address moved %v, want only %s (the held one keeps its address)", res.Readdressed, moving.ID)
@@ -737,17 +733,22 @@ func testReaddress(t *testing.T, h *harness) {
 	if p, err := h.st.PendingNotifications(h.ctx, claimAt, 10); err != nil || len(p) != 1 || p[0].ID != moving.ID || p[0].To != "new@acme.example" {
 		t.Errorf("pending after the change = %+v, %v; want %s to new@acme.example", p, err, moving.ID)
 	}
-	// Clearing the address takes what waits out of the queue; new events
-	// are recorded unaddressed.
-	out, err = h.svc.SetNotifyEmail(h.ctx, "acme", ledger.NotifyEmailRequest{}, h.key())
+	return moving
+}
+
+// readdressClearedDequeues: clearing the address takes what waits (moving)
+// out of the queue; new events are recorded unaddressed.
+func readdressClearedDequeues(t *testing.T, h *harness, moving ledger.Notification) {
+	out, err := h.svc.SetNotifyEmail(h.ctx, "acme", ledger.NotifyEmailRequest{}, h.key())
 	if err != nil {
 		t.Fatal(err)
 	}
+	var res ledger.NotifyEmailResult
 	decode(t, out, &res)
 	if res.NotifyEmail != "" || strings.Join(res.Readdressed, ",") != moving.ID {
 		t.Errorf("cleared = %+v, want %s taken out of the queue", res, moving.ID)
 	}
-	if p, err := h.st.PendingNotifications(h.ctx, claimAt, 10); err != nil || len(p) != 0 {
+	if p, err := h.st.PendingNotifications(h.ctx, moving.CreatedAt, 10); err != nil || len(p) != 0 {
 		t.Errorf("pending after clearing = %+v, %v; want none", p, err)
 	}
 	if c, _ := h.st.Contract(h.ctx, "acme"); c.NotifyEmail != "" {

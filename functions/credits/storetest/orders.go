@@ -10,17 +10,6 @@ import (
 	"cloudcredits/core/ledger"
 )
 
-func orderSpecs() []spec {
-	return []spec{
-		{"an order is created pending once per key, read back by contract and by id alone", testCreateOrder},
-		{"the payment event applied 20 times concurrently fulfils the order exactly once", testFulfilOnce},
-		{"a pending order is cancelled once, and a cancelled order is never fulfilled", testCancelOrder},
-		{"an invoice order is marked paid once per key, which fulfils it; a card order is not", testMarkPaid},
-		{"the contract year's purchases count the paid and fulfilled orders of its currency", testPurchasedInYear},
-		{"an order's create and status conditions are enforced in the write", testOrderConditions},
-	}
-}
-
 // orderScope is the idempotency scope orders are made under in these tests.
 const orderScope = "contract:acme"
 

@@ -2,21 +2,12 @@ package storetest
 
 import (
 	"errors"
-	"strings"
 	"sync"
 	"testing"
 
 	"cloudcredits/core"
 	"cloudcredits/core/ledger"
 )
-
-func quoteSpecs() []spec {
-	return []spec{
-		{"a quote is accepted once: its order and its acceptance are written together, a retry replays", testAcceptQuote},
-		{"20 concurrent accepts of one quote make exactly one order; the others are quote_already_accepted", testAcceptQuoteRace},
-		{"a quote's acceptance is create-if-absent in the write, whatever the planner read", testAcceptanceCondition},
-	}
-}
 
 // quoteOrder is the order acceptance of quote id makes for acme under key.
 func quoteOrder(key ledger.Idem, quoteID string) ledger.Order {
@@ -51,15 +42,7 @@ func testAcceptQuote(t *testing.T, h *harness) {
 	if err != nil || a.QuoteID != "qt_1" || a.Contract != "acme" || a.Order != o.ID || !a.AcceptedAt.Equal(t0) {
 		t.Errorf("acceptance = %+v, %v", a, err)
 	}
-	accepted := 0
-	for _, line := range h.dump() {
-		if strings.HasPrefix(line, "quote_acceptances") {
-			accepted++
-		}
-	}
-	if accepted != 1 {
-		t.Errorf("dump has %d quote_acceptances lines, want 1", accepted)
-	}
+	h.wantDumpLines(t, "quote_acceptances", 1)
 
 	before := h.dump()
 	again, err := h.svc.AcceptQuote(h.ctx, "acme", o, k)

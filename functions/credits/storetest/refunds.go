@@ -9,15 +9,6 @@ import (
 	"cloudcredits/core/ledger"
 )
 
-func refundSpecs() []spec {
-	return []spec{
-		{"7 a partial refund returns credits to the lots they came from, last debited first", testPartialRefunds},
-		{"7 a refund cannot exceed what is left to refund", testOverRefund},
-		{"7 the part of a refund whose lot has ended is recorded as lost, not re-issued", testRefundLost},
-		{"7 refunding a settled hold returns credits to the hold's lots", testRefundSettledHold},
-	}
-}
-
 func refundLines(ls []ledger.RefundLine) string {
 	var s []string
 	for _, l := range ls {

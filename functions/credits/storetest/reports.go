@@ -11,12 +11,6 @@ import (
 	"cloudcredits/core/ledger"
 )
 
-func reportSpecs() []spec {
-	return []spec{
-		{"usage roll-ups sum consumptions net of refunds per month, user, service, project and entity", testUsageRollups},
-	}
-}
-
 func usageTable(rows []ledger.Usage) string {
 	var s []string
 	for _, r := range rows {

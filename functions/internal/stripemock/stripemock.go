@@ -1,8 +1,6 @@
 package stripemock
 
 import (
-	"bytes"
-	"cloudcredits/functions/internal/testproc"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"cloudcredits/functions/internal/testproc"
 )
 
 // EnvURL names the environment variable that points tests at a running
@@ -52,11 +52,7 @@ func URL(tb testing.TB) string {
 
 // Main runs the tests, stops the stripe-mock this process started (if any)
 // and exits with the tests' code. Call it from TestMain.
-func Main(m *testing.M) {
-	code := m.Run()
-	Stop()
-	os.Exit(code)
-}
+func Main(m *testing.M) { testproc.Main(m, shared) }
 
 // Stop kills the stripe-mock this process started, if any. Main calls it;
 // later calls to URL keep failing rather than starting another.
@@ -111,26 +107,15 @@ func probe(ctx context.Context, u string, timeout time.Duration) error {
 // root being the nearest folder above the working directory with a go.mod,
 // or else stripe-mock in PATH.
 func Binary() (string, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
 	var tried []string
-	for dir := wd; ; {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			bin := filepath.Join(dir, ".tools", "bin", binaryName)
-			if st, err := os.Stat(bin); err == nil && !st.IsDir() {
-				return bin, nil
-			}
-			tried = append(tried, bin)
-			break
+	if root, err := testproc.RepoRoot(); err != nil {
+		tried = append(tried, "("+err.Error()+")")
+	} else {
+		bin := filepath.Join(root, ".tools", "bin", binaryName)
+		if st, err := os.Stat(bin); err == nil && !st.IsDir() {
+			return bin, nil
 		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tried = append(tried, "(no go.mod in "+wd+" or above it)")
-			break
-		}
-		dir = parent
+		tried = append(tried, bin)
 	}
 	if bin, err := exec.LookPath(binaryName); err == nil {
 		return bin, nil
@@ -204,31 +189,26 @@ func withoutEnv(env []string, name string) []string {
 // httpAddrLine is how stripe-mock v0.203.0 reports its HTTP listener.
 var httpAddrLine = regexp.MustCompile(`(?m)^Listening for HTTP at address: (\S+)\s*$`)
 
-// outputWatcher keeps the last max bytes of the output and sends the HTTP
-// address on addr the first time a line reports it. Safe for concurrent use.
+// outputWatcher keeps the last max bytes of the output (its Tail, for
+// error messages) and sends the HTTP address on addr the first time a line
+// reports it. Safe for concurrent use.
 type outputWatcher struct {
+	testproc.Tail
 	mu      sync.Mutex
-	buf     bytes.Buffer // the tail, for error messages
-	line    []byte       // the current unfinished line
-	max     int
-	cut     bool
+	line    []byte // the current unfinished line
 	found   bool
 	addr    chan string
 	lineMax int
 }
 
 func newOutputWatcher(max int) *outputWatcher {
-	return &outputWatcher{max: max, addr: make(chan string, 1), lineMax: 4 << 10}
+	return &outputWatcher{Tail: testproc.Tail{Max: max}, addr: make(chan string, 1), lineMax: 4 << 10}
 }
 
 func (w *outputWatcher) Write(p []byte) (int, error) {
+	_, _ = w.Tail.Write(p)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.buf.Write(p)
-	if over := w.buf.Len() - w.max; over > 0 {
-		w.buf.Next(over)
-		w.cut = true
-	}
 	if w.found {
 		return len(p), nil
 	}
@@ -246,17 +226,4 @@ func (w *outputWatcher) Write(p []byte) (int, error) {
 		w.line = w.line[:0]
 	}
 	return len(p), nil
-}
-
-func (w *outputWatcher) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	s := strings.TrimSpace(w.buf.String())
-	if s == "" {
-		s = "(none)"
-	}
-	if w.cut {
-		s = "…" + s
-	}
-	return s
 }

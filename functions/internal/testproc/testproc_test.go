@@ -2,7 +2,9 @@ package testproc
 
 import (
 	"errors"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -62,4 +64,29 @@ func (f *fakeTB) Helper() {}
 func (f *fakeTB) Fatalf(format string, args ...any) {
 	f.fatal = format
 	panic("fatal")
+}
+
+func TestTailKeepsTheEnd(t *testing.T) {
+	b := &Tail{Max: 8}
+	if got := b.String(); got != "(none)" {
+		t.Errorf("empty Tail = %q, want (none)", got)
+	}
+	b.Write([]byte("hello "))
+	b.Write([]byte("world\n"))
+	if got, want := b.String(), "…o world"; got != want {
+		t.Errorf("Tail = %q, want %q", got, want)
+	}
+	if !b.Contains("nothing", "world") || b.Contains("hello") {
+		t.Errorf("Contains disagrees with the tail %q", b.String())
+	}
+}
+
+func TestRepoRootHasGoMod(t *testing.T) {
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Errorf("RepoRoot() = %s: %v", root, err)
+	}
 }

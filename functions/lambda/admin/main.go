@@ -1,21 +1,5 @@
 package main
 
-import (
-	"context"
-	"log/slog"
-	"os"
+import "cloudcredits/functions/lambda/boot"
 
-	"cloudcredits/functions/lambda/boot"
-
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
-)
-
-func main() {
-	h, err := boot.FromEnv(context.Background(), boot.Admin.Groups()...)
-	if err != nil {
-		slog.Error("cold start failed", "function", boot.Admin, "error", err.Error())
-		os.Exit(1)
-	}
-	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
-}
+func main() { boot.Serve(boot.Admin) }

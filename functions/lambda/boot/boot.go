@@ -23,11 +23,13 @@ import (
 	"cloudcredits/functions/quotekey"
 	"cloudcredits/functions/sampledata"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 )
 
 // The environment variables the functions read (see the package doc).
@@ -198,9 +200,8 @@ func Handler(deps Deps, groups ...api.Group) (*api.Handler, error) {
 	})
 }
 
-// FromEnv builds the handler for groups from the environment: it is for a
-// function's main, at cold start. It makes a JSON logger on stderr the
-// default.
+// FromEnv builds the handler for groups from the environment, at cold start
+// (Serve calls it). It makes a JSON logger on stderr the default.
 func FromEnv(ctx context.Context, groups ...api.Group) (*api.Handler, error) {
 	ctx, cancel := context.WithTimeout(ctx, coldStartTimeout)
 	defer cancel()
@@ -229,6 +230,19 @@ func FromEnv(ctx context.Context, groups ...api.Group) (*api.Handler, error) {
 	}
 	logStart(logger, deps, groups)
 	return h, nil
+}
+
+// Serve is an HTTP function's main: it builds f's handler from the
+// environment (FromEnv) and hands it to the Lambda runtime behind the API
+// Gateway adapter (HTTP API, payload 2.0). A failed cold start is logged and
+// exits, so the runtime reports the instance as failed.
+func Serve(f Function) {
+	h, err := FromEnv(context.Background(), f.Groups()...)
+	if err != nil {
+		slog.Error("cold start failed", "function", f, "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
 }
 
 // CreditsFromEnv builds the ledger service from the environment (TABLE_NAME,

@@ -1,8 +1,9 @@
-//go:build !linux
+//go:build !linux && !js
 
 package main
 
 import (
+	"errors"
 	"os/exec"
 	"time"
 )
@@ -23,4 +24,9 @@ func (p *devProcess) stop() {
 	case <-p.done:
 	case <-time.After(5 * time.Second):
 	}
+}
+
+// workerdCPU needs Linux's /proc: elsewhere the CPU benchmark fails.
+func (p *devProcess) workerdCPU() (worker, proxy time.Duration, err error) {
+	return 0, 0, errors.New("workerd's CPU time is read from /proc/<pid>/task/<tid>/schedstat: Linux only")
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"cloudcredits/core"
+	"cloudcredits/core/pricing"
 )
 
 // pack is what loader.js does: the request's items as one packed string, or
@@ -197,6 +198,34 @@ func TestStableUntil(t *testing.T) {
 		}
 		if until, _ := e.stableUntil(a); !until.Equal(b) {
 			t.Errorf("at %v: until %v, want %v", a, until, b)
+		}
+	}
+}
+
+// TestPriceBytesAreJSONMarshal: the engine's price answer is byte for byte
+// json.Marshal of the price, as the API encodes it.
+func TestPriceBytesAreJSONMarshal(t *testing.T) {
+	e, err := newEngine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	for _, body := range []string{
+		`{"currency":"cloud","credits":"5000","channel":"reseller"}`,
+		`{"currency":"cloud","credits":"120000","channel":"eba","purchased_this_year":"1000"}`,
+		`{"currency":"cloud","credits":"1","channel":"list"}`,
+	} {
+		req, err := pricing.ParseRequest([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := e.prices.Price(req, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(p)
+		if status, got := e.price([]byte(body), at); status != 200 || !bytes.Equal(got, want) {
+			t.Errorf("%s: %d\n%s\nwant\n%s", body, status, got, want)
 		}
 	}
 }

@@ -17,11 +17,23 @@ import mod from "./app.wasm";
 
 let engine = null; // {handle, headers} of the running Go program
 let starting = null; // the promise of the program being started
-let loaded = instantiate(); // the next program to run, instantiated ahead
+let loaded = ahead(); // the next program to run, instantiated ahead
 
 function instantiate() {
   const go = new globalThis.Go();
   return { go, instance: new WebAssembly.Instance(mod, go.importObject) };
+}
+
+// ahead instantiates while the script loads; if that fails, the first
+// request tries again and answers the error, rather than the script failing
+// to load at all.
+function ahead() {
+  try {
+    return instantiate();
+  } catch (err) {
+    console.error("quotelink: instantiating the module:", err);
+    return null;
+  }
 }
 
 function start(env) {

@@ -27,6 +27,9 @@ const (
 	configBytesMax = 16 << 10
 )
 
+// startedLog is what the Worker's Go program logs once, when it starts.
+const startedLog = "quotelink: the Go program started; it serves this isolate's requests"
+
 // The names of the Worker's vars.
 const (
 	envPublicKeys = "QUOTE_PUBLIC_KEYS"

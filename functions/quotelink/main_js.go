@@ -34,6 +34,9 @@ func main() {
 	for _, kv := range SecurityHeaders {
 		headers = append(headers, []any{kv[0], kv[1]})
 	}
+	// One line per isolate: the logs show how often Go starts (the workerd
+	// test counts it).
+	log.Print(startedLog)
 	js.Global().Call("quotelinkReady", handle, headers)
 	select {} // keep handle alive for the isolate's life
 }

@@ -322,6 +322,33 @@ func TestUnderWorkerd(t *testing.T) {
 	}
 }
 
+// TestWorkerdStartsGoOnce: one Go program serves many requests. Starting
+// one per request (as the Worker once did) cost about 25 ms of CPU each,
+// over the free plan's 10 ms; the program logs startedLog once when it
+// starts, and wrangler dev shows the Worker's logs.
+func TestWorkerdStartsGoOnce(t *testing.T) {
+	base := worker(t)
+	valid, _, _ := liveTokens(t)
+	for i := 0; i < 10; i++ {
+		for _, path := range []string{"/q/" + valid, "/nope"} {
+			if _, err := fetch(base + path); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second) // the log may trail the answer
+	for {
+		n := strings.Count(workerd.proc.out.String(), startedLog)
+		if n == 1 {
+			return
+		}
+		if n > 1 || time.Now().After(deadline) {
+			t.Fatalf("the Go program started %d times for 21 requests, want once; wrangler's output:\n%s", n, workerd.proc.out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // The Worker's budgets. The bundle's is a test (sizes are deterministic);
 // the CPU figure is a goal the benchmark prints beside its measurement.
 const (

@@ -76,7 +76,7 @@ test-site: site-tools site-wasm ## the site in headless Chromium (screenshots in
 	node --test $(SITE_TESTS)/
 
 .PHONY: bench-site
-bench-site: site-tools site-wasm ## WASM sizes, time to first estimate, the cost of estimates in the page
+bench-site: site-tools site-wasm ## WASM sizes, time to first estimate, the cost of estimates in the page, each beside its goal
 	node $(SITE_TESTS)/bench.mjs
 
 .PHONY: bench

@@ -88,7 +88,10 @@ func (e *engine) price(body []byte, at time.Time) (int, []byte) {
 	if err != nil {
 		return errorAnswer(err)
 	}
-	out, err := json.Marshal(p)
+	// p.MarshalJSON's bytes are json.Marshal(p)'s: already compact and
+	// HTML-escaped by its own json.Marshal, so the second pass
+	// json.Marshal(p) would make over them changes nothing.
+	out, err := p.MarshalJSON()
 	if err != nil {
 		return errorAnswer(err)
 	}

@@ -5,6 +5,12 @@
 // It starts with the embedded sample rate card and price books and can be
 // handed the server's current card; once loaded it needs no network.
 //
+// The page calls it on every keystroke, so the calls are cheap: estimates
+// go through a typed call (typed.go: one packed string in, the answer's
+// JSON written by hand out, the very bytes the route answers), and the
+// loader keeps recent answers for as long as stableUntil (stable.go) says
+// the card and book in force make them the answers.
+//
 // It may import core and the embedded sample data only: no network, no
 // storage, no server code.
 package main

@@ -13,6 +13,15 @@
 // that is not 200 throws a CloudCreditsError carrying the API's status and
 // error object ({code, message, details}).
 //
+// estimate() and estimateMany() make one call into Go with the request
+// packed in one string (no JSON to parse in Go; Go writes the answer's JSON
+// by hand, the same bytes as the API's). The last answers of estimate(),
+// estimateMany() and price() are kept and given again for the same request
+// (keystrokes that come back to a value, an input's "input" then "change"
+// event) for as long as the engine says they hold: until the next rate card
+// or price book takes effect. A kept answer is always what a new call would
+// answer.
+//
 // This file must never send anything anywhere: it fetches the module and
 // wasm_exec.js, and nothing else.
 
@@ -114,8 +123,79 @@ function parsed(kind, body) {
   return value;
 }
 
+// The typed call's packing (wasm/typed.go): items split by SEP_ITEM, an
+// item's service, names and values by SEP_FIELD.
+const SEP_ITEM = "\x1d";
+const SEP_FIELD = "\x1e";
+const SEPARATORS = /[\x1d\x1e]/;
+const MEMO_MAX = 64; // answers kept, the least recently used dropped first
+
+const memo = new Map(); // request key → answer JSON text
+// The kept answers hold while memoFrom <= Date.now() < memoUntil (the clock
+// may be set back).
+let memoFrom = 0;
+let memoUntil = -1;
+
+function remembered(key) {
+  const now = Date.now();
+  if (now < memoFrom || now >= memoUntil) {
+    memo.clear();
+    memoFrom = now;
+    memoUntil = engine().stableUntil();
+    return undefined;
+  }
+  const text = memo.get(key);
+  if (text !== undefined) { memo.delete(key); memo.set(key, text); } // most recent last
+  return text;
+}
+
+function remember(key, text) {
+  const now = Date.now();
+  if (now < memoFrom || now >= memoUntil) return;
+  memo.set(key, text);
+  if (memo.size > MEMO_MAX) memo.delete(memo.keys().next().value);
+}
+
+// pack is the item as packed text, or null when it must go as JSON (a value
+// that is not a string or number, a separator in the text).
+function pack(service, params) {
+  if (typeof service !== "string" || SEPARATORS.test(service)) return null;
+  let out = service;
+  for (const k in params) {
+    if (!Object.prototype.hasOwnProperty.call(params, k)) continue;
+    let v = params[k];
+    if (typeof v === "number") v = String(v);
+    else if (typeof v !== "string") return null;
+    if (SEPARATORS.test(k) || SEPARATORS.test(v)) return null;
+    out += SEP_FIELD + k + SEP_FIELD + v;
+  }
+  return out;
+}
+
+// typed answers a packed request, or undefined when it must go as JSON.
+function typed(packed, batch) {
+  const key = (batch ? "m" : "s") + packed;
+  const kept = remembered(key);
+  if (kept !== undefined) return JSON.parse(kept);
+  const r = engine().estimatePacked(packed, batch);
+  if (r === null || r === undefined) return undefined;
+  if (typeof r === "string") {
+    remember(key, r);
+    return JSON.parse(r);
+  }
+  const value = JSON.parse(r.body);
+  throw new CloudCreditsError(r.status, value.error);
+}
+
 /** The answer of POST /v1/estimates {service, params}. */
 export function estimate(service, params = {}, holdings) {
+  if (!holdings && params && typeof params === "object") {
+    const packed = pack(service, params);
+    if (packed !== null) {
+      const answer = typed(packed, false);
+      if (answer !== undefined) return answer;
+    }
+  }
   const body = { service, params: decimals(params) };
   if (holdings) body.holdings = decimals(holdings);
   return parsed("estimates", body);
@@ -123,6 +203,18 @@ export function estimate(service, params = {}, holdings) {
 
 /** The answer of POST /v1/estimates {items}: {items: [...], total}. */
 export function estimateMany(items, holdings) {
+  if (!holdings && Array.isArray(items) && items.length > 0) {
+    const packed = [];
+    for (const it of items) {
+      const p = it && typeof it === "object" && (it.params === undefined || (it.params && typeof it.params === "object")) ? pack(it.service, it.params || {}) : null;
+      if (p === null) { packed.length = 0; break; }
+      packed.push(p);
+    }
+    if (packed.length) {
+      const answer = typed(packed.join(SEP_ITEM), true);
+      if (answer !== undefined) return answer;
+    }
+  }
   const body = { items: items.map(({ service, params }) => ({ service, params: decimals(params || {}) })) };
   if (holdings) body.holdings = decimals(holdings);
   return parsed("estimates", body);
@@ -137,11 +229,21 @@ export function price(currency, credits, channel = "list", purchasedThisYear) {
   if (purchasedThisYear !== undefined && purchasedThisYear !== null && purchasedThisYear !== "") {
     body.purchased_this_year = String(purchasedThisYear);
   }
-  return parsed("prices", body);
+  const text = JSON.stringify(body);
+  const key = "p" + text;
+  const kept = remembered(key);
+  if (kept !== undefined) return JSON.parse(kept);
+  const { status, body: answerText } = answer("prices", text);
+  const value = JSON.parse(answerText);
+  if (status !== 200) throw new CloudCreditsError(status, value.error);
+  remember(key, answerText);
+  return value;
 }
 
 /** Estimates with this rate card (the JSON of GET /v1/ratecard) from now on. */
 export function setRateCard(card) {
+  memo.clear();
+  memoUntil = -1;
   const refused = engine().setRateCard(typeof card === "string" ? card : JSON.stringify(card));
   if (refused) throw new CloudCreditsError(400, { code: "invalid_request", message: String(refused) });
 }

@@ -8,9 +8,10 @@ import (
 )
 
 // main registers globalThis.cloudCredits with answer functions taking and
-// returning JSON text: {status, body}. The ES module loader (loader.js)
-// wraps them into estimate(service, params), estimateMany(items) and
-// price(currency, credits, channel, purchasedThisYear).
+// returning JSON text: {status, body}, and the typed estimate call. The ES
+// module loader (loader.js) wraps them into estimate(service, params),
+// estimateMany(items) and price(currency, credits, channel,
+// purchasedThisYear).
 func main() {
 	e, err := newEngine()
 	if err != nil {
@@ -29,7 +30,36 @@ func main() {
 	}
 	api := js.Global().Get("Object").New()
 	api.Set("estimate", answer(e.estimate))
+	// estimatePacked(packed, batch): the typed call (typed.go). It answers
+	// the JSON text itself when the status is 200, {status, body} for an
+	// error, and null when the request must go as JSON instead.
+	api.Set("estimatePacked", js.FuncOf(func(this js.Value, args []js.Value) any {
+		if len(args) != 2 || args[0].Type() != js.TypeString {
+			return nil
+		}
+		status, body := e.estimatePacked(args[0].String(), args[1].Truthy(), time.Now())
+		switch status {
+		case statusUseJSON:
+			return nil
+		case 200:
+			return string(body)
+		}
+		return result(status, body)
+	}))
 	api.Set("price", answer(e.price))
+	// stableUntil(): until when (ms since the epoch) the answers given now
+	// stay the answers (stable.go); Infinity when no change is due, -1 when
+	// they must not be reused.
+	api.Set("stableUntil", js.FuncOf(func(this js.Value, args []js.Value) any {
+		until, ok := e.stableUntil(time.Now())
+		switch {
+		case !ok:
+			return -1
+		case until.IsZero():
+			return js.Global().Get("Infinity")
+		}
+		return until.UnixMilli()
+	}))
 	api.Set("setRateCard", js.FuncOf(func(this js.Value, args []js.Value) any {
 		if len(args) != 1 || args[0].Type() != js.TypeString {
 			return "expected the rate card as JSON text"

@@ -23,9 +23,19 @@
 // that says the service is misconfigured (and logs why): never a page that
 // calls a good link invalid.
 //
-// The handler (handler.go) is a plain http.Handler with no build tags, so
-// plain Go tests exercise it; main hands it to workers.Serve, which on
-// js/wasm serves the Worker's fetch events and elsewhere falls back to
-// net/http on $PORT (9900 by default). workerd_test.go runs the built Worker
-// under workerd (wrangler dev --local).
+// The handler (handler.go) answers a method and a URL with a Page (status,
+// content type, body; the security headers are fixed), with no build tags
+// and no net/http, so plain Go tests exercise it and the Worker's build
+// does not link net/http. Natively (http.go, main_other.go) it is an
+// http.Handler that workers.Serve serves with net/http on $PORT (9900 by
+// default).
+//
+// In the Worker, worker.mjs (JavaScript) starts the Go program (main_js.go)
+// once per isolate and calls its handle(method, url) for every request; the
+// program is never started per request, because starting Go (instantiating
+// the module, the runtime, the packages' initialisation) costs about 25 ms
+// of CPU, more than the free plan's 10 ms per request, and a page about
+// 1 ms. workerd_test.go runs the built Worker under workerd (wrangler dev
+// --local), checks the bundle's size budget, and measures each request's
+// CPU time in workerd (make bench-worker).
 package main

@@ -7,9 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -28,6 +26,9 @@ const (
 	// configBytesMax bounds QUOTE_PUBLIC_KEYS before it is parsed.
 	configBytesMax = 16 << 10
 )
+
+// startedLog is what the Worker's Go program logs once, when it starts.
+const startedLog = "quotelink: the Go program started; it serves this isolate's requests"
 
 // The names of the Worker's vars.
 const (
@@ -139,47 +140,73 @@ func (h *Handler) acceptURL(token string) string {
 	return u.String()
 }
 
-// ServeHTTP serves GET and HEAD /q/{token}; every other path is 404.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	setSecurityHeaders(w.Header())
-	token, ok := strings.CutPrefix(r.URL.Path, "/q/")
-	if !ok || token == "" || strings.Contains(token, "/") {
-		renderMessage(w, http.StatusNotFound, "Page not found", "There is nothing at this address. A quote link looks like …/q/ followed by a long code.")
-		return
+// Page is one answer of the Worker: what ServeHTTP writes natively and what
+// the Worker's JavaScript turns into a Response. Every answer also carries
+// the SecurityHeaders.
+type Page struct {
+	Status      int
+	ContentType string
+	Allow       string // the Allow header of a 405, else empty
+	Body        string
+}
+
+// The status codes the pages answer with (net/http's values; the Worker's
+// build does not link net/http).
+const (
+	statusOK                  = 200
+	statusBadRequest          = 400
+	statusNotFound            = 404
+	statusMethodNotAllowed    = 405
+	statusGone                = 410
+	statusInternalServerError = 500
+)
+
+const contentTypeHTML = "text/html; charset=utf-8"
+
+// Serve answers one request: GET and HEAD /q/{token}; every other path is
+// 404. rawURL is the request's URL as the client sent it (absolute, or a
+// path); HEAD gets the GET answer, whose body the caller drops.
+func (h *Handler) Serve(method, rawURL string) Page {
+	path := rawURL
+	if u, err := url.Parse(rawURL); err == nil {
+		path = u.Path // decoded, as net/http's Request.URL.Path
 	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		renderMessage(w, http.StatusMethodNotAllowed, "Method not allowed", "Open the quote link in a browser.")
-		return
+	return h.servePath(method, path)
+}
+
+func (h *Handler) servePath(method, path string) Page {
+	token, ok := strings.CutPrefix(path, "/q/")
+	if !ok || token == "" || strings.Contains(token, "/") {
+		return messagePageFor(statusNotFound, "Page not found", "There is nothing at this address. A quote link looks like …/q/ followed by a long code.")
+	}
+	if method != "GET" && method != "HEAD" {
+		p := messagePageFor(statusMethodNotAllowed, "Method not allowed", "Open the quote link in a browser.")
+		p.Allow = "GET, HEAD"
+		return p
 	}
 	if len(token) > quote.TokenMax { // before any decoding: not one of ours
-		renderInvalid(w)
-		return
+		return invalidPage()
 	}
 	now := h.now()
 	q, err := quote.Verify(token, h.keys, now)
 	switch core.ErrorCode(err) {
 	case "":
-		h.renderQuote(w, q, token)
+		return h.quotePage(q, token)
 	case core.CodeQuoteExpired:
-		renderExpired(w, q, err)
+		return expiredPage(q, err)
 	case core.CodeQuoteInvalid:
-		renderInvalid(w)
+		return invalidPage()
 	default:
 		log.Printf("quotelink: verify: %v", err)
-		renderMessage(w, http.StatusInternalServerError, "Something went wrong", "This quote can't be shown right now. Try again later, or ask your reseller for the quote.")
+		return messagePageFor(statusInternalServerError, "Something went wrong", "This quote can't be shown right now. Try again later, or ask your reseller for the quote.")
 	}
 }
 
-// NotConfigured answers every request with 500 when the Worker's vars are
-// wrong: a misconfiguration must not pass for an invalid link.
-func NotConfigured(err error) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		log.Printf("quotelink: not configured: %v", err)
-		setSecurityHeaders(w.Header())
-		renderMessage(w, http.StatusInternalServerError, "This quote service is not configured",
-			"The quote can't be checked right now. Please tell your reseller; your link itself may be fine.")
-	})
+// NotConfiguredPage is the answer to every request when the Worker's vars
+// are wrong: a misconfiguration must not pass for an invalid link.
+func NotConfiguredPage() Page {
+	return messagePageFor(statusInternalServerError, "This quote service is not configured",
+		"The quote can't be checked right now. Please tell your reseller; your link itself may be fine.")
 }
 
 // pageCSS is the only style of every page, inline so that the page needs no
@@ -211,17 +238,18 @@ var (
 		"; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 
-func setSecurityHeaders(h http.Header) {
-	h.Set("Content-Security-Policy", contentSecurityPolicy)
-	h.Set("X-Content-Type-Options", "nosniff")
+// SecurityHeaders are sent with every answer, in this order.
+var SecurityHeaders = [...][2]string{
+	{"Content-Security-Policy", contentSecurityPolicy},
+	{"X-Content-Type-Options", "nosniff"},
 	// The token is in the URL: never send it on as a Referer.
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Robots-Tag", "noindex, nofollow")
+	{"Referrer-Policy", "no-referrer"},
+	{"X-Frame-Options", "DENY"},
+	{"Cache-Control", "no-store"},
+	{"X-Robots-Tag", "noindex, nofollow"},
 }
 
-func (h *Handler) renderQuote(w http.ResponseWriter, q quote.Quote, token string) {
+func (h *Handler) quotePage(q quote.Quote, token string) Page {
 	contract := q.Contract
 	if contract == "" {
 		contract = "any contract (the first to accept)"
@@ -246,18 +274,18 @@ func (h *Handler) renderQuote(w http.ResponseWriter, q quote.Quote, token string
 		vars["savings"] = money(s) + " (" + pct + ")"
 		vars["savings_line"] = "You save " + vars["savings"] + " against the list price of " + vars["list_total"]
 	}
-	render(w, http.StatusOK, quotePage, vars)
+	return render(statusOK, quotePageHTML, vars)
 }
 
-func renderInvalid(w http.ResponseWriter) {
-	renderMessage(w, http.StatusBadRequest, "This quote link is not valid",
+func invalidPage() Page {
+	return messagePageFor(statusBadRequest, "This quote link is not valid",
 		"The link is incomplete or has been changed since it was issued. Copy the whole link again, or ask your reseller to send it again.")
 }
 
-// renderExpired says when the quote expired: from the quote when Verify
+// expiredPage says when the quote expired: from the quote when Verify
 // returns it, else from the error's details (core/quote puts expires_at
 // there, RFC 3339).
-func renderExpired(w http.ResponseWriter, q quote.Quote, err error) {
+func expiredPage(q quote.Quote, err error) Page {
 	when := q.ExpiresAt
 	if e, ok := core.AsError(err); when.IsZero() && ok {
 		for _, k := range []string{"expires_at", "expired_at"} {
@@ -276,24 +304,21 @@ func renderExpired(w http.ResponseWriter, q quote.Quote, err error) {
 	if !when.IsZero() {
 		title = "This quote expired on " + formatTime(when)
 	}
-	renderMessage(w, http.StatusGone, title, "Ask your reseller for a new quote.")
+	return messagePageFor(statusGone, title, "Ask your reseller for a new quote.")
 }
 
-func renderMessage(w http.ResponseWriter, status int, title, message string) {
-	render(w, status, messagePage, map[string]string{"title": title, "message": message})
+func messagePageFor(status int, title, message string) Page {
+	return render(status, messagePageHTML, map[string]string{"title": title, "message": message})
 }
 
-func render(w http.ResponseWriter, status int, tmpl string, vars map[string]string) {
+func render(status int, tmpl string, vars map[string]string) Page {
 	body, err := fill(tmpl, vars)
 	if err != nil {
 		// The templates and their variables are ours: this is a bug.
 		log.Printf("quotelink: render: %v", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
+		return Page{Status: statusInternalServerError, ContentType: "text/plain; charset=utf-8", Body: "internal error\n"}
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = io.WriteString(w, body)
+	return Page{Status: status, ContentType: contentTypeHTML, Body: body}
 }
 
 // money renders US dollars with cents and thousands separators ("$6,250.00").

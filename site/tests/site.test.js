@@ -77,6 +77,47 @@ test("every golden estimate answered in the browser equals its golden file", asy
   await context.close();
 });
 
+// The same cases through the calls the page makes (estimate and
+// estimateMany: the typed call, and the kept answers when a request comes
+// again): the same answers as the JSON route, hence as the API.
+test("every golden estimate asked through estimate() and estimateMany() equals its golden file", async () => {
+  const { page, context } = await enginePage();
+  const file = read("testdata/golden/estimates/cases.json");
+  const answers = await page.evaluate((reqs) => {
+    window.__at = Date.UTC(2025, 0, 1);
+    const ask = (r) => {
+      try {
+        if (r.holdings) return { skipped: true };
+        if (Array.isArray(r.items) && r.service === undefined) return { value: window.cc.estimateMany(r.items) };
+        if (typeof r.service === "string" && r.items === undefined && r.params && typeof r.params === "object") return { value: window.cc.estimate(r.service, r.params) };
+        return { skipped: true };
+      } catch (e) {
+        return { error: { status: e.status, code: e.code, fields: Object.keys(e.details?.fields || {}) } };
+      }
+    };
+    // Twice: the second answer of a request may be the kept one.
+    return reqs.map((r) => [ask(r), ask(r)]);
+  }, file.cases.map((c) => c.request));
+  let checked = 0;
+  file.cases.forEach((c, i) => {
+    for (const a of answers[i]) {
+      if (a.skipped) return;
+      if (c.error) {
+        assert.ok(a.error, `${c.name}: answered ${JSON.stringify(a.value)}, want error ${c.error.code}`);
+        assert.equal(a.error.status, 400, `${c.name}: status`);
+        assert.equal(a.error.code, c.error.code, `${c.name}: code`);
+        assert.deepEqual([...a.error.fields].sort(), [...(c.error.fields || [])].sort(), `${c.name}: fields`);
+      } else {
+        assert.ok(a.value, `${c.name}: ${JSON.stringify(a.error)}`);
+        assert.equal(canonical(a.value), canonical(read(`testdata/golden/estimates/${c.name}.json`)), `${c.name}`);
+      }
+    }
+    checked++;
+  });
+  assert.ok(checked >= 20, `only ${checked} estimate cases asked through the typed calls`);
+  await context.close();
+});
+
 test("every golden price of the published books answered in the browser equals its golden file", async () => {
   const { page, context } = await enginePage();
   const cases = read("testdata/golden/prices/cases.json").filter((c) => c.book.startsWith("testdata/pricebooks/") && !c.book.includes("/variants/"));

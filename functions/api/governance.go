@@ -209,25 +209,26 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request, build func(c le
 	writeJSON(w, http.StatusOK, rep)
 }
 
-// lotsAndHistory reads the contract's lots and its usage roll-ups, what the
-// expiration and forecast reports start from.
-func (h *Handler) lotsAndHistory(r *http.Request, c string, now time.Time) ([]ledger.Lot, []ledger.Usage, error) {
-	lots, err := h.cfg.Credits.Lots(r.Context(), c)
-	if err != nil {
-		return nil, nil, err
-	}
-	rows, err := h.history(r, c, now)
-	return lots, rows, err
-}
-
-func (h *Handler) expirations(w http.ResponseWriter, r *http.Request) {
+// lotsReport answers a report made from the contract's lots and its usage
+// roll-ups at the request's instant (expirations, forecast).
+func (h *Handler) lotsReport(w http.ResponseWriter, r *http.Request, build func(c ledger.Contract, lots []ledger.Lot, rows []ledger.Usage, now time.Time) any) {
 	h.report(w, r, func(c ledger.Contract) (any, error) {
 		now := h.now(r.Context())
-		lots, rows, err := h.lotsAndHistory(r, c.ID, now)
+		lots, err := h.cfg.Credits.Lots(r.Context(), c.ID)
 		if err != nil {
 			return nil, err
 		}
-		return governance.Expirations(lots, rows, now), nil
+		rows, err := h.history(r, c.ID, now)
+		if err != nil {
+			return nil, err
+		}
+		return build(c, lots, rows, now), nil
+	})
+}
+
+func (h *Handler) expirations(w http.ResponseWriter, r *http.Request) {
+	h.lotsReport(w, r, func(_ ledger.Contract, lots []ledger.Lot, rows []ledger.Usage, now time.Time) any {
+		return governance.Expirations(lots, rows, now)
 	})
 }
 
@@ -336,16 +337,11 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) forecast(w http.ResponseWriter, r *http.Request) {
-	h.report(w, r, func(c ledger.Contract) (any, error) {
-		now := h.now(r.Context())
-		lots, rows, err := h.lotsAndHistory(r, c.ID, now)
-		if err != nil {
-			return nil, err
-		}
+	h.lotsReport(w, r, func(c ledger.Contract, lots []ledger.Lot, rows []ledger.Usage, now time.Time) any {
 		channel, _ := pricing.ParseChannel(c.Channel)
 		return governance.Forecast(rows, now, governance.ForecastOptions{
 			Lots: lots, Channel: channel,
 			Price: func(req pricing.Request) (pricing.Price, error) { return h.cfg.Prices.Price(req, now) },
-		}), nil
+		})
 	})
 }

@@ -193,40 +193,51 @@ func cell(s string) string {
 	return s
 }
 
-func (h *Handler) expirations(w http.ResponseWriter, r *http.Request) {
+// report answers a governance report on the governed contract: build reads
+// what the report needs and returns its answer.
+func (h *Handler) report(w http.ResponseWriter, r *http.Request, build func(c ledger.Contract) (any, error)) {
 	c, err := h.governed(r)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	now := h.now(r.Context())
-	lots, err := h.cfg.Credits.Lots(r.Context(), c.ID)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	rows, err := h.history(r, c.ID, now)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, governance.Expirations(lots, rows, now))
-}
-
-// alerts answers what the hourly alert check would send now (the check
-// itself is credits.Service.SweepAlerts).
-func (h *Handler) alerts(w http.ResponseWriter, r *http.Request) {
-	c, err := h.governed(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	rep, err := h.cfg.Credits.Alerts(r.Context(), c, h.now(r.Context()))
+	rep, err := build(c)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, rep)
+}
+
+// lotsReport answers a report made from the contract's lots and its usage
+// roll-ups at the request's instant (expirations, forecast).
+func (h *Handler) lotsReport(w http.ResponseWriter, r *http.Request, build func(c ledger.Contract, lots []ledger.Lot, rows []ledger.Usage, now time.Time) any) {
+	h.report(w, r, func(c ledger.Contract) (any, error) {
+		now := h.now(r.Context())
+		lots, err := h.cfg.Credits.Lots(r.Context(), c.ID)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := h.history(r, c.ID, now)
+		if err != nil {
+			return nil, err
+		}
+		return build(c, lots, rows, now), nil
+	})
+}
+
+func (h *Handler) expirations(w http.ResponseWriter, r *http.Request) {
+	h.lotsReport(w, r, func(_ ledger.Contract, lots []ledger.Lot, rows []ledger.Usage, now time.Time) any {
+		return governance.Expirations(lots, rows, now)
+	})
+}
+
+// alerts answers what the hourly alert check would send now (the check
+// itself is credits.Service.SweepAlerts).
+func (h *Handler) alerts(w http.ResponseWriter, r *http.Request) {
+	h.report(w, r, func(c ledger.Contract) (any, error) {
+		return h.cfg.Credits.Alerts(r.Context(), c, h.now(r.Context()))
+	})
 }
 
 // NotificationView is one notification of GET /notifications.
@@ -306,51 +317,31 @@ func (h *Handler) notifications(w http.ResponseWriter, r *http.Request) {
 // audit reads the usage since the contract started (at most MonthsMax
 // months back), every refused attempt and the users.
 func (h *Handler) audit(w http.ResponseWriter, r *http.Request) {
-	c, err := h.governed(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	to := ledger.Month(h.now(r.Context()))
-	from := max(ledger.Month(c.Start), governance.AddMonths(to, -(governance.MonthsMax-1)))
-	rows, err := h.cfg.Credits.Usage(r.Context(), c.ID, from, to)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	attempts, err := h.cfg.Credits.Attempts(r.Context(), c.ID)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	users, err := h.cfg.Credits.Users(r.Context(), c.ID)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, governance.Audit(attempts, rows, users, c))
+	h.report(w, r, func(c ledger.Contract) (any, error) {
+		to := ledger.Month(h.now(r.Context()))
+		from := max(ledger.Month(c.Start), governance.AddMonths(to, -(governance.MonthsMax-1)))
+		rows, err := h.cfg.Credits.Usage(r.Context(), c.ID, from, to)
+		if err != nil {
+			return nil, err
+		}
+		attempts, err := h.cfg.Credits.Attempts(r.Context(), c.ID)
+		if err != nil {
+			return nil, err
+		}
+		users, err := h.cfg.Credits.Users(r.Context(), c.ID)
+		if err != nil {
+			return nil, err
+		}
+		return governance.Audit(attempts, rows, users, c), nil
+	})
 }
 
 func (h *Handler) forecast(w http.ResponseWriter, r *http.Request) {
-	c, err := h.governed(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	now := h.now(r.Context())
-	lots, err := h.cfg.Credits.Lots(r.Context(), c.ID)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	rows, err := h.history(r, c.ID, now)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	channel, _ := pricing.ParseChannel(c.Channel)
-	writeJSON(w, http.StatusOK, governance.Forecast(rows, now, governance.ForecastOptions{
-		Lots: lots, Channel: channel,
-		Price: func(req pricing.Request) (pricing.Price, error) { return h.cfg.Prices.Price(req, now) },
-	}))
+	h.lotsReport(w, r, func(c ledger.Contract, lots []ledger.Lot, rows []ledger.Usage, now time.Time) any {
+		channel, _ := pricing.ParseChannel(c.Channel)
+		return governance.Forecast(rows, now, governance.ForecastOptions{
+			Lots: lots, Channel: channel,
+			Price: func(req pricing.Request) (pricing.Price, error) { return h.cfg.Prices.Price(req, now) },
+		})
+	})
 }

@@ -171,15 +171,11 @@ func (s *Service) SetNotifyEmail(ctx context.Context, contract string, req ledge
 // address now, ledger.ReaddressMax per Tx, until none is left.
 func (s *Service) readdressAfter(ctx context.Context, contract string) error {
 	for range ReaddressRoundsMax {
-		c, err := s.store.Contract(ctx, contract)
+		in, err := s.readAddressed(ctx, contract)
 		if err != nil {
 			return err
 		}
-		notes, err := s.store.Notifications(ctx, contract)
-		if err != nil {
-			return err
-		}
-		tx := ledger.PlanReaddress(c, notes, s.now(ctx))
+		tx := ledger.PlanReaddress(in.contract, in.notes, s.now(ctx))
 		if len(tx.Ops) == 0 {
 			return nil
 		}
@@ -194,16 +190,25 @@ func (s *Service) readdressAfter(ctx context.Context, contract string) error {
 }
 
 func (s *Service) setNotifyEmail(ctx context.Context, contract string, req ledger.NotifyEmailRequest, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, "notify-email", []any{contract, req})
-	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
-		c, err := s.store.Contract(ctx, contract)
-		if err != nil {
-			return ledger.Decision{}, err
-		}
-		notes, err := s.store.Notifications(ctx, contract)
-		if err != nil {
-			return ledger.Decision{}, err
-		}
-		return ledger.PlanSetNotifyEmail(c, req, notes, prior, idem, env)
-	})
+	return mutate(ctx, s, contract, idem, "notify-email", []any{contract, req},
+		func(try) (addressed, error) { return s.readAddressed(ctx, contract) },
+		func(in addressed, t try) (ledger.Decision, error) {
+			return ledger.PlanSetNotifyEmail(in.contract, req, in.notes, t.prior, t.idem, t.env)
+		})
+}
+
+// addressed is a contract with its notifications, which an address change
+// moves.
+type addressed struct {
+	contract ledger.Contract
+	notes    []ledger.Notification
+}
+
+func (s *Service) readAddressed(ctx context.Context, contract string) (addressed, error) {
+	c, err := s.store.Contract(ctx, contract)
+	if err != nil {
+		return addressed{}, err
+	}
+	notes, err := s.store.Notifications(ctx, contract)
+	return addressed{contract: c, notes: notes}, err
 }

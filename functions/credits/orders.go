@@ -39,32 +39,28 @@ func (s *Service) Replay(ctx context.Context, contract string, idem ledger.Idem)
 // for the key (the record expired, and the key was used again) is refused as
 // a conflict rather than retried.
 func (s *Service) CreateOrder(ctx context.Context, contract string, o ledger.Order, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, "order", []any{contract, o})
-	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
-		c, err := s.store.Contract(ctx, contract)
-		if err != nil {
-			return ledger.Decision{}, err
-		}
-		if prior == nil {
-			switch _, err := s.store.Order(ctx, contract, o.ID); {
-			case err == nil:
-				// A concurrent twin of this request may have written it since
-				// the key was read: answer from its record if so.
-				r, ok, err := s.store.Idempotency(ctx, idem.ScopeOr(contract), idem.Key, env.At)
-				if err != nil {
+	return mutate(ctx, s, contract, idem, "order", []any{contract, o}, s.readContract(ctx, contract),
+		func(c ledger.Contract, t try) (ledger.Decision, error) {
+			if t.prior == nil {
+				switch _, err := s.store.Order(ctx, contract, o.ID); {
+				case err == nil:
+					// A concurrent twin of this request may have written it since
+					// the key was read: answer from its record if so.
+					r, ok, err := s.store.Idempotency(ctx, t.idem.ScopeOr(contract), t.idem.Key, t.env.At)
+					if err != nil {
+						return ledger.Decision{}, err
+					}
+					if ok {
+						d, _, err := ledger.Replay(&r, t.idem, t.env.At)
+						return d, err
+					}
+					return ledger.Decision{}, core.Errorf(core.CodeConflict, "order %s already exists", o.ID)
+				case core.ErrorCode(err) != core.CodeNotFound:
 					return ledger.Decision{}, err
 				}
-				if ok {
-					d, _, err := ledger.Replay(&r, idem, env.At)
-					return d, err
-				}
-				return ledger.Decision{}, core.Errorf(core.CodeConflict, "order %s already exists", o.ID)
-			case core.ErrorCode(err) != core.CodeNotFound:
-				return ledger.Decision{}, err
 			}
-		}
-		return ledger.PlanCreateOrder(c, o, prior, idem, env)
-	})
+			return ledger.PlanCreateOrder(c, o, t.prior, t.idem, t.env)
+		})
 }
 
 // Fulfil marks a paid order fulfilled and creates its shared lot, exactly
@@ -75,15 +71,11 @@ func (s *Service) CreateOrder(ctx context.Context, contract string, o ledger.Ord
 // the order's status condition is what makes it happen once.
 func (s *Service) Fulfil(ctx context.Context, contract, orderID string, currencyEnd time.Time) (Outcome, error) {
 	return s.runSystem(ctx, contract, func(env ledger.Env) (ledger.Decision, error) {
-		c, o, err := s.orderAndContract(ctx, contract, orderID)
+		p, err := s.readPaidOrder(ctx, contract, orderID, currencyEnd)
 		if err != nil {
 			return ledger.Decision{}, err
 		}
-		end, guard, err := s.lotEnd(ctx, o.Currency, currencyEnd)
-		if err != nil {
-			return ledger.Decision{}, err
-		}
-		return guarded(guard)(ledger.PlanFulfil(c, o, end, env))
+		return guarded(p.guard)(ledger.PlanFulfil(p.contract, p.order, p.end, env))
 	})
 }
 
@@ -91,18 +83,11 @@ func (s *Service) Fulfil(ctx context.Context, contract, orderID string, currency
 // it as Fulfil does; the request's idempotency key makes a retry answer the
 // first result.
 func (s *Service) MarkPaid(ctx context.Context, contract, orderID string, currencyEnd time.Time, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, "mark-paid", []any{contract, orderID})
-	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
-		c, o, err := s.orderAndContract(ctx, contract, orderID)
-		if err != nil {
-			return ledger.Decision{}, err
-		}
-		end, guard, err := s.lotEnd(ctx, o.Currency, currencyEnd)
-		if err != nil {
-			return ledger.Decision{}, err
-		}
-		return guarded(guard)(ledger.PlanMarkPaid(c, o, end, prior, idem, env))
-	})
+	return mutate(ctx, s, contract, idem, "mark-paid", []any{contract, orderID},
+		func(try) (paidOrder, error) { return s.readPaidOrder(ctx, contract, orderID, currencyEnd) },
+		func(p paidOrder, t try) (ledger.Decision, error) {
+			return guarded(p.guard)(ledger.PlanMarkPaid(p.contract, p.order, p.end, t.prior, t.idem, t.env))
+		})
 }
 
 // CancelOrder cancels a pending order (its checkout session expired); any
@@ -122,11 +107,24 @@ func (s *Service) Orders(ctx context.Context, contract string) ([]ledger.Order, 
 	return s.store.Orders(ctx, contract)
 }
 
-func (s *Service) orderAndContract(ctx context.Context, contract, orderID string) (ledger.Contract, ledger.Order, error) {
-	o, err := s.store.Order(ctx, contract, orderID)
-	if err != nil {
-		return ledger.Contract{}, ledger.Order{}, err
+// paidOrder is what fulfilling an order plans with: the order, its
+// contract, and the end of the lot it makes with that end's guard (lotEnd).
+type paidOrder struct {
+	contract ledger.Contract
+	order    ledger.Order
+	end      time.Time
+	guard    ledger.SunsetIs
+}
+
+func (s *Service) readPaidOrder(ctx context.Context, contract, orderID string, currencyEnd time.Time) (paidOrder, error) {
+	var p paidOrder
+	var err error
+	if p.order, err = s.store.Order(ctx, contract, orderID); err != nil {
+		return p, err
 	}
-	c, err := s.store.Contract(ctx, contract)
-	return c, o, err
+	if p.contract, err = s.store.Contract(ctx, contract); err != nil {
+		return p, err
+	}
+	p.end, p.guard, err = s.lotEnd(ctx, p.order.Currency, currencyEnd)
+	return p, err
 }

@@ -13,38 +13,27 @@ import (
 // reads the acceptance and is answered quote_already_accepted. The caller
 // has verified the quote (signature, expiry, contract) and priced o from it.
 func (s *Service) AcceptQuote(ctx context.Context, contract string, o ledger.Order, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, "accept-quote", []any{contract, o})
-	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
-		c, err := s.store.Contract(ctx, contract)
-		if err != nil {
-			return ledger.Decision{}, err
-		}
-		accepted, err := s.QuoteAcceptance(ctx, o.Quote)
-		if err != nil {
-			return ledger.Decision{}, err
-		}
-		if prior == nil && accepted == nil {
-			switch _, err := s.store.Order(ctx, contract, o.ID); {
-			case err == nil:
-				return ledger.Decision{}, core.Errorf(core.CodeConflict, "order %s already exists", o.ID)
-			case core.ErrorCode(err) != core.CodeNotFound:
+	return mutate(ctx, s, contract, idem, "accept-quote", []any{contract, o}, s.readContract(ctx, contract),
+		func(c ledger.Contract, t try) (ledger.Decision, error) {
+			accepted, err := s.QuoteAcceptance(ctx, o.Quote)
+			if err != nil {
 				return ledger.Decision{}, err
 			}
-		}
-		return ledger.PlanAcceptQuote(c, o, accepted, prior, idem, env)
-	})
+			if t.prior == nil && accepted == nil {
+				switch _, err := s.store.Order(ctx, contract, o.ID); {
+				case err == nil:
+					return ledger.Decision{}, core.Errorf(core.CodeConflict, "order %s already exists", o.ID)
+				case core.ErrorCode(err) != core.CodeNotFound:
+					return ledger.Decision{}, err
+				}
+			}
+			return ledger.PlanAcceptQuote(c, o, accepted, t.prior, t.idem, t.env)
+		})
 }
 
 // QuoteAcceptance returns a quote's acceptance, or nil when it has none.
 func (s *Service) QuoteAcceptance(ctx context.Context, quoteID string) (*ledger.QuoteAcceptance, error) {
-	a, err := s.store.QuoteAcceptance(ctx, quoteID)
-	switch {
-	case err == nil:
-		return &a, nil
-	case core.ErrorCode(err) == core.CodeNotFound:
-		return nil, nil
-	}
-	return nil, err
+	return found(s.store.QuoteAcceptance(ctx, quoteID))
 }
 
 // Record stores result (made outside the ledger, such as a signed quote) as

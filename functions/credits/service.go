@@ -193,6 +193,17 @@ func fingerprint(idem ledger.Idem, operation string, req any) ledger.Idem {
 	return idem
 }
 
+// found is v when err is nil, nil when err is not_found, and otherwise err.
+func found[T any](v T, err error) (*T, error) {
+	switch {
+	case err == nil:
+		return &v, nil
+	case core.ErrorCode(err) == core.CodeNotFound:
+		return nil, nil
+	}
+	return nil, err
+}
+
 // spendState reads what a spend needs: the contract, the user, every lot,
 // and the project's budget in the currency with its counter for month.
 func (s *Service) spendState(ctx context.Context, contract, user, project string, cur core.Currency, month string) (ledger.SpendState, error) {
@@ -202,11 +213,7 @@ func (s *Service) spendState(ctx context.Context, contract, user, project string
 		return st, err
 	}
 	st.Contract = c
-	u, err := s.store.User(ctx, contract, user)
-	switch {
-	case err == nil:
-		st.User = &u
-	case core.ErrorCode(err) != core.CodeNotFound:
+	if st.User, err = found(s.store.User(ctx, contract, user)); err != nil {
 		return st, err
 	}
 	if st.Lots, err = s.store.Lots(ctx, contract); err != nil {
@@ -230,30 +237,75 @@ func (s *Service) spendState(ctx context.Context, contract, user, project string
 	return st, nil
 }
 
-// Consume debits credits for a job, in burn order, exactly once per key.
-func (s *Service) Consume(ctx context.Context, req ledger.SpendRequest, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, "consume", []any{req})
-	return s.run(ctx, req.Contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
-		st, err := s.spendState(ctx, req.Contract, req.User, req.Project, req.Currency, ledger.Month(env.At))
+// try is what one attempt of a keyed mutation plans with: its instant and
+// op id, the live idempotency record for the key (nil: none), and the key
+// with the request's fingerprint.
+type try struct {
+	env   ledger.Env
+	prior *ledger.IdempotencyRecord
+	idem  ledger.Idem
+}
+
+// mutate is the shape every keyed mutation shares: fingerprint the request
+// (operation and req), then on each attempt read what the plan starts from
+// and plan with it.
+func mutate[In any](ctx context.Context, s *Service, scope string, idem ledger.Idem, operation string, req []any,
+	read func(t try) (In, error), plan func(in In, t try) (ledger.Decision, error)) (Outcome, error) {
+	idem = fingerprint(idem, operation, req)
+	return s.run(ctx, scope, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
+		t := try{env: env, prior: prior, idem: idem}
+		in, err := read(t)
 		if err != nil {
 			return ledger.Decision{}, err
 		}
-		st.Prior = prior
-		return ledger.PlanConsume(st, req, idem, env)
+		return plan(in, t)
 	})
+}
+
+// readContract reads the contract a mutation plans on.
+func (s *Service) readContract(ctx context.Context, contract string) func(try) (ledger.Contract, error) {
+	return func(try) (ledger.Contract, error) { return s.store.Contract(ctx, contract) }
+}
+
+// withLots is a record with its contract's lots, read after it.
+type withLots[T any] struct {
+	rec  T
+	lots []ledger.Lot
+}
+
+// andLots reads contract's lots to go with rec, unless reading rec failed
+// (err).
+func andLots[T any](ctx context.Context, s *Service, contract string, rec T, err error) (withLots[T], error) {
+	if err != nil {
+		return withLots[T]{}, err
+	}
+	lots, err := s.store.Lots(ctx, contract)
+	return withLots[T]{rec: rec, lots: lots}, err
+}
+
+// readSpend reads what a spend of req plans with.
+func (s *Service) readSpend(ctx context.Context, req ledger.SpendRequest) func(try) (ledger.SpendState, error) {
+	return func(t try) (ledger.SpendState, error) {
+		st, err := s.spendState(ctx, req.Contract, req.User, req.Project, req.Currency, ledger.Month(t.env.At))
+		st.Prior = t.prior
+		return st, err
+	}
+}
+
+// Consume debits credits for a job, in burn order, exactly once per key.
+func (s *Service) Consume(ctx context.Context, req ledger.SpendRequest, idem ledger.Idem) (Outcome, error) {
+	return mutate(ctx, s, req.Contract, idem, "consume", []any{req}, s.readSpend(ctx, req),
+		func(st ledger.SpendState, t try) (ledger.Decision, error) {
+			return ledger.PlanConsume(st, req, t.idem, t.env)
+		})
 }
 
 // Hold reserves credits for a variable-cost job.
 func (s *Service) Hold(ctx context.Context, req ledger.SpendRequest, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, "hold", []any{req})
-	return s.run(ctx, req.Contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
-		st, err := s.spendState(ctx, req.Contract, req.User, req.Project, req.Currency, ledger.Month(env.At))
-		if err != nil {
-			return ledger.Decision{}, err
-		}
-		st.Prior = prior
-		return ledger.PlanHold(st, req, idem, env)
-	})
+	return mutate(ctx, s, req.Contract, idem, "hold", []any{req}, s.readSpend(ctx, req),
+		func(st ledger.SpendState, t try) (ledger.Decision, error) {
+			return ledger.PlanHold(st, req, t.idem, t.env)
+		})
 }
 
 func (s *Service) holdInput(ctx context.Context, contract, holdID string) (ledger.HoldInput, error) {
@@ -268,189 +320,166 @@ func (s *Service) holdInput(ctx context.Context, contract, holdID string) (ledge
 	return ledger.HoldInput{Hold: h, State: st}, nil
 }
 
+// readHold reads what settling or releasing a hold plans with.
+func (s *Service) readHold(ctx context.Context, contract, holdID string) func(try) (ledger.HoldInput, error) {
+	return func(t try) (ledger.HoldInput, error) {
+		in, err := s.holdInput(ctx, contract, holdID)
+		in.State.Prior = t.prior
+		return in, err
+	}
+}
+
 // Settle settles a hold with the actual cost.
 func (s *Service) Settle(ctx context.Context, contract, holdID string, actual decimal.Decimal, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, "settle", []any{contract, holdID, actual})
-	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
-		in, err := s.holdInput(ctx, contract, holdID)
-		if err != nil {
-			return ledger.Decision{}, err
-		}
-		in.State.Prior = prior
-		return ledger.PlanSettle(in, actual, idem, env)
-	})
+	return mutate(ctx, s, contract, idem, "settle", []any{contract, holdID, actual}, s.readHold(ctx, contract, holdID),
+		func(in ledger.HoldInput, t try) (ledger.Decision, error) {
+			return ledger.PlanSettle(in, actual, t.idem, t.env)
+		})
 }
 
 // Release returns a hold's credits to its lots.
 func (s *Service) Release(ctx context.Context, contract, holdID string, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, "release", []any{contract, holdID})
-	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
-		in, err := s.holdInput(ctx, contract, holdID)
-		if err != nil {
-			return ledger.Decision{}, err
-		}
-		in.State.Prior = prior
-		return ledger.PlanRelease(in, idem, env, false)
-	})
+	return mutate(ctx, s, contract, idem, "release", []any{contract, holdID}, s.readHold(ctx, contract, holdID),
+		func(in ledger.HoldInput, t try) (ledger.Decision, error) {
+			return ledger.PlanRelease(in, t.idem, t.env, false)
+		})
 }
 
 // Refund reverses credits of a consumption; zero credits means all that is
 // left to refund.
 func (s *Service) Refund(ctx context.Context, contract, consumptionID string, credits decimal.Decimal, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, "refund", []any{contract, consumptionID, credits})
-	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
-		c, err := s.store.Consumption(ctx, contract, consumptionID)
-		if err != nil {
-			return ledger.Decision{}, err
-		}
-		lots, err := s.store.Lots(ctx, contract)
-		if err != nil {
-			return ledger.Decision{}, err
-		}
-		return ledger.PlanRefund(c, ledger.SpendState{Lots: lots, Prior: prior}, credits, idem, env)
-	})
+	return mutate(ctx, s, contract, idem, "refund", []any{contract, consumptionID, credits},
+		func(try) (withLots[ledger.Consumption], error) {
+			c, err := s.store.Consumption(ctx, contract, consumptionID)
+			return andLots(ctx, s, contract, c, err)
+		},
+		func(in withLots[ledger.Consumption], t try) (ledger.Decision, error) {
+			return ledger.PlanRefund(in.rec, ledger.SpendState{Lots: in.lots, Prior: t.prior}, credits, t.idem, t.env)
+		})
 }
 
 // CreateContract creates a contract.
 func (s *Service) CreateContract(ctx context.Context, c ledger.Contract, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, "contract", []any{c})
-	return s.run(ctx, c.ID, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
-		if prior == nil {
+	return mutate(ctx, s, c.ID, idem, "contract", []any{c},
+		func(t try) (struct{}, error) {
+			if t.prior != nil {
+				return struct{}{}, nil
+			}
 			// A taken id is no race to retry: say so at once.
 			if _, err := s.store.Contract(ctx, c.ID); err == nil {
-				return ledger.Decision{}, core.Errorf(core.CodeConflict, "contract %s already exists", c.ID)
+				return struct{}{}, core.Errorf(core.CodeConflict, "contract %s already exists", c.ID)
 			} else if core.ErrorCode(err) != core.CodeNotFound {
-				return ledger.Decision{}, err
+				return struct{}{}, err
 			}
-		}
-		return ledger.PlanCreateContract(c, prior, idem, env)
-	})
+			return struct{}{}, nil
+		},
+		func(_ struct{}, t try) (ledger.Decision, error) {
+			return ledger.PlanCreateContract(c, t.prior, t.idem, t.env)
+		})
 }
 
 // AddUser associates a user with a contract, with the one-time grant.
 func (s *Service) AddUser(ctx context.Context, contract string, req ledger.UserRequest, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, "user", []any{contract, req})
-	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
-		c, err := s.store.Contract(ctx, contract)
-		if err != nil {
-			return ledger.Decision{}, err
-		}
-		var existing *ledger.User
-		u, err := s.store.User(ctx, contract, req.User)
-		switch {
-		case err == nil:
-			existing = &u
-		case core.ErrorCode(err) != core.CodeNotFound:
-			return ledger.Decision{}, err
-		}
-		granted, err := s.store.Granted(ctx, contract, req.User)
-		if err != nil {
-			return ledger.Decision{}, err
-		}
-		req := req
-		var guard ledger.SunsetIs
-		if req.CurrencyEnd, guard, err = s.lotEnd(ctx, core.Cloud, req.CurrencyEnd); err != nil {
-			return ledger.Decision{}, err
-		}
-		return guarded(guard)(ledger.PlanAddUser(c, existing, granted, req, prior, idem, env))
-	})
+	return mutate(ctx, s, contract, idem, "user", []any{contract, req}, s.readContract(ctx, contract),
+		func(c ledger.Contract, t try) (ledger.Decision, error) {
+			existing, err := found(s.store.User(ctx, contract, req.User))
+			if err != nil {
+				return ledger.Decision{}, err
+			}
+			granted, err := s.store.Granted(ctx, contract, req.User)
+			if err != nil {
+				return ledger.Decision{}, err
+			}
+			req := req
+			var guard ledger.SunsetIs
+			if req.CurrencyEnd, guard, err = s.lotEnd(ctx, core.Cloud, req.CurrencyEnd); err != nil {
+				return ledger.Decision{}, err
+			}
+			return guarded(guard)(ledger.PlanAddUser(c, existing, granted, req, t.prior, t.idem, t.env))
+		})
 }
 
 // RemoveUser ends a user's association; their individual lots end now.
 func (s *Service) RemoveUser(ctx context.Context, contract, user string, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, "remove-user", []any{contract, user})
-	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
-		u, err := s.store.User(ctx, contract, user)
-		if err != nil {
-			return ledger.Decision{}, err
-		}
-		lots, err := s.store.Lots(ctx, contract)
-		if err != nil {
-			return ledger.Decision{}, err
-		}
-		return ledger.PlanRemoveUser(u, lots, prior, idem, env)
-	})
+	return mutate(ctx, s, contract, idem, "remove-user", []any{contract, user},
+		func(try) (withLots[ledger.User], error) {
+			u, err := s.store.User(ctx, contract, user)
+			return andLots(ctx, s, contract, u, err)
+		},
+		func(in withLots[ledger.User], t try) (ledger.Decision, error) {
+			return ledger.PlanRemoveUser(in.rec, in.lots, t.prior, t.idem, t.env)
+		})
 }
 
 // SetBudget creates or replaces a project's monthly cap.
 func (s *Service) SetBudget(ctx context.Context, contract, project string, req ledger.BudgetRequest, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, "budget", []any{contract, project, req})
-	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
-		if _, err := s.store.Contract(ctx, contract); err != nil {
-			return ledger.Decision{}, err
-		}
-		return ledger.PlanSetBudget(contract, project, req, prior, idem, env)
-	})
+	return mutate(ctx, s, contract, idem, "budget", []any{contract, project, req}, s.readContract(ctx, contract),
+		func(_ ledger.Contract, t try) (ledger.Decision, error) {
+			return ledger.PlanSetBudget(contract, project, req, t.prior, t.idem, t.env)
+		})
 }
 
 // GrantShared adds a shared lot (or its shards) to a contract.
 func (s *Service) GrantShared(ctx context.Context, contract string, req ledger.GrantRequest, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, "grant", []any{contract, req})
-	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
-		c, err := s.store.Contract(ctx, contract)
-		if err != nil {
-			return ledger.Decision{}, err
-		}
-		if prior == nil {
-			// Lot ids are unique within a contract; a taken one is no race.
-			if _, err := s.store.Lot(ctx, contract, req.Lot); err == nil {
-				return ledger.Decision{}, core.Errorf(core.CodeConflict, "lot %s already exists", req.Lot)
-			} else if core.ErrorCode(err) != core.CodeNotFound {
+	return mutate(ctx, s, contract, idem, "grant", []any{contract, req}, s.readContract(ctx, contract),
+		func(c ledger.Contract, t try) (ledger.Decision, error) {
+			if t.prior == nil {
+				// Lot ids are unique within a contract; a taken one is no race.
+				if _, err := s.store.Lot(ctx, contract, req.Lot); err == nil {
+					return ledger.Decision{}, core.Errorf(core.CodeConflict, "lot %s already exists", req.Lot)
+				} else if core.ErrorCode(err) != core.CodeNotFound {
+					return ledger.Decision{}, err
+				}
+			}
+			req := req
+			var guard ledger.SunsetIs
+			var err error
+			if req.CurrencyEnd, guard, err = s.lotEnd(ctx, req.Currency, req.CurrencyEnd); err != nil {
 				return ledger.Decision{}, err
 			}
-		}
-		req := req
-		var guard ledger.SunsetIs
-		if req.CurrencyEnd, guard, err = s.lotEnd(ctx, req.Currency, req.CurrencyEnd); err != nil {
-			return ledger.Decision{}, err
-		}
-		return guarded(guard)(ledger.PlanGrantShared(c, req, prior, idem, env))
-	})
+			return guarded(guard)(ledger.PlanGrantShared(c, req, t.prior, t.idem, t.env))
+		})
 }
 
 // WithdrawLot records the vendor's withdrawal notice on an individual lot.
 func (s *Service) WithdrawLot(ctx context.Context, contract, lot string, noticeAt time.Time, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, "withdraw", []any{contract, lot, noticeAt})
-	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
-		l, err := s.store.Lot(ctx, contract, lot)
-		if err != nil {
-			return ledger.Decision{}, err
-		}
-		c, err := s.store.Contract(ctx, contract)
-		if err != nil {
-			return ledger.Decision{}, err
-		}
-		at := noticeAt
-		if at.IsZero() {
-			at = env.At
-		}
-		dec, err := ledger.PlanWithdrawLot(l, c.NotifyEmail, at, prior, idem, env)
-		if err == nil && len(dec.Tx.Ops) > 0 {
-			// The notice is addressed from c: an address change in between re-plans.
-			dec.Tx.Ops = append(dec.Tx.Ops, ledger.ContractIs{Contract: c.ID, Version: c.Version})
-		}
-		return dec, err
-	})
+	return mutate(ctx, s, contract, idem, "withdraw", []any{contract, lot, noticeAt},
+		func(try) (ledger.Lot, error) { return s.store.Lot(ctx, contract, lot) },
+		func(l ledger.Lot, t try) (ledger.Decision, error) {
+			c, err := s.store.Contract(ctx, contract)
+			if err != nil {
+				return ledger.Decision{}, err
+			}
+			at := noticeAt
+			if at.IsZero() {
+				at = t.env.At
+			}
+			dec, err := ledger.PlanWithdrawLot(l, c.NotifyEmail, at, t.prior, t.idem, t.env)
+			if err == nil && len(dec.Tx.Ops) > 0 {
+				// The notice is addressed from c: an address change in between re-plans.
+				dec.Tx.Ops = append(dec.Tx.Ops, ledger.ContractIs{Contract: c.ID, Version: c.Version})
+			}
+			return dec, err
+		})
+}
+
+// readContractLots reads a contract and its lots.
+func (s *Service) readContractLots(ctx context.Context, contract string) (withLots[ledger.Contract], error) {
+	c, err := s.store.Contract(ctx, contract)
+	return andLots(ctx, s, contract, c, err)
 }
 
 // terminate plans and applies the termination itself.
 func (s *Service) terminate(ctx context.Context, contract string, at time.Time, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, "terminate", []any{contract, at})
-	return s.run(ctx, contract, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
-		c, err := s.store.Contract(ctx, contract)
-		if err != nil {
-			return ledger.Decision{}, err
-		}
-		lots, err := s.store.Lots(ctx, contract)
-		if err != nil {
-			return ledger.Decision{}, err
-		}
-		end := at
-		if end.IsZero() {
-			end = env.At
-		}
-		return ledger.PlanTerminate(c, lots, end, prior, idem, env)
-	})
+	return mutate(ctx, s, contract, idem, "terminate", []any{contract, at},
+		func(try) (withLots[ledger.Contract], error) { return s.readContractLots(ctx, contract) },
+		func(in withLots[ledger.Contract], t try) (ledger.Decision, error) {
+			end := at
+			if end.IsZero() {
+				end = t.env.At
+			}
+			return ledger.PlanTerminate(in.rec, in.lots, end, t.prior, t.idem, t.env)
+		})
 }
 
 // Terminate ends a contract at `at`; zero means now. A contract with more
@@ -469,35 +498,40 @@ func (s *Service) Terminate(ctx context.Context, contract string, at time.Time, 
 // would outlive the contract's end.
 func (s *Service) endLotsAfter(ctx context.Context, contract string) error {
 	for round := 0; round <= RetriesMax; round++ {
-		c, err := s.store.Contract(ctx, contract)
+		in, err := s.readContractLots(ctx, contract)
 		if err != nil {
 			return err
 		}
-		lots, err := s.store.Lots(ctx, contract)
-		if err != nil {
-			return err
-		}
-		ops := ledger.EndLotsAfter(c, lots)
+		ops := ledger.EndLotsAfter(in.rec, in.lots)
 		if len(ops) == 0 {
 			return nil
 		}
-		for len(ops) > 0 {
-			n := min(len(ops), ledger.EndLotsPerTxMax)
-			tx := ledger.Tx{At: s.now(ctx)}
-			for _, op := range ops[:n] {
-				tx.Ops = append(tx.Ops, op)
-			}
-			ops = ops[n:]
-			if err := s.store.Apply(ctx, tx); err != nil {
-				var conflict *ledger.ConflictError
-				if errors.As(err, &conflict) {
-					break // a lot changed meanwhile: read again
-				}
-				return fmt.Errorf("end lots of contract %s: %w", contract, err)
-			}
+		if err := s.endLots(ctx, ops); err != nil {
+			return fmt.Errorf("end lots of contract %s: %w", contract, err)
 		}
 	}
 	return core.Errorf(core.CodeConflict, "lots of contract %s kept changing while it was terminated; retry", contract)
+}
+
+// endLots applies ops in Txs of at most ledger.EndLotsPerTxMax lot ends. A
+// Tx that loses a race (a lot changed meanwhile) ends it without an error:
+// the caller reads again.
+func (s *Service) endLots(ctx context.Context, ops []ledger.UpdateLot) error {
+	for len(ops) > 0 {
+		n := min(len(ops), ledger.EndLotsPerTxMax)
+		tx := ledger.Tx{At: s.now(ctx)}
+		for _, op := range ops[:n] {
+			tx.Ops = append(tx.Ops, op)
+		}
+		ops = ops[n:]
+		if err := s.store.Apply(ctx, tx); err != nil {
+			if _, lost := errors.AsType[*ledger.ConflictError](err); lost {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 // SweepReport says what one sweep did.

@@ -2,7 +2,6 @@ package credits
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -19,14 +18,11 @@ const SunsetRoundsMax = 2000
 
 // sunsetOf reads a currency's sunset; nil when it has none.
 func (s *Service) sunsetOf(ctx context.Context, cur core.Currency) (*ledger.Sunset, error) {
-	x, err := s.store.Sunset(ctx, cur)
-	switch {
-	case err == nil:
-		return &x, nil
-	case core.ErrorCode(err) == core.CodeNotFound:
-		return nil, nil
+	x, err := found(s.store.Sunset(ctx, cur))
+	if err != nil {
+		return nil, fmt.Errorf("read sunset of %s: %w", cur, err)
 	}
-	return nil, fmt.Errorf("read sunset of %s: %w", cur, err)
+	return x, nil
 }
 
 // lotEnd is the earlier of end and cur's final expiry, if it has a sunset
@@ -85,20 +81,18 @@ func (s *Service) CurrencyEnd(ctx context.Context, cur core.Currency) (time.Time
 // would outlive its final expiry — on the first answer and on every replay,
 // so a retry finishes what a crash interrupted.
 func (s *Service) SetSunset(ctx context.Context, cur core.Currency, req ledger.SunsetRequest, idem ledger.Idem) (Outcome, error) {
-	idem = fingerprint(idem, "sunset", []any{cur, req})
-	out, err := s.run(ctx, idem.ScopeOr("vendor"), idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
-		existing, err := s.sunsetOf(ctx, cur)
-		if err != nil {
-			return ledger.Decision{}, err
-		}
-		var next *ledger.Sunset
-		if req.Successor != "" {
-			if next, err = s.sunsetOf(ctx, req.Successor); err != nil {
-				return ledger.Decision{}, err
+	out, err := mutate(ctx, s, idem.ScopeOr("vendor"), idem, "sunset", []any{cur, req},
+		func(try) (*ledger.Sunset, error) { return s.sunsetOf(ctx, cur) },
+		func(existing *ledger.Sunset, t try) (ledger.Decision, error) {
+			var next *ledger.Sunset
+			if req.Successor != "" {
+				var err error
+				if next, err = s.sunsetOf(ctx, req.Successor); err != nil {
+					return ledger.Decision{}, err
+				}
 			}
-		}
-		return ledger.PlanSetSunset(cur, existing, next, req, prior, idem, env)
-	})
+			return ledger.PlanSetSunset(cur, existing, next, req, t.prior, t.idem, t.env)
+		})
 	if err != nil {
 		return out, err
 	}
@@ -122,19 +116,8 @@ func (s *Service) EndLotsOfSunset(ctx context.Context, cur core.Currency) error 
 		if len(ops) == 0 {
 			return nil
 		}
-		for len(ops) > 0 {
-			n := min(len(ops), ledger.EndLotsPerTxMax)
-			tx := ledger.Tx{At: s.now(ctx)}
-			for _, op := range ops[:n] {
-				tx.Ops = append(tx.Ops, op)
-			}
-			ops = ops[n:]
-			if err := s.store.Apply(ctx, tx); err != nil {
-				if _, lost := errors.AsType[*ledger.ConflictError](err); lost {
-					break // a lot changed meanwhile: read again
-				}
-				return fmt.Errorf("end lots of %s at its sunset: %w", cur, err)
-			}
+		if err := s.endLots(ctx, ops); err != nil {
+			return fmt.Errorf("end lots of %s at its sunset: %w", cur, err)
 		}
 	}
 	return core.Errorf(core.CodeConflict, "lots of %s were still being ended after %d rounds; retry the request to carry on", cur, SunsetRoundsMax)

@@ -21,28 +21,7 @@ var (
 // the stored result (a replay is marked Idempotent-Replayed: true).
 func (h *Handler) mutation(w http.ResponseWriter, r *http.Request, contract string, status int, allowEmpty bool,
 	run func(o *object, idem ledger.Idem) (credits.Outcome, error)) {
-	body, err := readBody(w, r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	if contract != "" {
-		if err := ownContract(r, contract); err != nil {
-			writeError(w, r, err)
-			return
-		}
-	}
-	idem, err := idemOf(r, body)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	o, err := parseObject(body, allowEmpty)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	out, err := run(o, idem)
+	out, err := runMutation(w, r, contract, allowEmpty, run)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -51,6 +30,29 @@ func (h *Handler) mutation(w http.ResponseWriter, r *http.Request, contract stri
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
 	writeRaw(w, status, out.Body)
+}
+
+// runMutation is mutation's steps, in order; the first refusal ends it.
+func runMutation(w http.ResponseWriter, r *http.Request, contract string, allowEmpty bool,
+	run func(o *object, idem ledger.Idem) (credits.Outcome, error)) (credits.Outcome, error) {
+	body, err := readBody(w, r)
+	if err != nil {
+		return credits.Outcome{}, err
+	}
+	if contract != "" {
+		if err := ownContract(r, contract); err != nil {
+			return credits.Outcome{}, err
+		}
+	}
+	idem, err := idemOf(r, body)
+	if err != nil {
+		return credits.Outcome{}, err
+	}
+	o, err := parseObject(body, allowEmpty)
+	if err != nil {
+		return credits.Outcome{}, err
+	}
+	return run(o, idem)
 }
 
 func mustJSON(v any) json.RawMessage {

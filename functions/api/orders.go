@@ -173,20 +173,28 @@ func matchesQuote(req orderRequest, q quote.Quote) error {
 	return p.Err()
 }
 
+// buyer reads contract c for a purchase in currency cur now: refused when
+// the contract may not buy, or the currency's sales have closed.
+func (h *Handler) buyer(ctx context.Context, c string, cur core.Currency) (ledger.Contract, error) {
+	contract, err := h.cfg.Credits.Contract(ctx, c)
+	if err != nil {
+		return ledger.Contract{}, err
+	}
+	now := h.now(ctx)
+	if err := ledger.CanBuy(contract, now); err != nil {
+		return ledger.Contract{}, err
+	}
+	return contract, h.salesOpen(ctx, cur, now)
+}
+
 // priceOrder builds the order of req for contract c, priced now with the
 // contract's channel and the contract year's purchases of the currency.
 func (h *Handler) priceOrder(ctx context.Context, c string, req orderRequest, idem ledger.Idem) (ledger.Order, error) {
-	contract, err := h.cfg.Credits.Contract(ctx, c)
+	contract, err := h.buyer(ctx, c, req.currency)
 	if err != nil {
 		return ledger.Order{}, err
 	}
 	now := h.now(ctx)
-	if err := ledger.CanBuy(contract, now); err != nil {
-		return ledger.Order{}, err
-	}
-	if err := h.salesOpen(ctx, req.currency, now); err != nil {
-		return ledger.Order{}, err
-	}
 	channel := pricing.ChannelList
 	if contract.Channel != "" {
 		ch, ok := pricing.ParseChannel(contract.Channel)

@@ -336,15 +336,7 @@ func (h *Handler) acceptQuote(ctx context.Context, c string, q quote.Quote, pay 
 	case a != nil:
 		return credits.Outcome{}, ledger.AlreadyAccepted(*a, c)
 	}
-	contract, err := h.cfg.Credits.Contract(ctx, c)
-	if err != nil {
-		return credits.Outcome{}, err
-	}
-	now := h.now(ctx)
-	if err := ledger.CanBuy(contract, now); err != nil {
-		return credits.Outcome{}, err
-	}
-	if err := h.salesOpen(ctx, q.Currency, now); err != nil {
+	if _, err := h.buyer(ctx, c, q.Currency); err != nil {
 		return credits.Outcome{}, err
 	}
 	if pay == ledger.PayInvoice && q.Channel == pricing.ChannelList {
@@ -356,6 +348,7 @@ func (h *Handler) acceptQuote(ctx context.Context, c string, q quote.Quote, pay 
 		MoneyCurrency: ledger.USD, PriceBookVersion: q.PriceBookVersion, Payment: pay, Quote: q.ID,
 	}
 	if pay == ledger.PayCard {
+		var err error
 		if order, err = h.openCheckout(ctx, order); err != nil {
 			return credits.Outcome{}, err
 		}

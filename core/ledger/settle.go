@@ -119,10 +119,11 @@ func PlanSettle(in HoldInput, actual decimal.Decimal, idem Idem, env Env) (Decis
 			if tx, err := admit(st, req, env, left); err != nil {
 				return tx, nil, err
 			}
-			if err := refuseSpend(st, req, env.At); err != nil {
+			b := burnFor(st, req, env)
+			if err := refuseSpend(st, req, b, env.At); err != nil {
 				return Tx{}, nil, err
 			}
-			more, moreOps, err := debitPlan(st.Lots, st.Sunset, req, EntryConsume, h.ID, env, &seq)
+			more, moreOps, err := debitPlan(b, req, EntryConsume, h.ID, env, &seq)
 			if err != nil {
 				return Tx{}, nil, err
 			}

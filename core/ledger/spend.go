@@ -287,19 +287,26 @@ func SpendOrder(lots []Lot, user string, currency core.Currency, s *Sunset, t ti
 	return out
 }
 
-// spendableFor is what a spend priced in currency may draw on at t.
-func spendableFor(lots []Lot, user string, currency core.Currency, s *Sunset, t time.Time) decimal.Decimal {
-	sum := decimal.Zero
-	for _, l := range SpendOrder(lots, user, currency, s, t, 0) {
-		sum = sum.Add(l.Remaining)
-	}
-	return sum
+// burn is one spend's burn order (SpendOrder), sorted once, and what it may
+// draw on: the refusal, the debits and the balance after all read it.
+type burn struct {
+	order     []Lot
+	available decimal.Decimal
 }
 
-// refuseSpend returns the error for a spend that the lots can't cover, or nil.
-func refuseSpend(st SpendState, req SpendRequest, at time.Time) error {
+func burnFor(st SpendState, req SpendRequest, env Env) burn {
+	b := burn{order: SpendOrder(st.Lots, req.User, req.Currency, st.Sunset, env.At, env.Rotation), available: decimal.Zero}
+	for _, l := range b.order {
+		b.available = b.available.Add(l.Remaining)
+	}
+	return b
+}
+
+// refuseSpend returns the error for a spend that its burn order can't
+// cover, or nil.
+func refuseSpend(st SpendState, req SpendRequest, b burn, at time.Time) error {
 	payable := Payable(req.Currency, st.Sunset, at)
-	available := spendableFor(st.Lots, req.User, req.Currency, st.Sunset, at)
+	available := b.available
 	if available.GreaterThanOrEqual(req.Credits) {
 		return nil
 	}
@@ -363,14 +370,15 @@ func checkID(p *core.Problems, field, v string, required bool) {
 	}
 }
 
-// debitPlan takes credits from lots in burn order. kind is EntryConsume
-// (remaining → spent) or EntryHold (remaining → held). Each debit's write is
-// conditioned on the lot being live at env.At and holding enough.
-func debitPlan(lots []Lot, s *Sunset, req SpendRequest, kind EntryKind, ref string, env Env, entrySeq *int) ([]Debit, []Op, error) {
+// debitPlan takes credits from the lots of b in burn order. kind is
+// EntryConsume (remaining → spent) or EntryHold (remaining → held). Each
+// debit's write is conditioned on the lot being live at env.At and holding
+// enough.
+func debitPlan(b burn, req SpendRequest, kind EntryKind, ref string, env Env, entrySeq *int) ([]Debit, []Op, error) {
 	left := req.Credits
 	var debits []Debit
 	var ops []Op
-	for _, l := range SpendOrder(lots, req.User, req.Currency, s, env.At, env.Rotation) {
+	for _, l := range b.order {
 		if left.Sign() == 0 {
 			break
 		}
@@ -474,11 +482,12 @@ func PlanConsume(st SpendState, req SpendRequest, idem Idem, env Env) (Decision,
 		if tx, err := admit(st, req, env, req.Credits); err != nil {
 			return tx, nil, err
 		}
-		if err := refuseSpend(st, req, env.At); err != nil {
+		b := burnFor(st, req, env)
+		if err := refuseSpend(st, req, b, env.At); err != nil {
 			return Tx{}, nil, err
 		}
 		seq := 0
-		debits, ops, err := debitPlan(st.Lots, st.Sunset, req, EntryConsume, env.OpID, env, &seq)
+		debits, ops, err := debitPlan(b, req, EntryConsume, env.OpID, env, &seq)
 		if err != nil {
 			return Tx{}, nil, err
 		}
@@ -491,7 +500,7 @@ func PlanConsume(st SpendState, req SpendRequest, idem Idem, env Env) (Decision,
 		ops = append(ops, budgetOp(st, req, c.BudgetMonth, req.Credits)...)
 		res := ConsumeResult{
 			ConsumptionID: c.ID, Credits: req.Credits, Currency: req.Currency, Debits: debits,
-			BalanceAfter: spendableFor(st.Lots, req.User, req.Currency, st.Sunset, env.At).Sub(req.Credits),
+			BalanceAfter: b.available.Sub(req.Credits),
 			Project:      req.Project, Service: req.Service, CreatedAt: env.At,
 		}
 		return Tx{At: env.At, Ops: ops}, res, nil
@@ -508,7 +517,8 @@ func PlanHold(st SpendState, req SpendRequest, idem Idem, env Env) (Decision, er
 		if tx, err := admit(st, req, env, req.Credits); err != nil {
 			return tx, nil, err
 		}
-		if err := refuseSpend(st, req, env.At); err != nil {
+		b := burnFor(st, req, env)
+		if err := refuseSpend(st, req, b, env.At); err != nil {
 			return Tx{}, nil, err
 		}
 		ttl := req.HoldFor
@@ -516,7 +526,7 @@ func PlanHold(st SpendState, req SpendRequest, idem Idem, env Env) (Decision, er
 			ttl = HoldTTLDefault
 		}
 		seq := 0
-		debits, ops, err := debitPlan(st.Lots, st.Sunset, req, EntryHold, env.OpID, env, &seq)
+		debits, ops, err := debitPlan(b, req, EntryHold, env.OpID, env, &seq)
 		if err != nil {
 			return Tx{}, nil, err
 		}
@@ -529,7 +539,7 @@ func PlanHold(st SpendState, req SpendRequest, idem Idem, env Env) (Decision, er
 		ops = append(ops, budgetOp(st, req, Month(env.At), req.Credits)...)
 		res := HoldResult{
 			HoldID: h.ID, Credits: h.Credits, Currency: h.Currency, ExpiresAt: h.ExpiresAt, Debits: debits,
-			BalanceAfter: spendableFor(st.Lots, req.User, req.Currency, st.Sunset, env.At).Sub(req.Credits),
+			BalanceAfter: b.available.Sub(req.Credits),
 		}
 		return Tx{At: env.At, Ops: ops}, res, nil
 	})

@@ -176,8 +176,18 @@ export class PriceTierChart extends HTMLElement {
     if (bands.length) { legend.append(item("market rate", "#e4ecf7")); legend.append(item("advisory best rate", "#d9f0dc")); }
     fig.append(legend, svg);
     const cap = document.createElement("figcaption");
-    cap.textContent = mark && mark.price ? mark.price.benchmark.message : mark && mark.error ? `Your position: ${mark.error}` : "Set credits to see where you stand.";
+    cap.textContent = mark && mark.price ? this.position(mark)
+      : mark && mark.error ? `Your position: ${mark.error}` : "Set credits to see where you stand.";
     fig.append(cap, this.table(series));
+  }
+
+  // position is the caption for the viewer's price: the benchmark's words
+  // where the book publishes one (cloud), else the price itself (forma and
+  // flex books carry no market benchmark).
+  position(mark) {
+    const b = mark.price.benchmark;
+    if (b && b.message) return b.message;
+    return `You pay $${mark.price.unit_price} per credit at ${mark.volume.toLocaleString("en-US")} credits; no market benchmark is published for this currency.`;
   }
 
   table(series) {

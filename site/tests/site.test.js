@@ -182,6 +182,26 @@ test("the price-tier chart draws list, reseller and eba", async () => {
   await context.close();
 });
 
+test("the price-tier chart draws a book without a benchmark (forma, flex) with its caption and table", async () => {
+  const { page, context, errors } = await newPage();
+  await page.goto(`${server.base}/index.html`);
+  const chart = page.locator("price-tier-chart");
+  await chart.locator("svg g.series").first().waitFor();
+  for (const currency of ["forma", "flex"]) {
+    await chart.evaluate((el, cur) => { el.setAttribute("credits", "500"); el.setAttribute("currency", cur); }, currency);
+    await page.waitForFunction((cur) => {
+      const el = document.querySelector("price-tier-chart");
+      return el.getAttribute("currency") === cur && el.shadowRoot.querySelector("svg g.viewer circle") && el.shadowRoot.querySelector("figcaption");
+    }, currency);
+    const caption = await chart.locator("figcaption").textContent();
+    assert.match(caption, /\$[0-9.]+ per credit/, `${currency} caption: ${caption}`);
+    assert.equal(await chart.locator("svg rect.band").count(), 0, `${currency} draws no benchmark bands`);
+    assert.ok(await chart.locator("details table").count() === 1, `${currency} keeps its table alternative`);
+  }
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test("a contract admin buys credits through checkout and sees the lot", async (t) => {
   const { page, context } = await newPage();
   await page.goto(`${server.base}/checkout.html`);

@@ -10,6 +10,7 @@ import (
 
 	"cloudcredits/core"
 	"cloudcredits/core/ledger"
+	"cloudcredits/functions/credits/internal/directory"
 
 	"github.com/shopspring/decimal"
 )
@@ -66,6 +67,12 @@ func many[T any](ctx context.Context, s *Store, scan func(scanner) (T, error), w
 	return out, nil
 }
 
+// scanText reads a row of one text column.
+func scanText(r scanner) (string, error) {
+	var c string
+	return c, r.Scan(&c)
+}
+
 // unbounded is the limit of reads the port does not page (see the report on
 // the port: Users, Entries, Usage and Attempts grow with the contract).
 const unbounded = -1
@@ -77,11 +84,7 @@ func (s *Store) Contract(ctx context.Context, id string) (ledger.Contract, error
 
 // Contracts reads contract ids after `after` on the primary key.
 func (s *Store) Contracts(ctx context.Context, after string, limit int) ([]string, error) {
-	scan := func(r scanner) (string, error) {
-		var c string
-		return c, r.Scan(&c)
-	}
-	return many(ctx, s, scan, "contracts", unbounded, rContracts, after, clampLimit(limit))
+	return many(ctx, s, scanText, "contracts", unbounded, rContracts, after, clampLimit(limit))
 }
 
 func (s *Store) User(ctx context.Context, contract, user string) (ledger.User, error) {
@@ -115,24 +118,18 @@ func (s *Store) Lot(ctx context.Context, contract, id string) (ledger.Lot, error
 		rLot, contract, id)
 }
 
-// LotContract returns the contract of the lot with this id. Lot ids are
-// unique within a contract (the CreateLot condition), not across contracts,
-// so an id that two contracts use is refused rather than guessed.
+// LotContract returns the contract of the lot with this id.
 func (s *Store) LotContract(ctx context.Context, lot string) (string, error) {
-	scan := func(r scanner) (string, error) {
-		var c string
-		return c, r.Scan(&c)
-	}
-	cs, err := many(ctx, s, scan, "contracts of lot "+lot, unbounded, rLotContract, lot)
-	switch {
-	case err != nil:
+	return directoryContract(ctx, s, "lot", lot, rLotContract)
+}
+
+// directoryContract reads the one contract that uses a lot or order id.
+func directoryContract(ctx context.Context, s *Store, kind, id, query string) (string, error) {
+	cs, err := many(ctx, s, scanText, "contracts of "+kind+" "+id, unbounded, query, id)
+	if err != nil {
 		return "", err
-	case len(cs) == 0:
-		return "", ledger.NotFound("lot", lot)
-	case len(cs) > 1:
-		return "", core.Errorf(core.CodeConflict, "lot id %s is used by more than one contract (%s and %s); name the contract", lot, cs[0], cs[1])
 	}
-	return cs[0], nil
+	return directory.OneContract(kind, id, cs)
 }
 
 func (s *Store) Order(ctx context.Context, contract, id string) (ledger.Order, error) {
@@ -152,23 +149,9 @@ func (s *Store) Orders(ctx context.Context, contract string) ([]ledger.Order, er
 		rOrders, contract, ledger.OrdersPerContractMax+1)
 }
 
-// OrderContract returns the contract of the order with this id (order ids
-// are unique within a contract; one two contracts use is refused).
+// OrderContract returns the contract of the order with this id.
 func (s *Store) OrderContract(ctx context.Context, id string) (string, error) {
-	scan := func(r scanner) (string, error) {
-		var c string
-		return c, r.Scan(&c)
-	}
-	cs, err := many(ctx, s, scan, "contracts of order "+id, unbounded, rOrderContract, id)
-	switch {
-	case err != nil:
-		return "", err
-	case len(cs) == 0:
-		return "", ledger.NotFound("order", id)
-	case len(cs) > 1:
-		return "", core.Errorf(core.CodeConflict, "order id %s is used by more than one contract (%s and %s); name the contract", id, cs[0], cs[1])
-	}
-	return cs[0], nil
+	return directoryContract(ctx, s, "order", id, rOrderContract)
 }
 
 func (s *Store) Hold(ctx context.Context, contract, id string) (ledger.Hold, error) {

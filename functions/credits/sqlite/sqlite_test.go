@@ -568,9 +568,9 @@ func TestSweeperLists(t *testing.T) {
 	}
 }
 
-func queryPlan(t *testing.T, st *Store, q string) string {
+func queryPlan(t *testing.T, st *Store, q string, args ...any) string {
 	t.Helper()
-	rows, err := st.reader.Query("EXPLAIN QUERY PLAN " + q)
+	rows, err := st.reader.Query("EXPLAIN QUERY PLAN "+q, args...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -231,12 +231,22 @@ func (s *Store) Attempts(ctx context.Context, contract string) ([]ledger.Attempt
 // nothing.
 func clampLimit(limit int) int { return min(max(limit, 0), listMax) }
 
+// timeArg is at as a query argument for a read of what; the zero time and
+// times out of range are refused.
+func timeArg(what string, at time.Time) (any, error) {
+	t, err := encodeTime(at)
+	if err != nil || t == nil {
+		return nil, fmt.Errorf("sqlite: %s at %v: need a time in range: %w", what, at, err)
+	}
+	return t, nil
+}
+
 // EndedLots reads the partial index lots_ended: the WHERE below repeats the
 // index's own condition so SQLite may use it.
 func (s *Store) EndedLots(ctx context.Context, at time.Time, limit int) ([]ledger.Lot, error) {
-	t, err := encodeTime(at)
-	if err != nil || t == nil {
-		return nil, fmt.Errorf("sqlite: ended lots at %v: need a time in range: %w", at, err)
+	t, err := timeArg("ended lots", at)
+	if err != nil {
+		return nil, err
 	}
 	return many(ctx, s, scanLot, "ended lots", unbounded,
 		rEndedLots, t, clampLimit(limit))
@@ -244,9 +254,9 @@ func (s *Store) EndedLots(ctx context.Context, at time.Time, limit int) ([]ledge
 
 // ExpiredHolds reads the partial index holds_open_expiry.
 func (s *Store) ExpiredHolds(ctx context.Context, at time.Time, limit int) ([]ledger.Hold, error) {
-	t, err := encodeTime(at)
-	if err != nil || t == nil {
-		return nil, fmt.Errorf("sqlite: expired holds at %v: need a time in range: %w", at, err)
+	t, err := timeArg("expired holds", at)
+	if err != nil {
+		return nil, err
 	}
 	return many(ctx, s, scanHold, "expired holds", unbounded,
 		rExpiredHolds, t, clampLimit(limit))
@@ -265,9 +275,9 @@ func (s *Store) Sunsets(ctx context.Context) ([]ledger.Sunset, error) {
 // LotsOutliving reads the index lots_currency_end: a currency's lots that
 // end after `at` or never.
 func (s *Store) LotsOutliving(ctx context.Context, cur core.Currency, at time.Time, limit int) ([]ledger.Lot, error) {
-	t, err := encodeTime(at)
-	if err != nil || t == nil {
-		return nil, fmt.Errorf("sqlite: lots outliving %v: need a time in range: %w", at, err)
+	t, err := timeArg("lots outliving", at)
+	if err != nil {
+		return nil, err
 	}
 	return many(ctx, s, scanLot, "lots outliving", unbounded, rLotsOutliving, string(cur), t, clampLimit(limit))
 }
@@ -275,9 +285,9 @@ func (s *Store) LotsOutliving(ctx context.Context, cur core.Currency, at time.Ti
 // PendingNotifications reads the partial index notifications_due: what the
 // sender still has to deliver and may claim at `at`, by due time.
 func (s *Store) PendingNotifications(ctx context.Context, at time.Time, limit int) ([]ledger.Notification, error) {
-	t, err := encodeTime(at)
-	if err != nil || t == nil {
-		return nil, fmt.Errorf("sqlite: pending notifications at %v: need a time in range: %w", at, err)
+	t, err := timeArg("pending notifications", at)
+	if err != nil {
+		return nil, err
 	}
 	return many(ctx, s, scanNotification, "pending notifications", unbounded, rPendingNotes, t, clampLimit(limit))
 }

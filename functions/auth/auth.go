@@ -19,12 +19,11 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"cloudcredits/core"
+	"cloudcredits/functions/internal/keyfile"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -235,33 +234,16 @@ const keyFile = "jwt-signing-key.pem"
 // first use. It is for the local server; in AWS the key comes from the
 // secret store.
 func LoadOrCreateKey(dir string) (*rsa.PrivateKey, error) {
-	path := filepath.Join(dir, keyFile)
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
+	b, err := keyfile.LoadOrCreate(dir, keyFile, func() ([]byte, error) {
 		key, err := rsa.GenerateKey(rand.Reader, keyBits)
 		if err != nil {
 			return nil, fmt.Errorf("generate signing key: %w", err)
 		}
 		der := x509.MarshalPKCS1PrivateKey(key)
-		out := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: der})
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, err
-		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, os.ErrExist) {
-			return LoadOrCreateKey(dir) // another process created it first
-		}
-		if err != nil {
-			return nil, fmt.Errorf("create signing key: %w", err)
-		}
-		if _, err := f.Write(out); err != nil {
-			f.Close()
-			return nil, err
-		}
-		return key, f.Close()
-	}
+		return pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: der}), nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("read signing key: %w", err)
+		return nil, fmt.Errorf("signing key: %w", err)
 	}
 	return ParsePrivateKey(b)
 }

@@ -13,9 +13,9 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
+
+	"cloudcredits/functions/internal/keyfile"
 )
 
 // FileName is the key's file in the local data folder.
@@ -67,35 +67,15 @@ func Encode(priv ed25519.PrivateKey) ([]byte, error) {
 // LoadOrCreate reads the key from dir/FileName, creating it (mode 0600, the
 // folder 0700) on first use. It is for the local server.
 func LoadOrCreate(dir string) (ed25519.PrivateKey, error) {
-	path := filepath.Join(dir, FileName)
-	b, err := os.ReadFile(path)
-	if err == nil {
-		return Parse(string(b))
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("generate quote signing key: %w", err)
-	}
-	out, err := Encode(priv)
+	b, err := keyfile.LoadOrCreate(dir, FileName, func() ([]byte, error) {
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, fmt.Errorf("generate quote signing key: %w", err)
+		}
+		return Encode(priv)
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		return LoadOrCreate(dir) // another process created it first
-	}
-	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", path, err)
-	}
-	if _, err := f.Write(out); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("write %s: %w", path, err)
-	}
-	return priv, f.Close()
+	return Parse(string(b))
 }

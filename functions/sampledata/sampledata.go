@@ -31,28 +31,15 @@ func Catalogs(dir string) (*rates.Catalog, *pricing.Catalog, error) {
 	var cards []*rates.Card
 	var books []*pricing.Book
 	for _, src := range sources {
-		err := each(src, "ratecards", func(name string, b []byte) error {
-			c, err := rates.ParseCard(b)
-			if err != nil {
-				return fmt.Errorf("rate card %s: %w", name, err)
-			}
-			cards = append(cards, c)
-			return nil
-		})
+		c, err := parseAll(src, "ratecards", "rate card", rates.ParseCard)
 		if err != nil {
 			return nil, nil, err
 		}
-		err = each(src, "pricebooks", func(name string, b []byte) error {
-			pb, err := pricing.ParseBook(b)
-			if err != nil {
-				return fmt.Errorf("price book %s: %w", name, err)
-			}
-			books = append(books, pb)
-			return nil
-		})
+		b, err := parseAll(src, "pricebooks", "price book", pricing.ParseBook)
 		if err != nil {
 			return nil, nil, err
 		}
+		cards, books = append(cards, c...), append(books, b...)
 	}
 	rc, err := rates.NewCatalog(cards...)
 	if err != nil {
@@ -65,23 +52,28 @@ func Catalogs(dir string) (*rates.Catalog, *pricing.Catalog, error) {
 	return rc, pc, nil
 }
 
-func each(src fs.FS, dir string, fn func(name string, b []byte) error) error {
+// parseAll parses the JSON files of dir in src, in name order, naming the
+// file (a `what`) that fails.
+func parseAll[T any](src fs.FS, dir, what string, parse func([]byte) (T, error)) ([]T, error) {
 	names, err := fs.Glob(src, path.Join(dir, "*.json"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(names) > FilesMax {
-		return fmt.Errorf("%s holds %d files; at most %d", dir, len(names), FilesMax)
+		return nil, fmt.Errorf("%s holds %d files; at most %d", dir, len(names), FilesMax)
 	}
 	sort.Strings(names)
+	out := make([]T, 0, len(names))
 	for _, n := range names {
 		b, err := fs.ReadFile(src, n)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if err := fn(n, b); err != nil {
-			return err
+		x, err := parse(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", what, n, err)
 		}
+		out = append(out, x)
 	}
-	return nil
+	return out, nil
 }

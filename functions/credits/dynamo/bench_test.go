@@ -147,28 +147,20 @@ func report(b *testing.B, c Capacity, model float64, n int) {
 	b.ReportMetric(c.ReadUnits/float64(n), "RCU/op")
 }
 
-func BenchmarkConsume(b *testing.B) {
-	st, m, svc := benchService(b)
-	ctx := context.Background()
-	st.ResetConsumed()
-	n := 0
-	for b.Loop() {
-		if _, err := svc.Consume(ctx, benchSpend(1), ledger.Idem{Key: fmt.Sprintf("c-%d", n)}); err != nil {
-			b.Fatalf("Consume: %v", err)
-		}
-		n++
-	}
-	report(b, st.Consumed(), m.take(), n)
-}
+func BenchmarkConsume(b *testing.B) { benchSpend1(b, "c", (*credits.Service).Consume) }
 
-func BenchmarkHold(b *testing.B) {
+func BenchmarkHold(b *testing.B) { benchSpend1(b, "h", (*credits.Service).Hold) }
+
+// benchSpend1 measures one spending call of 1 credit, each with its own
+// idempotency key (prefix-<n>).
+func benchSpend1(b *testing.B, prefix string, call func(*credits.Service, context.Context, ledger.SpendRequest, ledger.Idem) (credits.Outcome, error)) {
 	st, m, svc := benchService(b)
 	ctx := context.Background()
 	st.ResetConsumed()
 	n := 0
 	for b.Loop() {
-		if _, err := svc.Hold(ctx, benchSpend(1), ledger.Idem{Key: fmt.Sprintf("h-%d", n)}); err != nil {
-			b.Fatalf("Hold: %v", err)
+		if _, err := call(svc, ctx, benchSpend(1), ledger.Idem{Key: fmt.Sprintf("%s-%d", prefix, n)}); err != nil {
+			b.Fatalf("%s: %v", b.Name(), err)
 		}
 		n++
 	}

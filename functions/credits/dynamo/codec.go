@@ -55,39 +55,29 @@ func (it item) t(name string, v time.Time) {
 	}
 }
 
-func (it item) strs(name string, v []string) {
-	if v == nil {
-		return
-	}
-	l := make([]types.AttributeValue, len(v))
-	for i, s := range v {
-		l[i] = str(s)
-	}
-	it[name] = &types.AttributeValueMemberL{Value: l}
-}
+func (it item) strs(name string, v []string) { setList(it, name, v, str) }
 
-func (it item) decs(name string, v []decimal.Decimal) {
-	if v == nil {
-		return
-	}
-	l := make([]types.AttributeValue, len(v))
-	for i, d := range v {
-		l[i] = num(d)
-	}
-	it[name] = &types.AttributeValueMemberL{Value: l}
-}
+func (it item) decs(name string, v []decimal.Decimal) { setList(it, name, v, num) }
 
 func (it item) debits(name string, v []ledger.Debit) {
-	if v == nil {
-		return
-	}
-	l := make([]types.AttributeValue, len(v))
-	for i, d := range v {
+	setList(it, name, v, func(d ledger.Debit) types.AttributeValue {
 		m := map[string]types.AttributeValue{AttrLot: str(d.Lot), AttrCredits: num(d.Credits)}
 		if d.Currency != "" {
 			m[AttrCurrency] = str(string(d.Currency))
 		}
-		l[i] = &types.AttributeValueMemberM{Value: m}
+		return &types.AttributeValueMemberM{Value: m}
+	})
+}
+
+// setList writes v as a list, each element as value makes it; a nil v is
+// left out.
+func setList[T any](it item, name string, v []T, value func(T) types.AttributeValue) {
+	if v == nil {
+		return
+	}
+	l := make([]types.AttributeValue, len(v))
+	for i, x := range v {
+		l[i] = value(x)
 	}
 	it[name] = &types.AttributeValueMemberL{Value: l}
 }
@@ -222,51 +212,46 @@ func (r *reader) list(name string) ([]types.AttributeValue, bool) {
 }
 
 func (r *reader) strs(name string) []string {
-	l, ok := r.list(name)
-	if !ok {
-		return nil
-	}
-	out := make([]string, len(l))
-	for i, av := range l {
+	return readList(r, name, func(i int, av types.AttributeValue) string {
 		s, ok := av.(*types.AttributeValueMemberS)
 		if !ok {
 			r.fail(name, "element %d is %T, not a string", i, av)
-			continue
+			return ""
 		}
-		out[i] = s.Value
-	}
-	return out
+		return s.Value
+	})
 }
 
 func (r *reader) decs(name string) []decimal.Decimal {
-	l, ok := r.list(name)
-	if !ok {
-		return nil
-	}
-	out := make([]decimal.Decimal, len(l))
-	for i, av := range l {
-		out[i] = r.decOf(name, av)
-	}
-	return out
+	return readList(r, name, func(_ int, av types.AttributeValue) decimal.Decimal { return r.decOf(name, av) })
 }
 
 func (r *reader) debits(name string) []ledger.Debit {
+	return readList(r, name, func(i int, av types.AttributeValue) ledger.Debit {
+		m, ok := av.(*types.AttributeValueMemberM)
+		if !ok {
+			r.fail(name, "element %d is %T, not a map", i, av)
+			return ledger.Debit{}
+		}
+		sub := reader{it: m.Value}
+		d := ledger.Debit{Lot: sub.s(AttrLot), Credits: sub.n(AttrCredits), Currency: core.Currency(sub.s(AttrCurrency))}
+		if sub.err != nil && r.err == nil {
+			r.err = fmt.Errorf("dynamo: attribute %s[%d]: %w", name, i, sub.err)
+		}
+		return d
+	})
+}
+
+// readList reads a list attribute, each element as value reads it; an
+// absent one reads as nil.
+func readList[T any](r *reader, name string, value func(i int, av types.AttributeValue) T) []T {
 	l, ok := r.list(name)
 	if !ok {
 		return nil
 	}
-	out := make([]ledger.Debit, len(l))
+	out := make([]T, len(l))
 	for i, av := range l {
-		m, ok := av.(*types.AttributeValueMemberM)
-		if !ok {
-			r.fail(name, "element %d is %T, not a map", i, av)
-			continue
-		}
-		sub := reader{it: m.Value}
-		out[i] = ledger.Debit{Lot: sub.s(AttrLot), Credits: sub.n(AttrCredits), Currency: core.Currency(sub.s(AttrCurrency))}
-		if sub.err != nil && r.err == nil {
-			r.err = fmt.Errorf("dynamo: attribute %s[%d]: %w", name, i, sub.err)
-		}
+		out[i] = value(i, av)
 	}
 	return out
 }

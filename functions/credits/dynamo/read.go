@@ -13,6 +13,7 @@ import (
 
 	"cloudcredits/core"
 	"cloudcredits/core/ledger"
+	"cloudcredits/functions/credits/internal/directory"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -56,19 +57,30 @@ func (s *Store) query(ctx context.Context, pk, from, to string, max int, fn func
 		ConsistentRead: aws.Bool(true), ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	}
 	n := 0
+	return s.pages(ctx, in, "query "+pk+" "+from, func(items []map[string]types.AttributeValue) (bool, error) {
+		for _, it := range items {
+			if n++; n > max {
+				return true, fmt.Errorf("dynamo: %s has more than %d items under %s", pk, max, from)
+			}
+			if err := fn(it); err != nil {
+				return true, err
+			}
+		}
+		return false, nil
+	})
+}
+
+// pages runs a Query page by page, passing each page's items to fn until
+// fn says stop or there are no more pages.
+func (s *Store) pages(ctx context.Context, in *dynamodb.QueryInput, what string, fn func([]map[string]types.AttributeValue) (stop bool, err error)) error {
 	for {
 		out, err := s.db.Query(ctx, in)
 		if err != nil {
-			return fmt.Errorf("dynamo: query %s %s: %w", pk, from, err)
+			return fmt.Errorf("dynamo: %s: %w", what, err)
 		}
 		s.addRead(out.ConsumedCapacity)
-		for _, it := range out.Items {
-			if n++; n > max {
-				return fmt.Errorf("dynamo: %s has more than %d items under %s", pk, max, from)
-			}
-			if err := fn(it); err != nil {
-				return err
-			}
+		if stop, err := fn(out.Items); stop || err != nil {
+			return err
 		}
 		if len(out.LastEvaluatedKey) == 0 {
 			return nil
@@ -77,16 +89,47 @@ func (s *Store) query(ctx context.Context, pk, from, to string, max int, fn func
 	}
 }
 
-// Contract reads a contract.
-func (s *Store) Contract(ctx context.Context, id string) (ledger.Contract, error) {
-	it, err := s.get(ctx, contractPK(id), skContract)
+// queryAll decodes every item query reads (see there), in sort-key order.
+func queryAll[T any](ctx context.Context, s *Store, pk, from, to string, max int, decode func(map[string]types.AttributeValue) (T, error)) ([]T, error) {
+	out := []T{}
+	err := s.query(ctx, pk, from, to, max, func(it map[string]types.AttributeValue) error {
+		x, err := decode(it)
+		out = append(out, x)
+		return err
+	})
+	return out, err
+}
+
+// getOne reads and decodes one item; not found (named kind and id) when it
+// is absent.
+func getOne[T any](ctx context.Context, s *Store, pk, sk string, decode func(map[string]types.AttributeValue) (T, error), kind, id string) (T, error) {
+	var zero T
+	it, err := s.get(ctx, pk, sk)
 	if err != nil {
-		return ledger.Contract{}, err
+		return zero, err
 	}
 	if it == nil {
-		return ledger.Contract{}, ledger.NotFound("contract", id)
+		return zero, ledger.NotFound(kind, id)
 	}
-	return decodeContract(it)
+	return decode(it)
+}
+
+// directoryContract reads the one contract a directory partition (of a lot
+// or an order id) names.
+func (s *Store) directoryContract(ctx context.Context, pk, kind, id string) (string, error) {
+	contracts, err := queryAll(ctx, s, pk, pfxContract, "", ReadItemsMax, func(it map[string]types.AttributeValue) (string, error) {
+		r := reader{it: it}
+		return r.s(AttrContract), r.err
+	})
+	if err != nil {
+		return "", err
+	}
+	return directory.OneContract(kind, id, contracts)
+}
+
+// Contract reads a contract.
+func (s *Store) Contract(ctx context.Context, id string) (ledger.Contract, error) {
+	return getOne(ctx, s, contractPK(id), skContract, decodeContract, "contract", id)
 }
 
 // Contracts pages through the contract directory: the CONTRACTS partition
@@ -107,44 +150,28 @@ func (s *Store) Contracts(ctx context.Context, after string, limit int) ([]strin
 		ExpressionAttributeNames: e.names, ExpressionAttributeValues: e.values,
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	}
-	for len(out) < limit {
-		in.Limit = aws.Int32(int32(min(limit-len(out), indexPageSize)))
-		page, err := s.db.Query(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("dynamo: query the contract directory: %w", err)
-		}
-		s.addRead(page.ConsumedCapacity)
-		for _, it := range page.Items {
+	in.Limit = aws.Int32(int32(min(limit, indexPageSize)))
+	err := s.pages(ctx, in, "query the contract directory", func(items []map[string]types.AttributeValue) (bool, error) {
+		for _, it := range items {
 			out = append(out, keyText(it, AttrGSI1SK))
 		}
-		if len(page.LastEvaluatedKey) == 0 {
-			break
-		}
-		in.ExclusiveStartKey = page.LastEvaluatedKey
+		in.Limit = aws.Int32(int32(min(limit-len(out), indexPageSize)))
+		return len(out) >= limit, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out[:min(limit, len(out))], nil
 }
 
 // User reads a contract user.
 func (s *Store) User(ctx context.Context, contract, user string) (ledger.User, error) {
-	it, err := s.get(ctx, contractPK(contract), userSK(user))
-	if err != nil {
-		return ledger.User{}, err
-	}
-	if it == nil {
-		return ledger.User{}, ledger.NotFound("user", user)
-	}
-	return decodeUser(it)
+	return getOne(ctx, s, contractPK(contract), userSK(user), decodeUser, "user", user)
 }
 
 // Users reads every user of a contract, ordered by id.
 func (s *Store) Users(ctx context.Context, contract string) ([]ledger.User, error) {
-	users := []ledger.User{}
-	err := s.query(ctx, contractPK(contract), skUser, "", ReadItemsMax, func(it map[string]types.AttributeValue) error {
-		u, err := decodeUser(it)
-		users = append(users, u)
-		return err
-	})
+	users, err := queryAll(ctx, s, contractPK(contract), skUser, "", ReadItemsMax, decodeUser)
 	return users, err
 }
 
@@ -157,85 +184,37 @@ func (s *Store) Granted(ctx context.Context, contract, user string) (bool, error
 // Lots reads every lot of a contract, ordered by id, at most
 // ledger.LotsPerContractMax.
 func (s *Store) Lots(ctx context.Context, contract string) ([]ledger.Lot, error) {
-	lots := []ledger.Lot{}
-	err := s.query(ctx, contractPK(contract), skLot, "", ledger.LotsPerContractMax, func(it map[string]types.AttributeValue) error {
-		l, err := decodeLot(it)
-		lots = append(lots, l)
-		return err
-	})
+	lots, err := queryAll(ctx, s, contractPK(contract), skLot, "", ledger.LotsPerContractMax, decodeLot)
 	slices.SortFunc(lots, func(a, b ledger.Lot) int { return strings.Compare(a.ID, b.ID) })
 	return lots, err
 }
 
 // Lot reads one lot.
 func (s *Store) Lot(ctx context.Context, contract, id string) (ledger.Lot, error) {
-	it, err := s.get(ctx, contractPK(contract), lotSK(id))
-	if err != nil {
-		return ledger.Lot{}, err
-	}
-	if it == nil {
-		return ledger.Lot{}, ledger.NotFound("lot", id)
-	}
-	return decodeLot(it)
+	return getOne(ctx, s, contractPK(contract), lotSK(id), decodeLot, "lot", id)
 }
 
 // LotContract returns the contract of the lot with this id, from the lot
-// directory (one strongly consistent query). Lot ids are unique within a
-// contract, not across contracts, so an id two contracts use is refused
-// rather than guessed.
+// directory (one strongly consistent query).
 func (s *Store) LotContract(ctx context.Context, lot string) (string, error) {
-	var contracts []string
-	err := s.query(ctx, lotDirPK(lot), pfxContract, "", ReadItemsMax, func(it map[string]types.AttributeValue) error {
-		r := reader{it: it}
-		contracts = append(contracts, r.s(AttrContract))
-		return r.err
-	})
-	switch {
-	case err != nil:
-		return "", err
-	case len(contracts) == 0:
-		return "", ledger.NotFound("lot", lot)
-	case len(contracts) > 1:
-		return "", core.Errorf(core.CodeConflict, "lot id %s is used by more than one contract (%s and %s); name the contract",
-			lot, contracts[0], contracts[1])
-	}
-	return contracts[0], nil
+	return s.directoryContract(ctx, lotDirPK(lot), "lot", lot)
 }
 
 // Order reads one order.
 func (s *Store) Order(ctx context.Context, contract, id string) (ledger.Order, error) {
-	it, err := s.get(ctx, contractPK(contract), orderSK(id))
-	if err != nil {
-		return ledger.Order{}, err
-	}
-	if it == nil {
-		return ledger.Order{}, ledger.NotFound("order", id)
-	}
-	return decodeOrder(it)
+	return getOne(ctx, s, contractPK(contract), orderSK(id), decodeOrder, "order", id)
 }
 
 // QuoteAcceptance reads a quote's acceptance (one item in the quote's own
 // partition); not_found when it has none.
 func (s *Store) QuoteAcceptance(ctx context.Context, quoteID string) (ledger.QuoteAcceptance, error) {
-	it, err := s.get(ctx, quotePK(quoteID), skAcceptance)
-	if err != nil {
-		return ledger.QuoteAcceptance{}, err
-	}
-	if it == nil {
-		return ledger.QuoteAcceptance{}, ledger.NotFound("acceptance of quote", quoteID)
-	}
-	return decodeQuoteAcceptance(it)
+	return getOne(ctx, s, quotePK(quoteID), skAcceptance, decodeQuoteAcceptance, "acceptance of quote", quoteID)
 }
 
 // Orders reads every order of a contract (one query on its partition),
 // oldest first, at most ledger.OrdersPerContractMax.
 func (s *Store) Orders(ctx context.Context, contract string) ([]ledger.Order, error) {
-	orders := []ledger.Order{}
-	err := s.query(ctx, contractPK(contract), skOrder, "", ledger.OrdersPerContractMax, func(it map[string]types.AttributeValue) error {
-		o, err := decodeOrder(it)
-		orders = append(orders, o)
-		return err
-	})
+	orders, err := queryAll(ctx, s, contractPK(contract), skOrder, "", ledger.OrdersPerContractMax, decodeOrder)
 	if err != nil {
 		return nil, err
 	}
@@ -249,46 +228,17 @@ func (s *Store) Orders(ctx context.Context, contract string) ([]ledger.Order, er
 // order directory (one strongly consistent query); an id two contracts use
 // is refused.
 func (s *Store) OrderContract(ctx context.Context, id string) (string, error) {
-	var contracts []string
-	err := s.query(ctx, orderDirPK(id), pfxContract, "", ReadItemsMax, func(it map[string]types.AttributeValue) error {
-		r := reader{it: it}
-		contracts = append(contracts, r.s(AttrContract))
-		return r.err
-	})
-	switch {
-	case err != nil:
-		return "", err
-	case len(contracts) == 0:
-		return "", ledger.NotFound("order", id)
-	case len(contracts) > 1:
-		return "", core.Errorf(core.CodeConflict, "order id %s is used by more than one contract (%s and %s); name the contract",
-			id, contracts[0], contracts[1])
-	}
-	return contracts[0], nil
+	return s.directoryContract(ctx, orderDirPK(id), "order", id)
 }
 
 // Hold reads one hold.
 func (s *Store) Hold(ctx context.Context, contract, id string) (ledger.Hold, error) {
-	it, err := s.get(ctx, holdPK(contract, id), skHold)
-	if err != nil {
-		return ledger.Hold{}, err
-	}
-	if it == nil {
-		return ledger.Hold{}, ledger.NotFound("hold", id)
-	}
-	return decodeHold(it)
+	return getOne(ctx, s, holdPK(contract, id), skHold, decodeHold, "hold", id)
 }
 
 // Consumption reads one consumption.
 func (s *Store) Consumption(ctx context.Context, contract, id string) (ledger.Consumption, error) {
-	it, err := s.get(ctx, consumptionPK(contract, id), skConsumption)
-	if err != nil {
-		return ledger.Consumption{}, err
-	}
-	if it == nil {
-		return ledger.Consumption{}, ledger.NotFound("consumption", id)
-	}
-	return decodeConsumption(it)
+	return getOne(ctx, s, consumptionPK(contract, id), skConsumption, decodeConsumption, "consumption", id)
 }
 
 // Budget reads a project's cap in a currency.
@@ -355,64 +305,79 @@ func (s *Store) Entries(ctx context.Context, contract, lot string) ([]ledger.Ent
 // Usage reads the roll-up rows of months fromMonth..toMonth: one range query
 // on the contract's partition.
 func (s *Store) Usage(ctx context.Context, contract, fromMonth, toMonth string) ([]ledger.Usage, error) {
-	rows := []ledger.Usage{}
 	if toMonth < fromMonth {
-		return rows, nil
+		return []ledger.Usage{}, nil
 	}
 	// Every row of month m has a sort key starting "USAGE#m#"; '$' sorts
 	// right after '#', so "USAGE#to$" is above all of month `to`.
-	err := s.query(ctx, contractPK(contract), skUsage+fromMonth+"#", skUsage+toMonth+"$", ReadItemsMax,
-		func(it map[string]types.AttributeValue) error {
-			u, err := decodeUsage(it)
-			rows = append(rows, u)
-			return err
-		})
-	return rows, err
+	return queryAll(ctx, s, contractPK(contract), skUsage+fromMonth+"#", skUsage+toMonth+"$", ReadItemsMax, decodeUsage)
 }
 
 // Attempts reads the refused spend attempts of a contract, oldest first.
 func (s *Store) Attempts(ctx context.Context, contract string) ([]ledger.Attempt, error) {
-	attempts := []ledger.Attempt{}
-	err := s.query(ctx, contractPK(contract), skAttempt, "", ReadItemsMax, func(it map[string]types.AttributeValue) error {
-		a, err := decodeAttempt(it)
-		attempts = append(attempts, a)
-		return err
-	})
+	attempts, err := queryAll(ctx, s, contractPK(contract), skAttempt, "", ReadItemsMax, decodeAttempt)
 	return attempts, err
 }
 
-// indexKeys pages through one shard of the sweep index for keys up to `at`,
-// passing each page's table keys to fn until fn says stop or SweepScanMax
-// keys were seen.
-func (s *Store) indexKeys(ctx context.Context, gsiPK string, at time.Time, fn func([]item) (stop bool, err error)) error {
-	e := &expr{}
-	in := &dynamodb.QueryInput{
-		TableName: &s.table, IndexName: aws.String(IndexSweep),
-		KeyConditionExpression: aws.String(e.n(AttrGSI1PK) + " = " + e.v(str(gsiPK)) + " AND " +
-			e.n(AttrGSI1SK) + " < " + e.v(str(timeKey(at)+"$"))),
-		ExpressionAttributeNames: e.names, ExpressionAttributeValues: e.values,
-		Limit: aws.Int32(indexPageSize), ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-	}
-	for seen := 0; seen < SweepScanMax; {
-		out, err := s.db.Query(ctx, in)
+// sweepIndex reads, shard by shard, the items whose sweep-index keys under
+// prefix skCond selects (given the expression being built), examining at
+// most scanMax index keys per shard. Each page's items are read strongly
+// consistent and decoded; those keep accepts are returned. A shard is left
+// once full says so, given how many were kept from it and in all; full is
+// asked before a shard's first page too.
+func sweepIndex[T any](ctx context.Context, s *Store, prefix string, skCond func(*expr) string, scanMax int,
+	decode func(map[string]types.AttributeValue) (T, error), keep func(T) bool, full func(inShard, total int) bool) ([]T, error) {
+	kept := []T{}
+	for shard := range IndexShards {
+		if full(0, len(kept)) {
+			break
+		}
+		gsiPK := prefix + strconv.Itoa(shard)
+		e := &expr{}
+		in := &dynamodb.QueryInput{
+			TableName: &s.table, IndexName: aws.String(IndexSweep),
+			KeyConditionExpression:   aws.String(e.n(AttrGSI1PK) + " = " + e.v(str(gsiPK)) + " AND " + skCond(e)),
+			ExpressionAttributeNames: e.names, ExpressionAttributeValues: e.values,
+			Limit: aws.Int32(indexPageSize), ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+		}
+		seen, inShard := 0, 0
+		err := s.pages(ctx, in, "query index "+IndexSweep+" "+gsiPK, func(page []map[string]types.AttributeValue) (bool, error) {
+			seen += len(page)
+			keys := make([]item, len(page))
+			for i, it := range page {
+				keys[i] = keyOf(keyText(it, AttrPK), keyText(it, AttrSK))
+			}
+			items, err := s.batchGet(ctx, keys)
+			if err != nil {
+				return true, err
+			}
+			for _, it := range items {
+				x, err := decode(it)
+				if err != nil {
+					return true, err
+				}
+				if keep(x) {
+					kept = append(kept, x)
+					inShard++
+				}
+			}
+			return seen >= scanMax || full(inShard, len(kept)), nil
+		})
 		if err != nil {
-			return fmt.Errorf("dynamo: query index %s %s: %w", IndexSweep, gsiPK, err)
+			return nil, err
 		}
-		s.addRead(out.ConsumedCapacity)
-		seen += len(out.Items)
-		keys := make([]item, len(out.Items))
-		for i, it := range out.Items {
-			keys[i] = keyOf(keyText(it, AttrPK), keyText(it, AttrSK))
-		}
-		if stop, err := fn(keys); stop || err != nil {
-			return err
-		}
-		if len(out.LastEvaluatedKey) == 0 {
-			return nil
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
-	return nil
+	return kept, nil
+}
+
+// keysUpTo selects sweep-index keys at or before at.
+func keysUpTo(at time.Time) func(*expr) string {
+	return func(e *expr) string { return e.n(AttrGSI1SK) + " < " + e.v(str(timeKey(at)+"$")) }
+}
+
+// shardFull leaves a shard once limit items were kept from it.
+func shardFull(limit int) func(inShard, total int) bool {
+	return func(inShard, _ int) bool { return inShard >= limit }
 }
 
 // batchGet reads items by key with strongly consistent reads, in key order;
@@ -458,13 +423,12 @@ func (s *Store) batchGet(ctx context.Context, keys []item) ([]map[string]types.A
 	return items, nil
 }
 
+// sleep waits d, or until ctx is done.
 func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-t.C:
+	case <-time.After(d):
 		return nil
 	}
 }
@@ -477,72 +441,42 @@ func sleep(ctx context.Context, d time.Duration) error {
 // so what one call reads follows the sweep's work, not the table's history.
 // It writes nothing.
 func (s *Store) EndedLots(ctx context.Context, at time.Time, limit int) ([]ledger.Lot, error) {
-	lots := []ledger.Lot{}
 	if limit <= 0 {
-		return lots, nil
+		return []ledger.Lot{}, nil
 	}
-	for shard := range IndexShards {
-		found := 0
-		err := s.indexKeys(ctx, gsiLotEnd+strconv.Itoa(shard), at, func(keys []item) (bool, error) {
-			items, err := s.batchGet(ctx, keys)
-			if err != nil {
-				return true, err
-			}
-			for _, it := range items {
-				l, err := decodeLot(it)
-				if err != nil {
-					return true, err
-				}
-				end := l.End()
-				switch {
-				case end.IsZero() || end.After(at) || l.Retired: // moved since the index was read
-				case l.Remaining.Sign() > 0,
-					l.Held.Sign() == 0 && !end.After(at.Add(-ledger.RetireGrace)):
-					lots = append(lots, l)
-					found++
-				}
-			}
-			return found >= limit, nil
-		})
-		if err != nil {
-			return nil, err
+	lots, err := sweepIndex(ctx, s, gsiLotEnd, keysUpTo(at), SweepScanMax, decodeLot, func(l ledger.Lot) bool {
+		end := l.End()
+		switch {
+		case end.IsZero() || end.After(at) || l.Retired: // moved since the index was read
+			return false
+		case l.Remaining.Sign() > 0:
+			return true
 		}
+		return l.Held.Sign() == 0 && !end.After(at.Add(-ledger.RetireGrace))
+	}, shardFull(limit))
+	if err != nil {
+		return nil, err
 	}
-	slices.SortFunc(lots, func(a, b ledger.Lot) int {
-		return cmp.Or(a.End().Compare(b.End()), strings.Compare(a.Contract, b.Contract), strings.Compare(a.ID, b.ID))
-	})
+	slices.SortFunc(lots, lotsByEnd)
 	return lots[:min(limit, len(lots))], nil
+}
+
+// lotsByEnd orders lots soonest end first, then by contract and id.
+func lotsByEnd(a, b ledger.Lot) int {
+	return cmp.Or(a.End().Compare(b.End()), strings.Compare(a.Contract, b.Contract), strings.Compare(a.ID, b.ID))
 }
 
 // ExpiredHolds returns up to limit open holds whose expiry is at or before
 // `at`, soonest expiry first.
 func (s *Store) ExpiredHolds(ctx context.Context, at time.Time, limit int) ([]ledger.Hold, error) {
-	holds := []ledger.Hold{}
 	if limit <= 0 {
-		return holds, nil
+		return []ledger.Hold{}, nil
 	}
-	for shard := range IndexShards {
-		found := 0
-		err := s.indexKeys(ctx, gsiHoldExpiry+strconv.Itoa(shard), at, func(keys []item) (bool, error) {
-			items, err := s.batchGet(ctx, keys)
-			if err != nil {
-				return true, err
-			}
-			for _, it := range items {
-				h, err := decodeHold(it)
-				if err != nil {
-					return true, err
-				}
-				if h.State == ledger.HoldOpen && !h.ExpiresAt.After(at) {
-					holds = append(holds, h)
-					found++
-				}
-			}
-			return found >= limit, nil
-		})
-		if err != nil {
-			return nil, err
-		}
+	holds, err := sweepIndex(ctx, s, gsiHoldExpiry, keysUpTo(at), SweepScanMax, decodeHold, func(h ledger.Hold) bool {
+		return h.State == ledger.HoldOpen && !h.ExpiresAt.After(at)
+	}, shardFull(limit))
+	if err != nil {
+		return nil, err
 	}
 	slices.SortFunc(holds, func(a, b ledger.Hold) int {
 		return cmp.Or(a.ExpiresAt.Compare(b.ExpiresAt), strings.Compare(a.Contract, b.Contract), strings.Compare(a.ID, b.ID))
@@ -684,25 +618,12 @@ func render(av types.AttributeValue) string {
 
 // Sunset reads a currency's sunset; not_found when it has none.
 func (s *Store) Sunset(ctx context.Context, cur core.Currency) (ledger.Sunset, error) {
-	it, err := s.get(ctx, pkSunsets, sunsetSK(string(cur)))
-	if err != nil {
-		return ledger.Sunset{}, err
-	}
-	if it == nil {
-		return ledger.Sunset{}, ledger.NotFound("sunset of currency", string(cur))
-	}
-	return decodeSunset(it)
+	return getOne(ctx, s, pkSunsets, sunsetSK(string(cur)), decodeSunset, "sunset of currency", string(cur))
 }
 
 // Sunsets reads every sunset (one query on their partition), by currency.
 func (s *Store) Sunsets(ctx context.Context) ([]ledger.Sunset, error) {
-	out := []ledger.Sunset{}
-	err := s.query(ctx, pkSunsets, skSunset, "", ReadItemsMax, func(it map[string]types.AttributeValue) error {
-		x, err := decodeSunset(it)
-		out = append(out, x)
-		return err
-	})
-	return out, err
+	return queryAll(ctx, s, pkSunsets, skSunset, "", ReadItemsMax, decodeSunset)
 }
 
 // LotsOutliving reads the sweep index for lots ending after `at` (a lot
@@ -714,48 +635,16 @@ func (s *Store) Sunsets(ctx context.Context) ([]ledger.Sunset, error) {
 // cur — lots of other currencies ending later stay in it, and the bound is
 // on them.
 func (s *Store) LotsOutliving(ctx context.Context, cur core.Currency, at time.Time, limit int) ([]ledger.Lot, error) {
-	lots := []ledger.Lot{}
 	if limit <= 0 {
-		return lots, nil
+		return []ledger.Lot{}, nil
 	}
-	for shard := range IndexShards {
-		e := &expr{}
-		in := &dynamodb.QueryInput{
-			TableName: &s.table, IndexName: aws.String(IndexSweep),
-			KeyConditionExpression: aws.String(e.n(AttrGSI1PK) + " = " + e.v(str(gsiLotEnd+strconv.Itoa(shard))) + " AND " +
-				e.n(AttrGSI1SK) + " > " + e.v(str(timeKey(at)+"$"))),
-			ExpressionAttributeNames: e.names, ExpressionAttributeValues: e.values,
-			Limit: aws.Int32(indexPageSize), ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-		}
-		for seen := 0; seen < ReadItemsMax && len(lots) < limit; {
-			out, err := s.db.Query(ctx, in)
-			if err != nil {
-				return nil, fmt.Errorf("dynamo: query index %s for lots outliving %v: %w", IndexSweep, at, err)
-			}
-			s.addRead(out.ConsumedCapacity)
-			seen += len(out.Items)
-			keys := make([]item, len(out.Items))
-			for i, it := range out.Items {
-				keys[i] = keyOf(keyText(it, AttrPK), keyText(it, AttrSK))
-			}
-			items, err := s.batchGet(ctx, keys)
-			if err != nil {
-				return nil, err
-			}
-			for _, it := range items {
-				l, err := decodeLot(it)
-				if err != nil {
-					return nil, err
-				}
-				if end := l.End(); l.Currency == cur && (end.IsZero() || end.After(at)) {
-					lots = append(lots, l)
-				}
-			}
-			if len(out.LastEvaluatedKey) == 0 {
-				break
-			}
-			in.ExclusiveStartKey = out.LastEvaluatedKey
-		}
+	after := func(e *expr) string { return e.n(AttrGSI1SK) + " > " + e.v(str(timeKey(at)+"$")) }
+	lots, err := sweepIndex(ctx, s, gsiLotEnd, after, ReadItemsMax, decodeLot, func(l ledger.Lot) bool {
+		end := l.End()
+		return l.Currency == cur && (end.IsZero() || end.After(at))
+	}, func(_, total int) bool { return total >= limit })
+	if err != nil {
+		return nil, err
 	}
 	slices.SortFunc(lots, func(a, b ledger.Lot) int {
 		return cmp.Or(strings.Compare(a.Contract, b.Contract), strings.Compare(a.ID, b.ID))
@@ -769,32 +658,14 @@ func (s *Store) LotsOutliving(ctx context.Context, cur core.Currency, at time.Ti
 // reads the items strongly consistent and keeps those still claimable, by
 // due time.
 func (s *Store) PendingNotifications(ctx context.Context, at time.Time, limit int) ([]ledger.Notification, error) {
-	out := []ledger.Notification{}
 	if limit <= 0 {
-		return out, nil
+		return []ledger.Notification{}, nil
 	}
-	for shard := range IndexShards {
-		found := 0
-		err := s.indexKeys(ctx, gsiPending+strconv.Itoa(shard), at, func(keys []item) (bool, error) {
-			items, err := s.batchGet(ctx, keys)
-			if err != nil {
-				return true, err
-			}
-			for _, it := range items {
-				n, err := decodeNotification(it)
-				if err != nil {
-					return true, err
-				}
-				if n.Claimable(at) {
-					out = append(out, n)
-					found++
-				}
-			}
-			return found >= limit, nil
-		})
-		if err != nil {
-			return nil, err
-		}
+	out, err := sweepIndex(ctx, s, gsiPending, keysUpTo(at), SweepScanMax, decodeNotification, func(n ledger.Notification) bool {
+		return n.Claimable(at)
+	}, shardFull(limit))
+	if err != nil {
+		return nil, err
 	}
 	slices.SortFunc(out, func(a, b ledger.Notification) int {
 		return cmp.Or(a.DueAt().Compare(b.DueAt()), strings.Compare(a.ID, b.ID))
@@ -805,12 +676,7 @@ func (s *Store) PendingNotifications(ctx context.Context, at time.Time, limit in
 // Notifications reads a contract's outbox (one query on its partition) and
 // returns the newest ledger.NotificationsPerContractMax, oldest first.
 func (s *Store) Notifications(ctx context.Context, contract string) ([]ledger.Notification, error) {
-	out := []ledger.Notification{}
-	err := s.query(ctx, contractPK(contract), skNotification, "", ReadItemsMax, func(it map[string]types.AttributeValue) error {
-		n, err := decodeNotification(it)
-		out = append(out, n)
-		return err
-	})
+	out, err := queryAll(ctx, s, contractPK(contract), skNotification, "", ReadItemsMax, decodeNotification)
 	if err != nil {
 		return nil, err
 	}
@@ -826,12 +692,7 @@ func (s *Store) NotificationsByPrefix(ctx context.Context, contract, prefix stri
 	if prefix == "" {
 		return nil, fmt.Errorf("dynamo: notifications by prefix: the prefix is empty")
 	}
-	out := []ledger.Notification{}
-	err := s.query(ctx, contractPK(contract), notificationSK(prefix), "", ReadItemsMax, func(it map[string]types.AttributeValue) error {
-		n, err := decodeNotification(it)
-		out = append(out, n)
-		return err
-	})
+	out, err := queryAll(ctx, s, contractPK(contract), notificationSK(prefix), "", ReadItemsMax, decodeNotification)
 	if err != nil {
 		return nil, err
 	}
@@ -845,52 +706,19 @@ func (s *Store) NotificationsByPrefix(ctx context.Context, contract, prefix stri
 // anything from the index (a lot that ends later may still be refunded
 // into).
 func (s *Store) LotsEndingWithin(ctx context.Context, after, by time.Time, limit int) ([]ledger.Lot, error) {
-	lots := []ledger.Lot{}
 	if limit <= 0 || !by.After(after) {
-		return lots, nil
+		return []ledger.Lot{}, nil
 	}
-	for shard := range IndexShards {
-		e := &expr{}
-		in := &dynamodb.QueryInput{
-			TableName: &s.table, IndexName: aws.String(IndexSweep),
-			KeyConditionExpression: aws.String(e.n(AttrGSI1PK) + " = " + e.v(str(gsiLotEnd+strconv.Itoa(shard))) + " AND " +
-				e.n(AttrGSI1SK) + " BETWEEN " + e.v(str(timeKey(after)+"$")) + " AND " + e.v(str(timeKey(by)+"$"))),
-			ExpressionAttributeNames: e.names, ExpressionAttributeValues: e.values,
-			Limit: aws.Int32(indexPageSize), ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-		}
-		for seen, found := 0, 0; seen < SweepScanMax && found < limit; {
-			out, err := s.db.Query(ctx, in)
-			if err != nil {
-				return nil, fmt.Errorf("dynamo: query index %s for lots ending by %v: %w", IndexSweep, by, err)
-			}
-			s.addRead(out.ConsumedCapacity)
-			seen += len(out.Items)
-			keys := make([]item, len(out.Items))
-			for i, it := range out.Items {
-				keys[i] = keyOf(keyText(it, AttrPK), keyText(it, AttrSK))
-			}
-			items, err := s.batchGet(ctx, keys)
-			if err != nil {
-				return nil, err
-			}
-			for _, it := range items {
-				l, err := decodeLot(it)
-				if err != nil {
-					return nil, err
-				}
-				if end := l.End(); !end.IsZero() && end.After(after) && !end.After(by) && l.Remaining.Sign() > 0 {
-					lots = append(lots, l)
-					found++
-				}
-			}
-			if len(out.LastEvaluatedKey) == 0 {
-				break
-			}
-			in.ExclusiveStartKey = out.LastEvaluatedKey
-		}
+	within := func(e *expr) string {
+		return e.n(AttrGSI1SK) + " BETWEEN " + e.v(str(timeKey(after)+"$")) + " AND " + e.v(str(timeKey(by)+"$"))
 	}
-	slices.SortFunc(lots, func(a, b ledger.Lot) int {
-		return cmp.Or(a.End().Compare(b.End()), strings.Compare(a.Contract, b.Contract), strings.Compare(a.ID, b.ID))
-	})
+	lots, err := sweepIndex(ctx, s, gsiLotEnd, within, SweepScanMax, decodeLot, func(l ledger.Lot) bool {
+		end := l.End()
+		return !end.IsZero() && end.After(after) && !end.After(by) && l.Remaining.Sign() > 0
+	}, shardFull(limit))
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(lots, lotsByEnd)
 	return lots[:min(limit, len(lots))], nil
 }

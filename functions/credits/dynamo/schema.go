@@ -326,12 +326,8 @@ func waitActive(ctx context.Context, client *dynamodb.Client, table string) erro
 		if time.Now().After(deadline) {
 			return fmt.Errorf("dynamo: table %s not active after %s (status %s)", table, tableWaitMax, out.Table.TableStatus)
 		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := sleep(ctx, delay); err != nil {
+			return err
 		}
 		delay = min(2*delay, 5*time.Second)
 	}

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"cloudcredits/core/governance"
 	"cloudcredits/functions/credits/storetest"
 	"cloudcredits/functions/internal/ddblocal"
 
@@ -107,18 +106,8 @@ func usageBenchStore(b *testing.B) (*Store, *queryMeter, storetest.UsageLoad) {
 // BenchmarkUsageReport measures a 12-month usage report of a contract with
 // 1,000,000 consumptions: Store.Usage (a paged Query) plus governance.Usage.
 func BenchmarkUsageReport(b *testing.B) {
-	for _, c := range []struct {
-		name string
-		by   []string
-	}{
-		{"by=user,service", []string{governance.DimUser, governance.DimService}},
-		{"by=month", []string{governance.DimMonth}},
-	} {
-		b.Run(c.name, func(b *testing.B) {
-			st, m, l := usageBenchStore(b)
-			storetest.BenchUsageReport(b, st, l, c.by, m)
-		})
-	}
+	st, m, l := usageBenchStore(b)
+	storetest.BenchUsageReports(b, st, l, m)
 }
 
 // BenchmarkAlertCheck measures the hourly alert check of that contract:

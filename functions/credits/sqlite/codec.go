@@ -73,6 +73,73 @@ func decodeJSON(column, s string, v any) error {
 	return nil
 }
 
+// timeCol scans a time column (NULL: the zero time) into t.
+type timeCol struct{ t *time.Time }
+
+func (c timeCol) Scan(src any) error {
+	var v sql.NullInt64
+	if err := v.Scan(src); err != nil {
+		return err
+	}
+	*c.t = decodeTime(v)
+	return nil
+}
+
+// decCol scans a decimal column (text) into d.
+type decCol struct {
+	column string
+	d      *decimal.Decimal
+}
+
+func (c decCol) Scan(src any) error {
+	s, err := textValue(src)
+	if err != nil {
+		return err
+	}
+	d, err := decodeDecimal(c.column, s)
+	*c.d = d
+	return err
+}
+
+// jsonCol scans a JSON column (text) into v.
+type jsonCol struct {
+	column string
+	v      any
+}
+
+func (c jsonCol) Scan(src any) error {
+	s, err := textValue(src)
+	if err != nil {
+		return err
+	}
+	return decodeJSON(c.column, s, c.v)
+}
+
+// textCol scans a text column into a string kind (a currency, a state).
+type textCol[S ~string] struct{ p *S }
+
+func (c textCol[S]) Scan(src any) error {
+	s, err := textValue(src)
+	if err != nil {
+		return err
+	}
+	*c.p = S(s)
+	return nil
+}
+
+// textValue is a text column's value; NULL is refused, as database/sql
+// refuses it for a string.
+func textValue(src any) (string, error) {
+	var v sql.NullString
+	if err := v.Scan(src); err != nil {
+		return "", err
+	}
+	if !v.Valid {
+		return "", fmt.Errorf("converting NULL to string is unsupported")
+	}
+	return v.String, nil
+}
+
 // values collects the column values of one row, remembering the first
 // encoding error so a long argument list needs one check at the end.
 type values struct {
@@ -98,21 +165,4 @@ func (v *values) json(x any) {
 		v.err = err
 	}
 	v.args = append(v.args, s)
-}
-
-// decoder collects the first decoding error of one row.
-type decoder struct{ err error }
-
-func (d *decoder) dec(column, s string) decimal.Decimal {
-	v, err := decodeDecimal(column, s)
-	if err != nil && d.err == nil {
-		d.err = err
-	}
-	return v
-}
-
-func (d *decoder) json(column, s string, v any) {
-	if err := decodeJSON(column, s, v); err != nil && d.err == nil {
-		d.err = err
-	}
 }

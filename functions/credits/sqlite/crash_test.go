@@ -152,6 +152,14 @@ func TestCrashChild(t *testing.T) {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", what, err)
 		os.Exit(3)
 	}
+	// refused reports a refusal for want of credits; any other error ends
+	// the child.
+	refused := func(what string, err error) bool {
+		if err != nil && !isCode(err, core.CodeInsufficientCredits) {
+			fail(what, err)
+		}
+		return err != nil
+	}
 	for i := 0; ; i++ {
 		switch i % 4 {
 		case 0, 1: // consume 1–9 credits, often across two lots
@@ -172,11 +180,8 @@ func TestCrashChild(t *testing.T) {
 			fmt.Println("consumed", r.ConsumptionID)
 		case 2: // hold, then settle below, at or above the hold, or release
 			o, err := f.svc.Hold(ctx, f.spend("6"), idem())
-			if isCode(err, core.CodeInsufficientCredits) {
+			if refused("hold", err) {
 				continue
-			}
-			if err != nil {
-				fail("hold", err)
 			}
 			var h ledger.HoldResult
 			o.Decode(&h)
@@ -189,11 +194,8 @@ func TestCrashChild(t *testing.T) {
 				continue
 			}
 			o, err = f.svc.Settle(ctx, "c1", h.HoldID, decimal.NewFromInt(int64(rand.IntN(9))), idem())
-			if isCode(err, core.CodeInsufficientCredits) {
+			if refused("settle", err) {
 				continue
-			}
-			if err != nil {
-				fail("settle", err)
 			}
 			var s ledger.SettleResult
 			o.Decode(&s)

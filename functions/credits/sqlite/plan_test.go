@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"context"
 	"database/sql"
 	"path/filepath"
 	"slices"
@@ -46,21 +45,7 @@ func outboxPlans(t *testing.T, path string) {
 		{"NotificationsByPrefix", rNotesPrefix, "USING PRIMARY KEY (id>? AND id<?)", []any{"a", "b", "c", 10}},
 		{"PendingNotifications", rPendingNotes, "USING INDEX notifications_due", []any{1, 10}},
 	} {
-		rows, err := st.reader.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+tc.query, tc.args...)
-		if err != nil {
-			t.Fatalf("%s: %v", tc.name, err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		all := strings.Join(plan, "; ")
+		all := queryPlan(t, st, tc.query, tc.args...)
 		if !strings.Contains(all, tc.want) || strings.Contains(all, "TEMP B-TREE") {
 			t.Errorf("%s plan: %s; want %s and no sort of its own", tc.name, all, tc.want)
 		}

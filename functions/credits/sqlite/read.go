@@ -10,6 +10,7 @@ import (
 
 	"cloudcredits/core"
 	"cloudcredits/core/ledger"
+	"cloudcredits/functions/credits/internal/directory"
 
 	"github.com/shopspring/decimal"
 )
@@ -66,6 +67,12 @@ func many[T any](ctx context.Context, s *Store, scan func(scanner) (T, error), w
 	return out, nil
 }
 
+// scanText reads a row of one text column.
+func scanText(r scanner) (string, error) {
+	var c string
+	return c, r.Scan(&c)
+}
+
 // unbounded is the limit of reads the port does not page (see the report on
 // the port: Users, Entries, Usage and Attempts grow with the contract).
 const unbounded = -1
@@ -77,11 +84,7 @@ func (s *Store) Contract(ctx context.Context, id string) (ledger.Contract, error
 
 // Contracts reads contract ids after `after` on the primary key.
 func (s *Store) Contracts(ctx context.Context, after string, limit int) ([]string, error) {
-	scan := func(r scanner) (string, error) {
-		var c string
-		return c, r.Scan(&c)
-	}
-	return many(ctx, s, scan, "contracts", unbounded, rContracts, after, clampLimit(limit))
+	return many(ctx, s, scanText, "contracts", unbounded, rContracts, after, clampLimit(limit))
 }
 
 func (s *Store) User(ctx context.Context, contract, user string) (ledger.User, error) {
@@ -115,24 +118,18 @@ func (s *Store) Lot(ctx context.Context, contract, id string) (ledger.Lot, error
 		rLot, contract, id)
 }
 
-// LotContract returns the contract of the lot with this id. Lot ids are
-// unique within a contract (the CreateLot condition), not across contracts,
-// so an id that two contracts use is refused rather than guessed.
+// LotContract returns the contract of the lot with this id.
 func (s *Store) LotContract(ctx context.Context, lot string) (string, error) {
-	scan := func(r scanner) (string, error) {
-		var c string
-		return c, r.Scan(&c)
-	}
-	cs, err := many(ctx, s, scan, "contracts of lot "+lot, unbounded, rLotContract, lot)
-	switch {
-	case err != nil:
+	return directoryContract(ctx, s, "lot", lot, rLotContract)
+}
+
+// directoryContract reads the one contract that uses a lot or order id.
+func directoryContract(ctx context.Context, s *Store, kind, id, query string) (string, error) {
+	cs, err := many(ctx, s, scanText, "contracts of "+kind+" "+id, unbounded, query, id)
+	if err != nil {
 		return "", err
-	case len(cs) == 0:
-		return "", ledger.NotFound("lot", lot)
-	case len(cs) > 1:
-		return "", core.Errorf(core.CodeConflict, "lot id %s is used by more than one contract (%s and %s); name the contract", lot, cs[0], cs[1])
 	}
-	return cs[0], nil
+	return directory.OneContract(kind, id, cs)
 }
 
 func (s *Store) Order(ctx context.Context, contract, id string) (ledger.Order, error) {
@@ -152,23 +149,9 @@ func (s *Store) Orders(ctx context.Context, contract string) ([]ledger.Order, er
 		rOrders, contract, ledger.OrdersPerContractMax+1)
 }
 
-// OrderContract returns the contract of the order with this id (order ids
-// are unique within a contract; one two contracts use is refused).
+// OrderContract returns the contract of the order with this id.
 func (s *Store) OrderContract(ctx context.Context, id string) (string, error) {
-	scan := func(r scanner) (string, error) {
-		var c string
-		return c, r.Scan(&c)
-	}
-	cs, err := many(ctx, s, scan, "contracts of order "+id, unbounded, rOrderContract, id)
-	switch {
-	case err != nil:
-		return "", err
-	case len(cs) == 0:
-		return "", ledger.NotFound("order", id)
-	case len(cs) > 1:
-		return "", core.Errorf(core.CodeConflict, "order id %s is used by more than one contract (%s and %s); name the contract", id, cs[0], cs[1])
-	}
-	return cs[0], nil
+	return directoryContract(ctx, s, "order", id, rOrderContract)
 }
 
 func (s *Store) Hold(ctx context.Context, contract, id string) (ledger.Hold, error) {
@@ -248,12 +231,22 @@ func (s *Store) Attempts(ctx context.Context, contract string) ([]ledger.Attempt
 // nothing.
 func clampLimit(limit int) int { return min(max(limit, 0), listMax) }
 
+// timeArg is at as a query argument for a read of what; the zero time and
+// times out of range are refused.
+func timeArg(what string, at time.Time) (any, error) {
+	t, err := encodeTime(at)
+	if err != nil || t == nil {
+		return nil, fmt.Errorf("sqlite: %s at %v: need a time in range: %w", what, at, err)
+	}
+	return t, nil
+}
+
 // EndedLots reads the partial index lots_ended: the WHERE below repeats the
 // index's own condition so SQLite may use it.
 func (s *Store) EndedLots(ctx context.Context, at time.Time, limit int) ([]ledger.Lot, error) {
-	t, err := encodeTime(at)
-	if err != nil || t == nil {
-		return nil, fmt.Errorf("sqlite: ended lots at %v: need a time in range: %w", at, err)
+	t, err := timeArg("ended lots", at)
+	if err != nil {
+		return nil, err
 	}
 	return many(ctx, s, scanLot, "ended lots", unbounded,
 		rEndedLots, t, clampLimit(limit))
@@ -261,9 +254,9 @@ func (s *Store) EndedLots(ctx context.Context, at time.Time, limit int) ([]ledge
 
 // ExpiredHolds reads the partial index holds_open_expiry.
 func (s *Store) ExpiredHolds(ctx context.Context, at time.Time, limit int) ([]ledger.Hold, error) {
-	t, err := encodeTime(at)
-	if err != nil || t == nil {
-		return nil, fmt.Errorf("sqlite: expired holds at %v: need a time in range: %w", at, err)
+	t, err := timeArg("expired holds", at)
+	if err != nil {
+		return nil, err
 	}
 	return many(ctx, s, scanHold, "expired holds", unbounded,
 		rExpiredHolds, t, clampLimit(limit))
@@ -282,9 +275,9 @@ func (s *Store) Sunsets(ctx context.Context) ([]ledger.Sunset, error) {
 // LotsOutliving reads the index lots_currency_end: a currency's lots that
 // end after `at` or never.
 func (s *Store) LotsOutliving(ctx context.Context, cur core.Currency, at time.Time, limit int) ([]ledger.Lot, error) {
-	t, err := encodeTime(at)
-	if err != nil || t == nil {
-		return nil, fmt.Errorf("sqlite: lots outliving %v: need a time in range: %w", at, err)
+	t, err := timeArg("lots outliving", at)
+	if err != nil {
+		return nil, err
 	}
 	return many(ctx, s, scanLot, "lots outliving", unbounded, rLotsOutliving, string(cur), t, clampLimit(limit))
 }
@@ -292,9 +285,9 @@ func (s *Store) LotsOutliving(ctx context.Context, cur core.Currency, at time.Ti
 // PendingNotifications reads the partial index notifications_due: what the
 // sender still has to deliver and may claim at `at`, by due time.
 func (s *Store) PendingNotifications(ctx context.Context, at time.Time, limit int) ([]ledger.Notification, error) {
-	t, err := encodeTime(at)
-	if err != nil || t == nil {
-		return nil, fmt.Errorf("sqlite: pending notifications at %v: need a time in range: %w", at, err)
+	t, err := timeArg("pending notifications", at)
+	if err != nil {
+		return nil, err
 	}
 	return many(ctx, s, scanNotification, "pending notifications", unbounded, rPendingNotes, t, clampLimit(limit))
 }

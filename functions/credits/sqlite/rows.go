@@ -1,9 +1,9 @@
 package sqlite
 
 import (
-	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"cloudcredits/core"
 	"cloudcredits/core/ledger"
@@ -37,24 +37,11 @@ func contractValues(c ledger.Contract) ([]any, error) {
 }
 
 func scanContract(s scanner) (ledger.Contract, error) {
-	var (
-		c                      ledger.Contract
-		covered, baseline      string
-		start, end, terminated sql.NullInt64
-		extension              int64
-		coverage, active       bool
-	)
-	if err := s.Scan(&c.ID, &c.Customer, &c.Entity, &covered, &coverage, &start, &end,
-		&extension, &c.Channel, &baseline, &active, &terminated, &c.Version, &c.NotifyEmail); err != nil {
-		return c, err
-	}
-	var d decoder
-	d.json("covered_entities", covered, &c.CoveredEntities)
-	c.MonthlyBaseline = d.dec("monthly_baseline", baseline)
-	c.ContractorCoverage, c.PlanActive = coverage, active
-	c.Start, c.End, c.TerminatedAt = decodeTime(start), decodeTime(end), decodeTime(terminated)
-	c.ExtensionMonths = int(extension)
-	return c, d.err
+	var c ledger.Contract
+	err := s.Scan(&c.ID, &c.Customer, &c.Entity, jsonCol{"covered_entities", &c.CoveredEntities}, &c.ContractorCoverage,
+		timeCol{&c.Start}, timeCol{&c.End}, &c.ExtensionMonths, &c.Channel, decCol{"monthly_baseline", &c.MonthlyBaseline},
+		&c.PlanActive, timeCol{&c.TerminatedAt}, &c.Version, &c.NotifyEmail)
+	return c, err
 }
 
 const userCols = `contract, id, kind, entity, can_spend, active, added_at, removed_at, version`
@@ -69,16 +56,10 @@ func userValues(u ledger.User) ([]any, error) {
 }
 
 func scanUser(s scanner) (ledger.User, error) {
-	var (
-		u              ledger.User
-		kind           string
-		added, removed sql.NullInt64
-	)
-	if err := s.Scan(&u.Contract, &u.ID, &kind, &u.Entity, &u.CanSpend, &u.Active, &added, &removed, &u.Version); err != nil {
-		return u, err
-	}
-	u.Kind, u.AddedAt, u.RemovedAt = ledger.UserKind(kind), decodeTime(added), decodeTime(removed)
-	return u, nil
+	var u ledger.User
+	err := s.Scan(&u.Contract, &u.ID, textCol[ledger.UserKind]{&u.Kind}, &u.Entity, &u.CanSpend, &u.Active,
+		timeCol{&u.AddedAt}, timeCol{&u.RemovedAt}, &u.Version)
+	return u, err
 }
 
 const lotCols = `contract, id, currency, kind, owner, source, grant_id, order_id,
@@ -107,33 +88,21 @@ func lotValues(l ledger.Lot) ([]any, error) {
 
 func scanLot(s scanner) (ledger.Lot, error) {
 	var (
-		l                                         ledger.Lot
-		currency, kind, source                    string
-		amount, remaining, held, spent            string
-		expired, withdrawn, refunded              string
-		granted, effective, expires, notice, ends sql.NullInt64
-		end                                       sql.NullInt64
+		l   ledger.Lot
+		end time.Time
 	)
-	if err := s.Scan(&l.Contract, &l.ID, &currency, &kind, &l.Owner, &source, &l.Grant, &l.Order,
-		&amount, &remaining, &held, &spent, &expired, &withdrawn, &refunded,
-		&granted, &effective, &expires, &notice, &ends, &end, &l.Version, &l.Retired); err != nil {
+	if err := s.Scan(&l.Contract, &l.ID, textCol[core.Currency]{&l.Currency}, textCol[ledger.Kind]{&l.Kind}, &l.Owner,
+		textCol[ledger.Source]{&l.Source}, &l.Grant, &l.Order,
+		decCol{"amount", &l.Amount}, decCol{"remaining", &l.Remaining}, decCol{"held", &l.Held}, decCol{"spent", &l.Spent},
+		decCol{"expired", &l.Expired}, decCol{"withdrawn", &l.Withdrawn}, decCol{"refunded", &l.Refunded},
+		timeCol{&l.GrantedAt}, timeCol{&l.EffectiveFrom}, timeCol{&l.ExpiresAt}, timeCol{&l.WithdrawNoticeAt},
+		timeCol{&l.ClosesAt}, timeCol{&end}, &l.Version, &l.Retired); err != nil {
 		return l, err
 	}
-	l.Currency, l.Kind, l.Source = core.Currency(currency), ledger.Kind(kind), ledger.Source(source)
-	var d decoder
-	l.Amount = d.dec("amount", amount)
-	l.Remaining = d.dec("remaining", remaining)
-	l.Held = d.dec("held", held)
-	l.Spent = d.dec("spent", spent)
-	l.Expired = d.dec("expired", expired)
-	l.Withdrawn = d.dec("withdrawn", withdrawn)
-	l.Refunded = d.dec("refunded", refunded)
-	l.GrantedAt, l.EffectiveFrom = decodeTime(granted), decodeTime(effective)
-	l.ExpiresAt, l.WithdrawNoticeAt, l.ClosesAt = decodeTime(expires), decodeTime(notice), decodeTime(ends)
-	if d.err == nil && !decodeTime(end).Equal(l.End()) {
-		d.err = fmt.Errorf("lot %s/%s: end_at disagrees with its expiry and close", l.Contract, l.ID)
+	if !end.Equal(l.End()) {
+		return l, fmt.Errorf("lot %s/%s: end_at disagrees with its expiry and close", l.Contract, l.ID)
 	}
-	return l, d.err
+	return l, nil
 }
 
 const entryCols = `contract, id, lot, currency, kind, credits,
@@ -155,25 +124,13 @@ func entryValues(e ledger.Entry) ([]any, error) {
 }
 
 func scanEntry(s scanner) (ledger.Entry, error) {
-	var (
-		e                                  ledger.Entry
-		currency, kind, credits            string
-		rem, held, spent, exp, wdr, refund string
-		at                                 sql.NullInt64
-	)
-	if err := s.Scan(&e.Contract, &e.ID, &e.Lot, &currency, &kind, &credits,
-		&rem, &held, &spent, &exp, &wdr, &refund, &e.Ref, &at); err != nil {
-		return e, err
-	}
-	e.Currency, e.Kind, e.At = core.Currency(currency), ledger.EntryKind(kind), decodeTime(at)
-	var d decoder
-	e.Credits = d.dec("credits", credits)
-	e.Move = ledger.Movement{
-		Remaining: d.dec("move_remaining", rem), Held: d.dec("move_held", held),
-		Spent: d.dec("move_spent", spent), Expired: d.dec("move_expired", exp),
-		Withdrawn: d.dec("move_withdrawn", wdr), Refunded: d.dec("move_refunded", refund),
-	}
-	return e, d.err
+	var e ledger.Entry
+	m := &e.Move
+	err := s.Scan(&e.Contract, &e.ID, &e.Lot, textCol[core.Currency]{&e.Currency}, textCol[ledger.EntryKind]{&e.Kind},
+		decCol{"credits", &e.Credits}, decCol{"move_remaining", &m.Remaining}, decCol{"move_held", &m.Held},
+		decCol{"move_spent", &m.Spent}, decCol{"move_expired", &m.Expired}, decCol{"move_withdrawn", &m.Withdrawn},
+		decCol{"move_refunded", &m.Refunded}, &e.Ref, timeCol{&e.At})
+	return e, err
 }
 
 const holdCols = `contract, id, user, entity, project, service, currency, credits, debits, state,
@@ -193,21 +150,11 @@ func holdValues(h ledger.Hold) ([]any, error) {
 }
 
 func scanHold(s scanner) (ledger.Hold, error) {
-	var (
-		h                                ledger.Hold
-		currency, credits, debits, state string
-		created, expires, closed         sql.NullInt64
-	)
-	if err := s.Scan(&h.Contract, &h.ID, &h.User, &h.Entity, &h.Project, &h.Service, &currency, &credits,
-		&debits, &state, &created, &expires, &closed, &h.Consumption, &h.Version); err != nil {
-		return h, err
-	}
-	h.Currency, h.State = core.Currency(currency), ledger.HoldState(state)
-	h.CreatedAt, h.ExpiresAt, h.ClosedAt = decodeTime(created), decodeTime(expires), decodeTime(closed)
-	var d decoder
-	h.Credits = d.dec("credits", credits)
-	d.json("debits", debits, &h.Debits)
-	return h, d.err
+	var h ledger.Hold
+	err := s.Scan(&h.Contract, &h.ID, &h.User, &h.Entity, &h.Project, &h.Service, textCol[core.Currency]{&h.Currency},
+		decCol{"credits", &h.Credits}, jsonCol{"debits", &h.Debits}, textCol[ledger.HoldState]{&h.State},
+		timeCol{&h.CreatedAt}, timeCol{&h.ExpiresAt}, timeCol{&h.ClosedAt}, &h.Consumption, &h.Version)
+	return h, err
 }
 
 const consumptionCols = `contract, id, user, entity, project, service, currency, credits, debits, hold,
@@ -227,23 +174,11 @@ func consumptionValues(c ledger.Consumption) ([]any, error) {
 }
 
 func scanConsumption(s scanner) (ledger.Consumption, error) {
-	var (
-		c                                   ledger.Consumption
-		currency, credits, debits, refunded string
-		returned                            string
-		created                             sql.NullInt64
-	)
-	if err := s.Scan(&c.Contract, &c.ID, &c.User, &c.Entity, &c.Project, &c.Service, &currency, &credits,
-		&debits, &c.Hold, &created, &refunded, &returned, &c.BudgetMonth, &c.Version); err != nil {
-		return c, err
-	}
-	c.Currency, c.CreatedAt = core.Currency(currency), decodeTime(created)
-	var d decoder
-	c.Credits = d.dec("credits", credits)
-	c.Refunded = d.dec("refunded", refunded)
-	d.json("debits", debits, &c.Debits)
-	d.json("returned", returned, &c.Returned)
-	return c, d.err
+	var c ledger.Consumption
+	err := s.Scan(&c.Contract, &c.ID, &c.User, &c.Entity, &c.Project, &c.Service, textCol[core.Currency]{&c.Currency},
+		decCol{"credits", &c.Credits}, jsonCol{"debits", &c.Debits}, &c.Hold, timeCol{&c.CreatedAt},
+		decCol{"refunded", &c.Refunded}, jsonCol{"returned", &c.Returned}, &c.BudgetMonth, &c.Version)
+	return c, err
 }
 
 const idempotencyCols = `contract, key, fingerprint, response, created_at, expires_at`
@@ -261,32 +196,19 @@ func idempotencyValues(r ledger.IdempotencyRecord) ([]any, error) {
 }
 
 func scanIdempotency(s scanner) (ledger.IdempotencyRecord, error) {
-	var (
-		r                ledger.IdempotencyRecord
-		created, expires sql.NullInt64
-	)
-	if err := s.Scan(&r.Contract, &r.Key, &r.Fingerprint, &r.Response, &created, &expires); err != nil {
-		return r, err
-	}
-	r.CreatedAt, r.ExpiresAt = decodeTime(created), decodeTime(expires)
-	return r, nil
+	var r ledger.IdempotencyRecord
+	err := s.Scan(&r.Contract, &r.Key, &r.Fingerprint, &r.Response, timeCol{&r.CreatedAt}, timeCol{&r.ExpiresAt})
+	return r, err
 }
 
 const usageCols = `contract, month, currency, user, service, project, entity, credits, count`
 
 func scanUsage(s scanner) (ledger.Usage, error) {
-	var (
-		u                 ledger.Usage
-		currency, credits string
-	)
+	var u ledger.Usage
 	k := &u.Key
-	if err := s.Scan(&k.Contract, &k.Month, &currency, &k.User, &k.Service, &k.Project, &k.Entity, &credits, &u.Count); err != nil {
-		return u, err
-	}
-	k.Currency = core.Currency(currency)
-	var d decoder
-	u.Credits = d.dec("credits", credits)
-	return u, d.err
+	err := s.Scan(&k.Contract, &k.Month, textCol[core.Currency]{&k.Currency}, &k.User, &k.Service, &k.Project, &k.Entity,
+		decCol{"credits", &u.Credits}, &u.Count)
+	return u, err
 }
 
 const attemptCols = `contract, id, user, entity, kind, service, currency, credits, reason, at`
@@ -301,18 +223,10 @@ func attemptValues(a ledger.Attempt) ([]any, error) {
 }
 
 func scanAttempt(s scanner) (ledger.Attempt, error) {
-	var (
-		a                       ledger.Attempt
-		kind, currency, credits string
-		at                      sql.NullInt64
-	)
-	if err := s.Scan(&a.Contract, &a.ID, &a.User, &a.Entity, &kind, &a.Service, &currency, &credits, &a.Reason, &at); err != nil {
-		return a, err
-	}
-	a.Kind, a.Currency, a.At = ledger.UserKind(kind), core.Currency(currency), decodeTime(at)
-	var d decoder
-	a.Credits = d.dec("credits", credits)
-	return a, d.err
+	var a ledger.Attempt
+	err := s.Scan(&a.Contract, &a.ID, &a.User, &a.Entity, textCol[ledger.UserKind]{&a.Kind}, &a.Service,
+		textCol[core.Currency]{&a.Currency}, decCol{"credits", &a.Credits}, &a.Reason, timeCol{&a.At})
+	return a, err
 }
 
 const orderCols = `contract, id, status, currency, credits, packs, channel, unit_price, total, money_currency,
@@ -338,26 +252,13 @@ func orderValues(o ledger.Order) ([]any, error) {
 }
 
 func scanOrder(s scanner) (ledger.Order, error) {
-	var (
-		o                                   ledger.Order
-		status, currency, payment           string
-		credits, packs, unitPrice, total    string
-		testMode                            bool
-		created, paid, fulfilled, cancelled sql.NullInt64
-	)
-	if err := s.Scan(&o.Contract, &o.ID, &status, &currency, &credits, &packs, &o.Channel, &unitPrice, &total,
-		&o.MoneyCurrency, &o.PriceBookVersion, &payment, &o.Provider, &o.SessionID, &o.CheckoutURL, &testMode,
-		&o.Quote, &o.Lot, &created, &paid, &fulfilled, &cancelled, &o.Version); err != nil {
-		return o, err
-	}
-	o.Status, o.Currency, o.Payment, o.TestMode = ledger.OrderStatus(status), core.Currency(currency), ledger.Payment(payment), testMode
-	var d decoder
-	o.Credits = d.dec("credits", credits)
-	o.Packs = d.dec("packs", packs)
-	o.UnitPrice = d.dec("unit_price", unitPrice)
-	o.Total = d.dec("total", total)
-	o.CreatedAt, o.PaidAt, o.FulfilledAt, o.CancelledAt = decodeTime(created), decodeTime(paid), decodeTime(fulfilled), decodeTime(cancelled)
-	return o, d.err
+	var o ledger.Order
+	err := s.Scan(&o.Contract, &o.ID, textCol[ledger.OrderStatus]{&o.Status}, textCol[core.Currency]{&o.Currency},
+		decCol{"credits", &o.Credits}, decCol{"packs", &o.Packs}, &o.Channel, decCol{"unit_price", &o.UnitPrice},
+		decCol{"total", &o.Total}, &o.MoneyCurrency, &o.PriceBookVersion, textCol[ledger.Payment]{&o.Payment},
+		&o.Provider, &o.SessionID, &o.CheckoutURL, &o.TestMode, &o.Quote, &o.Lot,
+		timeCol{&o.CreatedAt}, timeCol{&o.PaidAt}, timeCol{&o.FulfilledAt}, timeCol{&o.CancelledAt}, &o.Version)
+	return o, err
 }
 
 const quoteAcceptanceCols = "quote_id, contract, order_id, accepted_at"
@@ -368,12 +269,8 @@ func quoteAcceptanceValues(a ledger.QuoteAcceptance) ([]any, error) {
 }
 
 func scanQuoteAcceptance(s scanner) (ledger.QuoteAcceptance, error) {
-	var (
-		a  ledger.QuoteAcceptance
-		at sql.NullInt64
-	)
-	err := s.Scan(&a.QuoteID, &a.Contract, &a.Order, &at)
-	a.AcceptedAt = decodeTime(at)
+	var a ledger.QuoteAcceptance
+	err := s.Scan(&a.QuoteID, &a.Contract, &a.Order, timeCol{&a.AcceptedAt})
 	return a, err
 }
 
@@ -391,14 +288,9 @@ func sunsetValues(x ledger.Sunset) ([]any, error) {
 }
 
 func scanSunset(s scanner) (ledger.Sunset, error) {
-	var (
-		x                        ledger.Sunset
-		currency, successor      string
-		salesEnd, final, updated sql.NullInt64
-	)
-	err := s.Scan(&currency, &salesEnd, &final, &successor, &updated, &x.Version)
-	x.Currency, x.Successor = core.Currency(currency), core.Currency(successor)
-	x.SalesEnd, x.FinalExpiry, x.UpdatedAt = decodeTime(salesEnd), decodeTime(final), decodeTime(updated)
+	var x ledger.Sunset
+	err := s.Scan(textCol[core.Currency]{&x.Currency}, timeCol{&x.SalesEnd}, timeCol{&x.FinalExpiry},
+		textCol[core.Currency]{&x.Successor}, timeCol{&x.UpdatedAt}, &x.Version)
 	return x, err
 }
 
@@ -416,13 +308,8 @@ func notificationValues(n ledger.Notification) ([]any, error) {
 }
 
 func scanNotification(s scanner) (ledger.Notification, error) {
-	var (
-		n                      ledger.Notification
-		kind, state            string
-		created, sent, claimed sql.NullInt64
-	)
-	err := s.Scan(&n.ID, &n.Contract, &kind, &n.To, &n.Subject, &n.Body, &created, &state, &sent, &claimed, &n.Version)
-	n.Kind, n.State = ledger.NotificationKind(kind), ledger.NotificationState(state)
-	n.CreatedAt, n.SentAt, n.ClaimedUntil = decodeTime(created), decodeTime(sent), decodeTime(claimed)
+	var n ledger.Notification
+	err := s.Scan(&n.ID, &n.Contract, textCol[ledger.NotificationKind]{&n.Kind}, &n.To, &n.Subject, &n.Body,
+		timeCol{&n.CreatedAt}, textCol[ledger.NotificationState]{&n.State}, timeCol{&n.SentAt}, timeCol{&n.ClaimedUntil}, &n.Version)
 	return n, err
 }

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"testing"
 
-	"cloudcredits/core/governance"
 	"cloudcredits/functions/credits/storetest"
 )
 
@@ -53,18 +52,8 @@ func usageBenchStore(b *testing.B) (*Store, storetest.UsageLoad) {
 // BenchmarkUsageReport measures a 12-month usage report of a contract with
 // 1,000,000 consumptions: Store.Usage plus governance.Usage.
 func BenchmarkUsageReport(b *testing.B) {
-	for _, c := range []struct {
-		name string
-		by   []string
-	}{
-		{"by=user,service", []string{governance.DimUser, governance.DimService}},
-		{"by=month", []string{governance.DimMonth}},
-	} {
-		b.Run(c.name, func(b *testing.B) {
-			st, l := usageBenchStore(b)
-			storetest.BenchUsageReport(b, st, l, c.by, nil)
-		})
-	}
+	st, l := usageBenchStore(b)
+	storetest.BenchUsageReports(b, st, l, nil)
 }
 
 // BenchmarkAlertCheck measures the hourly alert check of that contract.

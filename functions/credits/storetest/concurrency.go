@@ -321,28 +321,29 @@ func (c *chaos) send(r *request) {
 	switch r.kind {
 	case "consume":
 		var res ledger.ConsumeResult
-		if jsonErr := json.Unmarshal(out.Body, &res); jsonErr != nil {
-			c.t.Errorf("%s: %v", r.label, jsonErr)
-			return
+		if c.decode(r.label, out.Body, &res) {
+			c.consumptions = append(c.consumptions, res.ConsumptionID)
 		}
-		c.consumptions = append(c.consumptions, res.ConsumptionID)
 	case "hold":
 		var res ledger.HoldResult
-		if jsonErr := json.Unmarshal(out.Body, &res); jsonErr != nil {
-			c.t.Errorf("%s: %v", r.label, jsonErr)
-			return
+		if c.decode(r.label, out.Body, &res) {
+			c.holds = append(c.holds, res.HoldID)
 		}
-		c.holds = append(c.holds, res.HoldID)
 	case "settle":
 		var res ledger.SettleResult
-		if jsonErr := json.Unmarshal(out.Body, &res); jsonErr != nil {
-			c.t.Errorf("%s: %v", r.label, jsonErr)
-			return
-		}
-		if res.ConsumptionID != "" { // settled at 0: no consumption
+		if c.decode(r.label, out.Body, &res) && res.ConsumptionID != "" { // settled at 0: no consumption
 			c.consumptions = append(c.consumptions, res.ConsumptionID)
 		}
 	}
+}
+
+// decode reads an answer's body into res, failing the test if it can't.
+func (c *chaos) decode(label string, body []byte, res any) bool {
+	if err := json.Unmarshal(body, res); err != nil {
+		c.t.Errorf("%s: %v", label, err)
+		return false
+	}
+	return true
 }
 
 // fetchAll reads n items with a few goroutines: after the run the suite

@@ -8,6 +8,15 @@ import (
 	"cloudcredits/core/ledger"
 )
 
+// newUserSpends adds a user of kind to acme, allowed to spend or not, and
+// has it ask to spend 5.
+func newUserSpends(user string, kind ledger.UserKind, canSpend bool) func(h *harness) ledger.SpendRequest {
+	return func(h *harness) ledger.SpendRequest {
+		h.addUser("acme", user, kind, canSpend)
+		return req(user, "5")
+	}
+}
+
 func eligibilitySpecs() []spec {
 	cases := []struct {
 		name   string
@@ -25,15 +34,9 @@ func eligibilitySpecs() []spec {
 				return req("carol", "5")
 			}},
 		{"8 an education identity never spends on a commercial contract", "education_identity",
-			func(h *harness) ledger.SpendRequest {
-				h.addUser("acme", "eve", ledger.Education, true)
-				return req("eve", "5")
-			}},
+			newUserSpends("eve", ledger.Education, true)},
 		{"8 a guest identity never spends on a commercial contract", "guest_identity",
-			func(h *harness) ledger.SpendRequest {
-				h.addUser("acme", "gus", ledger.Guest, true)
-				return req("gus", "5")
-			}},
+			newUserSpends("gus", ledger.Guest, true)},
 		{"8 a contractor spends only where the contract covers contractors", "contractor_without_coverage",
 			func(h *harness) ledger.SpendRequest {
 				h.contract(named("nocov"), noContractors)
@@ -42,10 +45,7 @@ func eligibilitySpecs() []spec {
 				return req("carl", "5", in("nocov"))
 			}},
 		{"8 a user without spend permission is refused", "no_spend_permission",
-			func(h *harness) ledger.SpendRequest {
-				h.addUser("acme", "viewer", ledger.Employee, false)
-				return req("viewer", "5")
-			}},
+			newUserSpends("viewer", ledger.Employee, false)},
 		{"8 a consuming entity the contract does not cover is refused", "entity_not_covered",
 			func(h *harness) ledger.SpendRequest {
 				return req("alice", "5", func(r *ledger.SpendRequest) { r.Entity = "initech" })

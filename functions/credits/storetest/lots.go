@@ -352,6 +352,8 @@ func testContractScope(t *testing.T, h *harness) {
 		{"User", func() error { _, err := h.st.User(h.ctx, "acme", "nobody"); return err }()},
 		{"Hold", func() error { _, err := h.st.Hold(h.ctx, "acme", "nothing"); return err }()},
 		{"Consumption", func() error { _, err := h.st.Consumption(h.ctx, "acme", "nothing"); return err }()},
+		{"Lot", func() error { _, err := h.st.Lot(h.ctx, "acme", "nothing"); return err }()},
+		{"Order", func() error { _, err := h.st.Order(h.ctx, "acme", "nothing"); return err }()},
 	} {
 		if core.ErrorCode(read.err) != core.CodeNotFound {
 			t.Errorf("%s of a missing item = %v, want not_found", read.what, read.err)

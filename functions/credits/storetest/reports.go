@@ -46,9 +46,13 @@ func testUsageRollups(t *testing.T, h *harness) {
 	h.mustRefund("acme", first.ConsumptionID, "4") // in April, of a March consumption
 	h.mustSettle("acme", hr.HoldID, "12")          // settled in April: April usage
 
-	rows, err := h.st.Usage(h.ctx, "acme", "2031-03", "2031-04")
-	if err != nil {
-		t.Fatal(err)
+	usage := func(contract, fromMonth, toMonth string) string {
+		t.Helper()
+		rows, err := h.st.Usage(h.ctx, contract, fromMonth, toMonth)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return usageTable(rows)
 	}
 	want := strings.Join([]string{
 		"acme 2031-03 cloud alice rendering p1 acme-us: 11 ×2",
@@ -57,25 +61,17 @@ func testUsageRollups(t *testing.T, h *harness) {
 		"acme 2031-03 forma bob solar  acme-us: 2 ×1",
 		"acme 2031-04 cloud alice rendering p1 acme-us: 15 ×2",
 	}, "\n")
-	if got := usageTable(rows); got != want {
+	if got := usage("acme", "2031-03", "2031-04"); got != want {
 		t.Errorf("usage rows:\n%s\nwant:\n%s", got, want)
 	}
-	rows, err = h.st.Usage(h.ctx, "acme", "2031-04", "2031-04")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := usageTable(rows), "acme 2031-04 cloud alice rendering p1 acme-us: 15 ×2"; got != want {
+	if got, want := usage("acme", "2031-04", "2031-04"), "acme 2031-04 cloud alice rendering p1 acme-us: 15 ×2"; got != want {
 		t.Errorf("April only:\n%s\nwant:\n%s", got, want)
 	}
-	rows, err = h.st.Usage(h.ctx, "acme", "2031-05", "2031-12")
+	rows, err := h.st.Usage(h.ctx, "acme", "2031-05", "2031-12")
 	if err != nil || len(rows) != 0 {
 		t.Errorf("usage of months without spending = %v, %v; want none", rows, err)
 	}
-	rows, err = h.st.Usage(h.ctx, "globex", "2031-01", "2031-12")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := usageTable(rows), "globex 2031-03 cloud gina rendering  globex-hq: 99 ×1"; got != want {
+	if got, want := usage("globex", "2031-01", "2031-12"), "globex 2031-03 cloud gina rendering  globex-hq: 99 ×1"; got != want {
 		t.Errorf("globex usage:\n%s\nwant:\n%s", got, want)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"cloudcredits/core"
 	"cloudcredits/core/ledger"
+	"cloudcredits/functions/credits"
 )
 
 func testBurnOrder(t *testing.T, h *harness) {
@@ -158,27 +159,32 @@ func testReplay(t *testing.T, h *harness) {
 	// Every mutating call replays, not only consumptions.
 	hr := h.hold(req("alice", "10"))
 	sk := h.key()
-	s1, err := h.svc.Settle(h.ctx, "acme", hr.HoldID, d("4"), sk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s2, err := h.svc.Settle(h.ctx, "acme", hr.HoldID, d("4"), sk)
-	if err != nil || !s2.Replayed || !bytes.Equal(s1.Body, s2.Body) {
-		t.Errorf("settle replay: replayed %v, equal %v, %v", s2.Replayed, bytes.Equal(s1.Body, s2.Body), err)
-	}
+	s1 := wantReplay(t, "settle", func() (credits.Outcome, error) {
+		return h.svc.Settle(h.ctx, "acme", hr.HoldID, d("4"), sk)
+	})
 	var sr ledger.SettleResult
 	decode(t, s1, &sr)
 	rk := h.key()
-	r1, err := h.svc.Refund(h.ctx, "acme", sr.ConsumptionID, d("1"), rk)
+	wantReplay(t, "refund", func() (credits.Outcome, error) {
+		return h.svc.Refund(h.ctx, "acme", sr.ConsumptionID, d("1"), rk)
+	})
+	wantEqual(t, "refunded once", h.getConsumption("acme", sr.ConsumptionID).Refunded, d("1"))
+	h.wantLot("acme", alice.ID, counters{remaining: "62", spent: "39", refunded: "1"})
+}
+
+// wantReplay makes a call twice (with one idempotency key) and wants the
+// second to replay the first's body; it returns the first answer.
+func wantReplay(t *testing.T, what string, call func() (credits.Outcome, error)) credits.Outcome {
+	t.Helper()
+	first, err := call()
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, err := h.svc.Refund(h.ctx, "acme", sr.ConsumptionID, d("1"), rk)
-	if err != nil || !r2.Replayed || !bytes.Equal(r1.Body, r2.Body) {
-		t.Errorf("refund replay: replayed %v, equal %v, %v", r2.Replayed, bytes.Equal(r1.Body, r2.Body), err)
+	again, err := call()
+	if err != nil || !again.Replayed || !bytes.Equal(first.Body, again.Body) {
+		t.Errorf("%s replay: replayed %v, equal %v, %v", what, again.Replayed, bytes.Equal(first.Body, again.Body), err)
 	}
-	wantEqual(t, "refunded once", h.getConsumption("acme", sr.ConsumptionID).Refunded, d("1"))
-	h.wantLot("acme", alice.ID, counters{remaining: "62", spent: "39", refunded: "1"})
+	return first
 }
 
 func testKeyReused(t *testing.T, h *harness) {

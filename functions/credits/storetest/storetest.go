@@ -304,13 +304,18 @@ func (h *harness) hold(r ledger.SpendRequest) ledger.HoldResult {
 	return res
 }
 
-func (h *harness) settle(contract, hold, actual string) (ledger.SettleResult, error) {
-	out, err := h.svc.Settle(h.ctx, contract, hold, d(actual), h.key())
-	var res ledger.SettleResult
+// decoded decodes a call's answer when the call succeeded.
+func decoded[R any](h *harness, out credits.Outcome, err error) (R, error) {
+	var res R
 	if err == nil {
 		decode(h.t, out, &res)
 	}
 	return res, err
+}
+
+func (h *harness) settle(contract, hold, actual string) (ledger.SettleResult, error) {
+	out, err := h.svc.Settle(h.ctx, contract, hold, d(actual), h.key())
+	return decoded[ledger.SettleResult](h, out, err)
 }
 
 func (h *harness) mustSettle(contract, hold, actual string) ledger.SettleResult {
@@ -324,20 +329,12 @@ func (h *harness) mustSettle(contract, hold, actual string) ledger.SettleResult 
 
 func (h *harness) release(contract, hold string) (ledger.ReleaseResult, error) {
 	out, err := h.svc.Release(h.ctx, contract, hold, h.key())
-	var res ledger.ReleaseResult
-	if err == nil {
-		decode(h.t, out, &res)
-	}
-	return res, err
+	return decoded[ledger.ReleaseResult](h, out, err)
 }
 
 func (h *harness) refund(contract, consumption, credits string) (ledger.RefundResult, error) {
 	out, err := h.svc.Refund(h.ctx, contract, consumption, d(credits), h.key())
-	var res ledger.RefundResult
-	if err == nil {
-		decode(h.t, out, &res)
-	}
-	return res, err
+	return decoded[ledger.RefundResult](h, out, err)
 }
 
 func (h *harness) mustRefund(contract, consumption, credits string) ledger.RefundResult {

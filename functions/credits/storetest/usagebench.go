@@ -253,6 +253,20 @@ type UsageMeter interface {
 	Totals() map[string]float64
 }
 
+// BenchUsageReports runs BenchUsageReport grouped by user and service, and
+// by month, as sub-benchmarks.
+func BenchUsageReports(b *testing.B, st ledger.Store, l UsageLoad, m UsageMeter) {
+	for _, c := range []struct {
+		name string
+		by   []string
+	}{
+		{"by=user,service", []string{governance.DimUser, governance.DimService}},
+		{"by=month", []string{governance.DimMonth}},
+	} {
+		b.Run(c.name, func(b *testing.B) { BenchUsageReport(b, st, l, c.by, m) })
+	}
+}
+
 // BenchUsageReport measures one usage report over the whole of l: st.Usage
 // for l.From…l.To, then governance.Usage grouped by groupBy. It reports
 // rows/op (roll-up rows read) and m's totals per report (m may be nil).

@@ -2,6 +2,7 @@ package testproc
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Main runs the tests, stops the components they started, and exits with the
@@ -100,4 +102,18 @@ func (b *Tail) Contains(subs ...string) bool {
 		}
 	}
 	return false
+}
+
+// CheckProbeUnreachable checks a harness's probe: an address where nothing
+// listens is an error, reported within the probe's timeout and a second.
+func CheckProbeUnreachable(tb testing.TB, probe func(context.Context, string, time.Duration) error, timeout time.Duration) {
+	tb.Helper()
+	const nobody = "http://127.0.0.1:1"
+	start := time.Now()
+	if err := probe(context.Background(), nobody, timeout); err == nil {
+		tb.Errorf("probe of %s succeeded", nobody)
+	}
+	if d := time.Since(start); d > timeout+time.Second {
+		tb.Errorf("probe took %s", d)
+	}
 }

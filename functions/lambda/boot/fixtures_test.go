@@ -16,6 +16,7 @@ import (
 	"cloudcredits/functions/lambda/boot"
 	"cloudcredits/functions/lambda/internal/lambdatest"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/shopspring/decimal"
 )
 
@@ -191,14 +192,20 @@ func TestConsumptionDebitsOnce(t *testing.T) {
 	t.Parallel()
 	env := lambdatest.New(t)
 	spending, reads := env.Handler(t, boot.Spending), env.Handler(t, boot.Reads)
+	// call serves a fixture event, signed, to h and wants status.
+	call := func(h http.Handler, fixture string, status int) events.APIGatewayV2HTTPResponse {
+		t.Helper()
+		ev := lambdatest.HTTPEvent(t, fixture)
+		lambdatest.Authorize(t, &ev, env.Signer)
+		resp := lambdatest.Serve(t, h, ev)
+		if resp.StatusCode != status {
+			t.Fatalf("%s: %d %s", fixture, resp.StatusCode, resp.Body)
+		}
+		return resp
+	}
 	balance := func() decimal.Decimal {
 		t.Helper()
-		ev := lambdatest.HTTPEvent(t, "apigw-v2-balance.json")
-		lambdatest.Authorize(t, &ev, env.Signer)
-		resp := lambdatest.Serve(t, reads, ev)
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("balance: %d %s", resp.StatusCode, resp.Body)
-		}
+		resp := call(reads, "apigw-v2-balance.json", http.StatusOK)
 		var b struct {
 			Balances map[string]struct{ Total decimal.Decimal }
 		}
@@ -207,12 +214,7 @@ func TestConsumptionDebitsOnce(t *testing.T) {
 	}
 	consume := func() (id string, replayed bool) {
 		t.Helper()
-		ev := lambdatest.HTTPEvent(t, "apigw-v2-consumption.json")
-		lambdatest.Authorize(t, &ev, env.Signer)
-		resp := lambdatest.Serve(t, spending, ev)
-		if resp.StatusCode != http.StatusCreated {
-			t.Fatalf("consumption: %d %s", resp.StatusCode, resp.Body)
-		}
+		resp := call(spending, "apigw-v2-consumption.json", http.StatusCreated)
 		var c struct {
 			ConsumptionID string `json:"consumption_id"`
 			Credits       decimal.Decimal

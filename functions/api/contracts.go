@@ -20,7 +20,7 @@ func (h *Handler) contractRoutes() {
 }
 
 func (h *Handler) createContract(w http.ResponseWriter, r *http.Request) {
-	h.mutation(w, r, "", http.StatusCreated, false, func(o *object, idem ledger.Idem) (credits.Outcome, error) {
+	h.mutation(w, r, "", http.StatusCreated, false, func(o *object) call {
 		c := ledger.Contract{
 			ID:                 o.id("id", true),
 			Customer:           o.str("customer", true, 200),
@@ -43,42 +43,39 @@ func (h *Handler) createContract(w http.ResponseWriter, r *http.Request) {
 		} else if c.Channel != "list" && c.Channel != "reseller" && c.Channel != "eba" {
 			o.p.Add("channel", "must be one of list, reseller, eba")
 		}
-		if err := o.done(); err != nil {
-			return credits.Outcome{}, err
+		return func(idem ledger.Idem) (credits.Outcome, error) {
+			return h.cfg.Credits.CreateContract(r.Context(), c, idem)
 		}
-		return h.cfg.Credits.CreateContract(r.Context(), c, idem)
 	})
 }
 
 func (h *Handler) terminate(w http.ResponseWriter, r *http.Request) {
 	c := r.PathValue("c")
-	h.mutation(w, r, c, http.StatusOK, true, func(o *object, idem ledger.Idem) (credits.Outcome, error) {
+	h.mutation(w, r, c, http.StatusOK, true, func(o *object) call {
 		at := o.when("at", false)
-		if err := o.done(); err != nil {
-			return credits.Outcome{}, err
+		return func(idem ledger.Idem) (credits.Outcome, error) {
+			return h.cfg.Credits.Terminate(r.Context(), c, at, idem)
 		}
-		return h.cfg.Credits.Terminate(r.Context(), c, at, idem)
 	})
 }
 
 func (h *Handler) withdraw(w http.ResponseWriter, r *http.Request) {
 	lot := r.PathValue("lot")
-	h.mutation(w, r, "", http.StatusOK, true, func(o *object, idem ledger.Idem) (credits.Outcome, error) {
+	h.mutation(w, r, "", http.StatusOK, true, func(o *object) call {
 		notice := o.when("notice_at", false)
-		if err := o.done(); err != nil {
-			return credits.Outcome{}, err
+		return func(idem ledger.Idem) (credits.Outcome, error) {
+			contract, err := h.cfg.Credits.LotContract(r.Context(), lot)
+			if err != nil {
+				return credits.Outcome{}, err
+			}
+			return h.cfg.Credits.WithdrawLot(r.Context(), contract, lot, notice, idem)
 		}
-		contract, err := h.cfg.Credits.LotContract(r.Context(), lot)
-		if err != nil {
-			return credits.Outcome{}, err
-		}
-		return h.cfg.Credits.WithdrawLot(r.Context(), contract, lot, notice, idem)
 	})
 }
 
 func (h *Handler) addUser(w http.ResponseWriter, r *http.Request) {
 	c := r.PathValue("c")
-	h.mutation(w, r, c, http.StatusCreated, false, func(o *object, idem ledger.Idem) (credits.Outcome, error) {
+	h.mutation(w, r, c, http.StatusCreated, false, func(o *object) call {
 		req := ledger.UserRequest{
 			User:     o.id("user", true),
 			Kind:     ledger.UserKind(o.str("kind", true, 32)),
@@ -88,10 +85,9 @@ func (h *Handler) addUser(w http.ResponseWriter, r *http.Request) {
 		if _, ok := ledger.ParseUserKind(string(req.Kind)); !ok && req.Kind != "" {
 			o.p.Add("kind", "must be one of employee, contractor, education, guest")
 		}
-		if err := o.done(); err != nil {
-			return credits.Outcome{}, err
+		return func(idem ledger.Idem) (credits.Outcome, error) {
+			return h.cfg.Credits.AddUser(r.Context(), c, req, idem)
 		}
-		return h.cfg.Credits.AddUser(r.Context(), c, req, idem)
 	})
 }
 
@@ -99,31 +95,29 @@ func (h *Handler) addUser(w http.ResponseWriter, r *http.Request) {
 // setting one queues the recent unaddressed notifications to it.
 func (h *Handler) setNotifyEmail(w http.ResponseWriter, r *http.Request) {
 	c := r.PathValue("c")
-	h.mutation(w, r, c, http.StatusOK, false, func(o *object, idem ledger.Idem) (credits.Outcome, error) {
+	h.mutation(w, r, c, http.StatusOK, false, func(o *object) call {
 		if _, ok := o.raw("notify_email"); !ok {
 			o.p.Add("notify_email", `is required ("" clears the address)`)
 		}
 		req := ledger.NotifyEmailRequest{NotifyEmail: o.str("notify_email", false, ledger.NotifyEmailMax)}
-		if err := o.done(); err != nil {
-			return credits.Outcome{}, err
+		return func(idem ledger.Idem) (credits.Outcome, error) {
+			return h.cfg.Credits.SetNotifyEmail(r.Context(), c, req, idem)
 		}
-		return h.cfg.Credits.SetNotifyEmail(r.Context(), c, req, idem)
 	})
 }
 
 func (h *Handler) removeUser(w http.ResponseWriter, r *http.Request) {
 	c, u := r.PathValue("c"), r.PathValue("u")
-	h.mutation(w, r, c, http.StatusOK, true, func(o *object, idem ledger.Idem) (credits.Outcome, error) {
-		if err := o.done(); err != nil {
-			return credits.Outcome{}, err
+	h.mutation(w, r, c, http.StatusOK, true, func(o *object) call {
+		return func(idem ledger.Idem) (credits.Outcome, error) {
+			return h.cfg.Credits.RemoveUser(r.Context(), c, u, idem)
 		}
-		return h.cfg.Credits.RemoveUser(r.Context(), c, u, idem)
 	})
 }
 
 func (h *Handler) setBudget(w http.ResponseWriter, r *http.Request) {
 	c, p := r.PathValue("c"), r.PathValue("p")
-	h.mutation(w, r, c, http.StatusOK, false, func(o *object, idem ledger.Idem) (credits.Outcome, error) {
+	h.mutation(w, r, c, http.StatusOK, false, func(o *object) call {
 		req := ledger.BudgetRequest{Currency: core.Currency(o.str("currency", true, 16))}
 		if _, ok := core.ParseCurrency(string(req.Currency)); !ok && req.Currency != "" {
 			o.p.Add("currency", "unknown currency %q: use cloud, forma or flex", req.Currency)
@@ -132,9 +126,8 @@ func (h *Handler) setBudget(w http.ResponseWriter, r *http.Request) {
 		if !validID(p) || len(p) > idMax {
 			o.p.Add("project", "must be printable ASCII without spaces, '#' or '/'")
 		}
-		if err := o.done(); err != nil {
-			return credits.Outcome{}, err
+		return func(idem ledger.Idem) (credits.Outcome, error) {
+			return h.cfg.Credits.SetBudget(r.Context(), c, p, req, idem)
 		}
-		return h.cfg.Credits.SetBudget(r.Context(), c, p, req, idem)
 	})
 }

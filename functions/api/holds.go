@@ -18,34 +18,31 @@ func (h *Handler) holdRoutes() {
 
 func (h *Handler) hold(w http.ResponseWriter, r *http.Request) {
 	c := r.PathValue("c")
-	h.mutation(w, r, c, http.StatusCreated, false, func(o *object, idem ledger.Idem) (credits.Outcome, error) {
+	h.mutation(w, r, c, http.StatusCreated, false, func(o *object) call {
 		req := h.spendRequest(r.Context(), o, c)
 		secs := o.integer("expires_in_seconds", false, 1, int64(ledger.HoldTTLMax/time.Second))
 		req.HoldFor = time.Duration(secs) * time.Second
-		if err := o.done(); err != nil {
-			return credits.Outcome{}, err
+		return func(idem ledger.Idem) (credits.Outcome, error) {
+			return h.cfg.Credits.Hold(r.Context(), req, idem)
 		}
-		return h.cfg.Credits.Hold(r.Context(), req, idem)
 	})
 }
 
 func (h *Handler) settle(w http.ResponseWriter, r *http.Request) {
 	c, id := r.PathValue("c"), r.PathValue("h")
-	h.mutation(w, r, c, http.StatusOK, false, func(o *object, idem ledger.Idem) (credits.Outcome, error) {
+	h.mutation(w, r, c, http.StatusOK, false, func(o *object) call {
 		actual, _ := o.dec("credits", true, false, core.CreditsScaleMax)
-		if err := o.done(); err != nil {
-			return credits.Outcome{}, err
+		return func(idem ledger.Idem) (credits.Outcome, error) {
+			return h.cfg.Credits.Settle(r.Context(), c, id, actual, idem)
 		}
-		return h.cfg.Credits.Settle(r.Context(), c, id, actual, idem)
 	})
 }
 
 func (h *Handler) release(w http.ResponseWriter, r *http.Request) {
 	c, id := r.PathValue("c"), r.PathValue("h")
-	h.mutation(w, r, c, http.StatusOK, true, func(o *object, idem ledger.Idem) (credits.Outcome, error) {
-		if err := o.done(); err != nil {
-			return credits.Outcome{}, err
+	h.mutation(w, r, c, http.StatusOK, true, func(o *object) call {
+		return func(idem ledger.Idem) (credits.Outcome, error) {
+			return h.cfg.Credits.Release(r.Context(), c, id, idem)
 		}
-		return h.cfg.Credits.Release(r.Context(), c, id, idem)
 	})
 }

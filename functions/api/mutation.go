@@ -20,8 +20,8 @@ var (
 // the contract scope and the idempotency key, parse, run, and answer with
 // the stored result (a replay is marked Idempotent-Replayed: true).
 func (h *Handler) mutation(w http.ResponseWriter, r *http.Request, contract string, status int, allowEmpty bool,
-	run func(o *object, idem ledger.Idem) (credits.Outcome, error)) {
-	out, err := runMutation(w, r, contract, allowEmpty, run)
+	parse func(o *object) call) {
+	out, err := runMutation(w, r, contract, allowEmpty, parse)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -32,9 +32,14 @@ func (h *Handler) mutation(w http.ResponseWriter, r *http.Request, contract stri
 	writeRaw(w, status, out.Body)
 }
 
-// runMutation is mutation's steps, in order; the first refusal ends it.
+// call is what a mutation asks of the service once its body parsed clean.
+type call func(idem ledger.Idem) (credits.Outcome, error)
+
+// runMutation is mutation's steps, in order; the first refusal ends it. parse
+// reads the body's fields (collecting every problem in o); the service is
+// called only when there were none.
 func runMutation(w http.ResponseWriter, r *http.Request, contract string, allowEmpty bool,
-	run func(o *object, idem ledger.Idem) (credits.Outcome, error)) (credits.Outcome, error) {
+	parse func(o *object) call) (credits.Outcome, error) {
 	body, err := readBody(w, r)
 	if err != nil {
 		return credits.Outcome{}, err
@@ -52,7 +57,11 @@ func runMutation(w http.ResponseWriter, r *http.Request, contract string, allowE
 	if err != nil {
 		return credits.Outcome{}, err
 	}
-	return run(o, idem)
+	run := parse(o)
+	if err := o.done(); err != nil {
+		return credits.Outcome{}, err
+	}
+	return run(idem)
 }
 
 func mustJSON(v any) json.RawMessage {

@@ -125,35 +125,34 @@ func parseQuantity(o *object, required bool) (credits, packs decimal.Decimal) {
 
 func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request) {
 	c := r.PathValue("c")
-	h.mutation(w, r, c, http.StatusCreated, false, func(o *object, idem ledger.Idem) (credits.Outcome, error) {
+	h.mutation(w, r, c, http.StatusCreated, false, func(o *object) call {
 		req := parseOrderRequest(o)
-		if err := o.done(); err != nil {
-			return credits.Outcome{}, err
-		}
-		ctx := r.Context()
-		if out, replayed, err := h.cfg.Credits.Replay(ctx, c, idem); err != nil || replayed {
-			return out, err
-		}
-		if req.quoteToken != "" {
-			q, err := h.verifyQuote(r.Context(), req.quoteToken)
+		return func(idem ledger.Idem) (credits.Outcome, error) {
+			ctx := r.Context()
+			if out, replayed, err := h.cfg.Credits.Replay(ctx, c, idem); err != nil || replayed {
+				return out, err
+			}
+			if req.quoteToken != "" {
+				q, err := h.verifyQuote(r.Context(), req.quoteToken)
+				if err != nil {
+					return credits.Outcome{}, err
+				}
+				if err := matchesQuote(req, q); err != nil {
+					return credits.Outcome{}, err
+				}
+				return h.acceptQuote(ctx, c, q, req.payment, idem)
+			}
+			order, err := h.priceOrder(ctx, c, req, idem)
 			if err != nil {
 				return credits.Outcome{}, err
 			}
-			if err := matchesQuote(req, q); err != nil {
-				return credits.Outcome{}, err
+			if order.Payment == ledger.PayCard {
+				if order, err = h.openCheckout(ctx, order); err != nil {
+					return credits.Outcome{}, err
+				}
 			}
-			return h.acceptQuote(ctx, c, q, req.payment, idem)
+			return h.cfg.Credits.CreateOrder(ctx, c, order, idem)
 		}
-		order, err := h.priceOrder(ctx, c, req, idem)
-		if err != nil {
-			return credits.Outcome{}, err
-		}
-		if order.Payment == ledger.PayCard {
-			if order, err = h.openCheckout(ctx, order); err != nil {
-				return credits.Outcome{}, err
-			}
-		}
-		return h.cfg.Credits.CreateOrder(ctx, c, order, idem)
 	})
 }
 
@@ -264,24 +263,23 @@ func (h *Handler) getOrder(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) markPaid(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("o")
-	h.mutation(w, r, "", http.StatusOK, true, func(o *object, idem ledger.Idem) (credits.Outcome, error) {
-		if err := o.done(); err != nil {
-			return credits.Outcome{}, err
+	h.mutation(w, r, "", http.StatusOK, true, func(o *object) call {
+		return func(idem ledger.Idem) (credits.Outcome, error) {
+			ctx := r.Context()
+			contract, err := h.cfg.Credits.OrderContract(ctx, id)
+			if err != nil {
+				return credits.Outcome{}, err
+			}
+			order, err := h.cfg.Credits.Order(ctx, contract, id)
+			if err != nil {
+				return credits.Outcome{}, err
+			}
+			end, err := h.currencyEnd(ctx, order.Currency)
+			if err != nil {
+				return credits.Outcome{}, err
+			}
+			return h.cfg.Credits.MarkPaid(ctx, contract, id, end, idem)
 		}
-		ctx := r.Context()
-		contract, err := h.cfg.Credits.OrderContract(ctx, id)
-		if err != nil {
-			return credits.Outcome{}, err
-		}
-		order, err := h.cfg.Credits.Order(ctx, contract, id)
-		if err != nil {
-			return credits.Outcome{}, err
-		}
-		end, err := h.currencyEnd(ctx, order.Currency)
-		if err != nil {
-			return credits.Outcome{}, err
-		}
-		return h.cfg.Credits.MarkPaid(ctx, contract, id, end, idem)
 	})
 }
 

@@ -178,36 +178,35 @@ func parseQuoteRequest(o *object) quoteRequest {
 }
 
 func (h *Handler) createQuote(w http.ResponseWriter, r *http.Request) {
-	h.mutation(w, r, "", http.StatusCreated, false, func(o *object, idem ledger.Idem) (credits.Outcome, error) {
+	h.mutation(w, r, "", http.StatusCreated, false, func(o *object) call {
 		req := parseQuoteRequest(o)
 		p := principalOf(r.Context())
 		if p.Role == auth.Reseller && req.channel != "" && req.channel != pricing.ChannelReseller {
 			o.p.Add("channel", "a reseller quotes on the reseller channel")
 		}
-		if err := o.done(); err != nil {
-			return credits.Outcome{}, err
+		return func(idem ledger.Idem) (credits.Outcome, error) {
+			if p.Role == auth.Reseller && p.Reseller == "" {
+				return credits.Outcome{}, core.Errorf(core.CodeForbidden, "a reseller's token must carry its reseller claim to make quotes")
+			}
+			if len(h.cfg.QuoteKey) != ed25519.PrivateKeySize {
+				return credits.Outcome{}, core.Errorf(core.CodeInternal, "quote signing is not configured")
+			}
+			ctx := r.Context()
+			if out, replayed, err := h.cfg.Credits.Replay(ctx, "", idem); err != nil || replayed {
+				return out, err
+			}
+			q, err := h.makeQuote(ctx, p, req)
+			if err != nil {
+				return credits.Outcome{}, err
+			}
+			pub := h.cfg.QuoteKey.Public().(ed25519.PublicKey)
+			q.KeyID = quote.KeyID(pub)
+			token, err := quote.Sign(q, h.cfg.QuoteKey, q.KeyID)
+			if err != nil {
+				return credits.Outcome{}, err
+			}
+			return h.cfg.Credits.Record(ctx, h.quoteView(q, token), idem)
 		}
-		if p.Role == auth.Reseller && p.Reseller == "" {
-			return credits.Outcome{}, core.Errorf(core.CodeForbidden, "a reseller's token must carry its reseller claim to make quotes")
-		}
-		if len(h.cfg.QuoteKey) != ed25519.PrivateKeySize {
-			return credits.Outcome{}, core.Errorf(core.CodeInternal, "quote signing is not configured")
-		}
-		ctx := r.Context()
-		if out, replayed, err := h.cfg.Credits.Replay(ctx, "", idem); err != nil || replayed {
-			return out, err
-		}
-		q, err := h.makeQuote(ctx, p, req)
-		if err != nil {
-			return credits.Outcome{}, err
-		}
-		pub := h.cfg.QuoteKey.Public().(ed25519.PublicKey)
-		q.KeyID = quote.KeyID(pub)
-		token, err := quote.Sign(q, h.cfg.QuoteKey, q.KeyID)
-		if err != nil {
-			return credits.Outcome{}, err
-		}
-		return h.cfg.Credits.Record(ctx, h.quoteView(q, token), idem)
 	})
 }
 
@@ -298,7 +297,7 @@ func (h *Handler) getQuote(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) acceptQuoteRoute(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
-	h.mutation(w, r, "", http.StatusCreated, true, func(o *object, idem ledger.Idem) (credits.Outcome, error) {
+	h.mutation(w, r, "", http.StatusCreated, true, func(o *object) call {
 		pay := ledger.PayCard
 		if s := o.str("payment", false, 16); s != "" {
 			if p, ok := ledger.ParsePayment(s); ok {
@@ -307,19 +306,18 @@ func (h *Handler) acceptQuoteRoute(w http.ResponseWriter, r *http.Request) {
 				o.p.Add("payment", "must be card or invoice")
 			}
 		}
-		if err := o.done(); err != nil {
-			return credits.Outcome{}, err
+		return func(idem ledger.Idem) (credits.Outcome, error) {
+			ctx := r.Context()
+			c := principalOf(ctx).Contract
+			if out, replayed, err := h.cfg.Credits.Replay(ctx, c, idem); err != nil || replayed {
+				return out, err
+			}
+			q, err := h.verifyQuote(r.Context(), token)
+			if err != nil {
+				return credits.Outcome{}, err
+			}
+			return h.acceptQuote(ctx, c, q, pay, idem)
 		}
-		ctx := r.Context()
-		c := principalOf(ctx).Contract
-		if out, replayed, err := h.cfg.Credits.Replay(ctx, c, idem); err != nil || replayed {
-			return out, err
-		}
-		q, err := h.verifyQuote(r.Context(), token)
-		if err != nil {
-			return credits.Outcome{}, err
-		}
-		return h.acceptQuote(ctx, c, q, pay, idem)
 	})
 }
 

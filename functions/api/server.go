@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -204,41 +205,44 @@ func (h *Handler) ratecard(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) estimates(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	card, err := h.cfg.Rates.At(h.now(r.Context()))
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	out, err := card.AnswerJSON(body)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writeRaw(w, http.StatusOK, out)
+	h.answer(w, r, func(body []byte, at time.Time) (any, error) {
+		card, err := h.cfg.Rates.At(at)
+		if err != nil {
+			return nil, err
+		}
+		out, err := card.AnswerJSON(body)
+		return json.RawMessage(out), err
+	})
 }
 
 func (h *Handler) prices(w http.ResponseWriter, r *http.Request) {
+	h.answer(w, r, func(body []byte, at time.Time) (any, error) {
+		req, err := pricing.ParseRequest(body)
+		if err != nil {
+			return nil, err
+		}
+		return h.cfg.Prices.Price(req, at)
+	})
+}
+
+// answer is the shape of a public computation: read the body, compute at
+// the request's instant, and answer 200 with the result as JSON.
+func (h *Handler) answer(w http.ResponseWriter, r *http.Request, compute func(body []byte, at time.Time) (any, error)) {
 	body, err := readBody(w, r)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	req, err := pricing.ParseRequest(body)
+	out, err := compute(body, h.now(r.Context()))
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	p, err := h.cfg.Prices.Price(req, h.now(r.Context()))
-	if err != nil {
-		writeError(w, r, err)
+	if raw, ok := out.(json.RawMessage); ok {
+		writeRaw(w, http.StatusOK, raw)
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	writeJSON(w, http.StatusOK, out)
 }
 
 // logPath is a request path fit for the log: a quote link's token is a

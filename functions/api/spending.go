@@ -72,22 +72,20 @@ func (h *Handler) spendRequest(ctx context.Context, o *object, contract string) 
 
 func (h *Handler) consume(w http.ResponseWriter, r *http.Request) {
 	c := r.PathValue("c")
-	h.mutation(w, r, c, http.StatusCreated, false, func(o *object, idem ledger.Idem) (credits.Outcome, error) {
+	h.mutation(w, r, c, http.StatusCreated, false, func(o *object) call {
 		req := h.spendRequest(r.Context(), o, c)
-		if err := o.done(); err != nil {
-			return credits.Outcome{}, err
+		return func(idem ledger.Idem) (credits.Outcome, error) {
+			return h.cfg.Credits.Consume(r.Context(), req, idem)
 		}
-		return h.cfg.Credits.Consume(r.Context(), req, idem)
 	})
 }
 
 func (h *Handler) refund(w http.ResponseWriter, r *http.Request) {
 	c, id := r.PathValue("c"), r.PathValue("id")
-	h.mutation(w, r, c, http.StatusOK, true, func(o *object, idem ledger.Idem) (credits.Outcome, error) {
+	h.mutation(w, r, c, http.StatusOK, true, func(o *object) call {
 		amount, _ := o.dec("credits", false, true, core.CreditsScaleMax)
-		if err := o.done(); err != nil {
-			return credits.Outcome{}, err
+		return func(idem ledger.Idem) (credits.Outcome, error) {
+			return h.cfg.Credits.Refund(r.Context(), c, id, amount, idem)
 		}
-		return h.cfg.Credits.Refund(r.Context(), c, id, amount, idem)
 	})
 }

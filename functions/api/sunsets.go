@@ -37,7 +37,7 @@ func (h *Handler) sunsetRoutes() {
 }
 
 func (h *Handler) setSunset(w http.ResponseWriter, r *http.Request) {
-	h.mutation(w, r, "", http.StatusOK, false, func(o *object, idem ledger.Idem) (credits.Outcome, error) {
+	h.mutation(w, r, "", http.StatusOK, false, func(o *object) call {
 		req := ledger.SunsetRequest{SalesEnd: o.when("sales_end", true), FinalExpiry: o.when("final_expiry", true)}
 		if s := o.str("successor", false, 16); s != "" {
 			c, ok := core.ParseCurrency(s)
@@ -49,10 +49,9 @@ func (h *Handler) setSunset(w http.ResponseWriter, r *http.Request) {
 				req.Successor = core.Currency(s)
 			}
 		}
-		if err := o.done(); err != nil {
-			return credits.Outcome{}, err
+		return func(idem ledger.Idem) (credits.Outcome, error) {
+			return h.cfg.Credits.SetSunset(r.Context(), core.Currency(r.PathValue("cur")), req, idem)
 		}
-		return h.cfg.Credits.SetSunset(r.Context(), core.Currency(r.PathValue("cur")), req, idem)
 	})
 }
 

@@ -244,22 +244,21 @@ func timeArg(what string, at time.Time) (any, error) {
 // EndedLots reads the partial index lots_ended: the WHERE below repeats the
 // index's own condition so SQLite may use it.
 func (s *Store) EndedLots(ctx context.Context, at time.Time, limit int) ([]ledger.Lot, error) {
-	t, err := timeArg("ended lots", at)
-	if err != nil {
-		return nil, err
-	}
-	return many(ctx, s, scanLot, "ended lots", unbounded,
-		rEndedLots, t, clampLimit(limit))
+	return dueBy(ctx, s, scanLot, "ended lots", rEndedLots, at, limit)
 }
 
 // ExpiredHolds reads the partial index holds_open_expiry.
 func (s *Store) ExpiredHolds(ctx context.Context, at time.Time, limit int) ([]ledger.Hold, error) {
-	t, err := timeArg("expired holds", at)
+	return dueBy(ctx, s, scanHold, "expired holds", rExpiredHolds, at, limit)
+}
+
+// dueBy runs a sweep work list's query: what is due at `at`, at most limit.
+func dueBy[T any](ctx context.Context, s *Store, scan func(scanner) (T, error), what, query string, at time.Time, limit int) ([]T, error) {
+	t, err := timeArg(what, at)
 	if err != nil {
 		return nil, err
 	}
-	return many(ctx, s, scanHold, "expired holds", unbounded,
-		rExpiredHolds, t, clampLimit(limit))
+	return many(ctx, s, scan, what, unbounded, query, t, clampLimit(limit))
 }
 
 // Sunset reads a currency's sunset; not_found when it has none.

@@ -200,15 +200,25 @@ func Handler(deps Deps, groups ...api.Group) (*api.Handler, error) {
 	})
 }
 
+// coldStart is what every function does first: the JSON logger on stderr
+// as the default, and the AWS configuration.
+func coldStart(ctx context.Context) (*slog.Logger, aws.Config, error) {
+	logger := defaultLogger()
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, cfg, fmt.Errorf("boot: AWS configuration: %w", err)
+	}
+	return logger, cfg, nil
+}
+
 // FromEnv builds the handler for groups from the environment, at cold start
 // (Serve calls it). It makes a JSON logger on stderr the default.
 func FromEnv(ctx context.Context, groups ...api.Group) (*api.Handler, error) {
 	ctx, cancel := context.WithTimeout(ctx, coldStartTimeout)
 	defer cancel()
-	logger := defaultLogger()
-	cfg, err := config.LoadDefaultConfig(ctx)
+	logger, cfg, err := coldStart(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("boot: AWS configuration: %w", err)
+		return nil, err
 	}
 	params := ssm.NewFromConfig(cfg)
 	deps, err := depsFromEnv(ctx, os.Getenv, cfg, params, true)
@@ -250,10 +260,9 @@ func Serve(f Function) {
 func CreditsFromEnv(ctx context.Context) (*credits.Service, error) {
 	ctx, cancel := context.WithTimeout(ctx, coldStartTimeout)
 	defer cancel()
-	logger := defaultLogger()
-	cfg, err := config.LoadDefaultConfig(ctx)
+	logger, cfg, err := coldStart(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("boot: AWS configuration: %w", err)
+		return nil, err
 	}
 	deps, err := depsFromEnv(ctx, os.Getenv, cfg, nil, false)
 	if err != nil {

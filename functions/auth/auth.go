@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+	"sync"
 	"time"
 
 	"cloudcredits/core"
@@ -110,6 +111,24 @@ type Keys struct {
 	signer   *rsa.PrivateKey
 	kid      string
 	public   map[string]*rsa.PublicKey
+
+	// verified remembers tokens that passed verification, by the hash of
+	// the whole token, until they expire: a service spends with one token
+	// many times, and an RSA verification is most of a request's CPU. A
+	// token whose any byte differs hashes differently and is verified in
+	// full; a remembered one is still refused outside its validity.
+	mu         sync.Mutex
+	verified   map[[sha256.Size]byte]verifiedToken
+	signChecks int // signature verifications made, for tests
+}
+
+// verifiedTokensMax bounds the tokens Keys remembers; when it is full, the
+// expired ones are dropped, and if none is, all of them.
+const verifiedTokensMax = 4096
+
+type verifiedToken struct {
+	principal          Principal
+	notBefore, expires time.Time
 }
 
 // NewKeys returns keys that sign with priv (nil: verify only) and verify with
@@ -169,6 +188,19 @@ func (k *Keys) Verify(token string, now time.Time) (Principal, error) {
 	if len(token) > TokenBytesMax {
 		return unauth("the bearer token is too long")
 	}
+	sum := sha256.Sum256([]byte(token))
+	k.mu.Lock()
+	v, ok := k.verified[sum]
+	k.mu.Unlock()
+	if ok {
+		switch {
+		case !now.Before(v.expires):
+			return unauth("the bearer token has expired")
+		case now.Before(v.notBefore):
+			return unauth("the bearer token is not valid yet")
+		}
+		return v.principal, nil
+	}
 	var c claims
 	parser := jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
@@ -201,7 +233,34 @@ func (k *Keys) Verify(token string, now time.Time) (Principal, error) {
 	if err := p.Check(); err != nil {
 		return unauth("the bearer token's claims are incomplete: " + err.Error())
 	}
+	k.remember(sum, p, c.RegisteredClaims, now)
 	return p, nil
+}
+
+// remember keeps a verified token until it expires (WithExpirationRequired
+// made sure it has an expiry).
+func (k *Keys) remember(sum [sha256.Size]byte, p Principal, rc jwt.RegisteredClaims, now time.Time) {
+	v := verifiedToken{principal: p, expires: rc.ExpiresAt.Time}
+	if rc.NotBefore != nil {
+		v.notBefore = rc.NotBefore.Time
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.signChecks++
+	if k.verified == nil {
+		k.verified = map[[sha256.Size]byte]verifiedToken{}
+	}
+	if len(k.verified) >= verifiedTokensMax {
+		for h, old := range k.verified {
+			if !now.Before(old.expires) {
+				delete(k.verified, h)
+			}
+		}
+		if len(k.verified) >= verifiedTokensMax {
+			clear(k.verified)
+		}
+	}
+	k.verified[sum] = v
 }
 
 // BearerToken extracts the token of an Authorization header value.

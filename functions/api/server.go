@@ -54,6 +54,10 @@ type Config struct {
 	Groups []Group
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// CORSOrigins are the origins (scheme://host[:port]) whose pages may call
+	// the authenticated routes from a browser; the public routes answer any
+	// origin. Empty: none.
+	CORSOrigins []string
 	// Logger receives the JSON access log; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -86,6 +90,9 @@ type Handler struct {
 	cfg    Config
 	mux    *http.ServeMux
 	routes []Route
+	// publicMux holds the public routes alone: CORS asks it whether a
+	// request's route answers any origin.
+	publicMux *http.ServeMux
 	// quoteKeys verify quote links, by key id.
 	quoteKeys map[string]ed25519.PublicKey
 }
@@ -97,6 +104,9 @@ func (h *Handler) handle(g Group, pattern string, fn http.HandlerFunc) {
 	}
 	h.routes = append(h.routes, Route{Group: g, Pattern: pattern})
 	h.mux.HandleFunc(pattern, fn)
+	if g == GroupPublic {
+		h.publicMux.HandleFunc(pattern, fn)
+	}
 }
 
 // Routes lists the routes this handler serves.
@@ -124,7 +134,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	h := &Handler{cfg: cfg, mux: http.NewServeMux(), quoteKeys: quoteKeyMap(cfg)}
+	h := &Handler{cfg: cfg, mux: http.NewServeMux(), publicMux: http.NewServeMux(), quoteKeys: quoteKeyMap(cfg)}
 	h.register()
 	return h, nil
 }
@@ -172,6 +182,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"request_id", id, "method", r.Method, "path", logPath(r.URL.Path),
 			"status", rec.status, "bytes", rec.bytes, "duration_ms", time.Since(start).Milliseconds())
 	}()
+	if h.cors(rec, r) {
+		return
+	}
 	if tooLargeUpfront(rec, r) {
 		return
 	}

@@ -8,6 +8,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { createServer } from "node:http";
 import { ROOT, ensureWasm, startServer, launch, screenshotPath, canonical } from "./harness.js";
 
 let server, chrome;
@@ -167,6 +168,34 @@ test("a user estimates a 12 km InfraWorks job in the widget", async () => {
   await narrow.context.close();
   assert.deepEqual(errors, []);
   await context.close();
+});
+
+test("the estimator embeds in a page of another origin, as the snippet says", async () => {
+  const { page, context, errors } = await newPage();
+  // A shop's page on another origin (its own server, another port): the
+  // widget, its module and the API answer it across origins (CORS).
+  const shop = createServer((req, res) => {
+    res.writeHead(200, { "Content-Type": "text/html" });
+    res.end(`<!doctype html><html lang="en"><title>Shop</title>
+      <script type="module" src="${server.base}/estimator.js"></script>
+      <credit-estimator api="${server.base}" channel="reseller"></credit-estimator></html>`);
+  });
+  await new Promise((ok) => shop.listen(0, "127.0.0.1", ok));
+  const other = `http://127.0.0.1:${shop.address().port}`;
+  try {
+    let crossOrigin = 0;
+    page.on("response", (r) => { if (r.url().startsWith(server.base) && r.ok()) crossOrigin++; });
+    await page.goto(`${other}/shop.html`);
+    const widget = page.locator("credit-estimator");
+    await widget.getByLabel("Service").selectOption({ label: "InfraWorks profile optimization" });
+    await widget.getByLabel("Road length").fill("12");
+    await assert.doesNotReject(widget.locator(".credits").filter({ hasText: /^300\b/ }).waitFor({ timeout: 10000 }), "the embedded widget shows 300 credits");
+    assert.ok(crossOrigin >= 2, `the widget loaded from the other origin (${crossOrigin} answers)`);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+    shop.close();
+  }
 });
 
 test("the price-tier chart draws list, reseller and eba", async () => {

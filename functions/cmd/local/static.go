@@ -15,6 +15,11 @@ import (
 func staticSite(dir string) http.Handler {
 	files := http.FileServer(http.Dir(dir))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if embeddable(r.URL.Path) {
+			// The estimator widget embeds on any page (API.md, CORS): its
+			// module scripts, its WebAssembly and its data load from here.
+			w.Header().Set("Access-Control-Allow-Origin", "*")
+		}
 		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && strings.HasSuffix(r.URL.Path, ".wasm") {
 			name := filepath.Join(dir, filepath.FromSlash(path.Clean("/"+r.URL.Path)))
 			accept := r.Header.Get("Accept-Encoding")
@@ -45,6 +50,11 @@ func staticSite(dir string) http.Handler {
 
 // acceptsEncoding reports whether an Accept-Encoding header lists token with
 // a non-zero quality.
+// embeddable reports whether p is one of the widget's files.
+func embeddable(p string) bool {
+	return p == "/estimator.js" || p == "/tier-chart.js" || strings.HasPrefix(p, "/wasm/")
+}
+
 func acceptsEncoding(header, token string) bool {
 	for _, part := range strings.Split(header, ",") {
 		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")

@@ -54,6 +54,10 @@ const (
 	// links point (the quote-link Worker; optional, PUBLIC_URL by default).
 	EnvQuoteKeyParam = "QUOTE_SIGNING_KEY_PARAM"
 	EnvQuoteLinkURL  = "QUOTE_LINK_URL"
+	// EnvCORSOrigins lists, comma-separated, the origins whose pages may
+	// call the authenticated routes from a browser (optional; the public
+	// routes answer any origin).
+	EnvCORSOrigins = "CORS_ORIGINS"
 )
 
 // coldStartTimeout bounds reading the configuration at cold start (the SSM
@@ -112,6 +116,8 @@ type Deps struct {
 	// purchases function only). The key is never logged.
 	QuoteKey     ed25519.PrivateKey
 	QuoteLinkURL string
+	// CORSOrigins are the origins the authenticated routes answer.
+	CORSOrigins []string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives the JSON logs; nil means slog.Default().
@@ -197,6 +203,7 @@ func Handler(deps Deps, groups ...api.Group) (*api.Handler, error) {
 		PublicURL:     deps.PublicURL,
 		QuoteKey:      deps.QuoteKey,
 		QuoteLinkURL:  deps.QuoteLinkURL,
+		CORSOrigins:   deps.CORSOrigins,
 	})
 }
 
@@ -321,6 +328,11 @@ func depsFromEnv(ctx context.Context, getenv func(string) string, cfg aws.Config
 		return Deps{}, fmt.Errorf("boot: environment: %w", err)
 	}
 	deps.DynamoDB = dynamoClient(cfg, getenv(EnvDynamoEndpoint))
+	for _, o := range strings.Split(getenv(EnvCORSOrigins), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			deps.CORSOrigins = append(deps.CORSOrigins, o)
+		}
+	}
 	if keys {
 		pubs, err := publicKeysFrom(ctx, params, getenv(EnvPublicKeysParam))
 		if err != nil {

@@ -34,7 +34,7 @@ async function quote() {
     out.replaceChildren(
       el("p", { class: "total" }, `$${fmt(p.subtotal)}`),
       el("dl", { class: "facts" },
-        el("dt", {}, "Credits"), el("dd", {}, `${fmt(p.credits)} (${fmt(p.packs)} packs of ${fmt(p.pack_size)})`),
+        el("dt", {}, "Credits"), el("dd", {}, `${fmt(p.credits)} (${fmt(p.packs)} pack${p.packs === "1" ? "" : "s"} of ${fmt(p.pack_size)})`),
         el("dt", {}, "Unit price"), el("dd", {}, `$${p.unit_price} (${p.channel}, tier ${p.tier.name})`),
         el("dt", {}, "List total"), el("dd", {}, `$${fmt(p.list_total)}${Number(p.savings) > 0 ? `, you save $${fmt(p.savings)}` : ""}`),
         el("dt", {}, "Price book"), el("dd", {}, p.price_book_version)),

@@ -198,6 +198,21 @@ test("the estimator embeds in a page of another origin, as the snippet says", as
   }
 });
 
+test("signed out, the dashboard offers no CSV download; checkout counts one pack as one pack", async () => {
+  const { page, context, errors } = await newPage();
+  await page.goto(`${server.base}/admin.html`);
+  await page.locator("#usage-actions").waitFor({ state: "attached" });
+  assert.equal(await page.locator("#usage-actions").isVisible(), false, "Download CSV is hidden while signed out");
+  assert.equal(await page.getByRole("link", { name: "Download CSV" }).isVisible(), false);
+  await page.goto(`${server.base}/checkout.html`);
+  await page.locator("#unit").selectOption("packs");
+  await page.locator("#amount").fill("1");
+  await page.locator("#amount").dispatchEvent("input");
+  await page.locator("#quote dd").first().filter({ hasText: /\(1 pack of / }).waitFor({ timeout: 5000 });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test("the price-tier chart draws list, reseller and eba", async () => {
   const { page, context, errors } = await newPage();
   await page.goto(`${server.base}/index.html`);

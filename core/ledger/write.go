@@ -223,17 +223,41 @@ func replace(rec Record, version int64, what string) Write {
 // PutSunset: one op for both).
 func put(rec Record, version int64, what string) Write {
 	if version == 1 {
-		return Write{Kind: WriteCreate, Rec: rec, What: what + " does not exist"}
+		return create(rec, what+" does not exist")
 	}
 	return replace(rec, version, what)
+}
+
+// create is the Create of a new record, at version 1 where the record
+// carries one.
+func create(rec Record, what string) Write {
+	switch r := rec.(type) {
+	case Lot:
+		r.Version = 1
+		rec = r
+	case Hold:
+		r.Version = 1
+		rec = r
+	case Consumption:
+		r.Version = 1
+		rec = r
+	case Contract:
+		r.Version = 1
+		rec = r
+	case Notification:
+		r.Version = 1
+		rec = r
+	case Order:
+		r.Version = 1
+		rec = r
+	}
+	return Write{Kind: WriteCreate, Rec: rec, What: what}
 }
 
 func lower(op Op) (Write, error) {
 	switch o := op.(type) {
 	case CreateLot:
-		l := o.Lot
-		l.Version = 1
-		return Write{Kind: WriteCreate, Rec: l, What: "lot " + l.ID + " does not exist"}, nil
+		return create(o.Lot, "lot "+o.Lot.ID+" does not exist"), nil
 	case MoveLot:
 		m := o.Move
 		w := Write{Kind: WriteAdd, Rec: Lot{ID: o.Lot, Contract: o.Contract}, MustExist: true, LiveAt: o.LiveAt,
@@ -264,20 +288,16 @@ func lower(op Op) (Write, error) {
 	case UpdateLot:
 		return replace(o.Lot, o.Lot.Version, "lot "+o.Lot.ID), nil
 	case PutEntry:
-		return Write{Kind: WriteCreate, Rec: o.Entry, What: "entry " + o.Entry.ID + " does not exist"}, nil
+		return create(o.Entry, "entry "+o.Entry.ID+" does not exist"), nil
 	case PutIdempotency:
 		return Write{Kind: WriteCreate, Rec: o.Record, ExpiredBy: o.At,
 			What: "no live idempotency record for key " + o.Record.Key}, nil
 	case PutHold:
-		h := o.Hold
-		h.Version = 1
-		return Write{Kind: WriteCreate, Rec: h, What: "hold " + h.ID + " does not exist"}, nil
+		return create(o.Hold, "hold "+o.Hold.ID+" does not exist"), nil
 	case UpdateHold:
 		return replace(o.Hold, o.Hold.Version, "hold "+o.Hold.ID), nil
 	case PutConsumption:
-		c := o.Consumption
-		c.Version = 1
-		return Write{Kind: WriteCreate, Rec: c, What: "consumption " + c.ID + " does not exist"}, nil
+		return create(o.Consumption, "consumption "+o.Consumption.ID+" does not exist"), nil
 	case UpdateConsumption:
 		return replace(o.Consumption, o.Consumption.Version, "consumption "+o.Consumption.ID), nil
 	case AddBudgetUsage:
@@ -296,35 +316,28 @@ func lower(op Op) (Write, error) {
 	case PutAttempt:
 		return Write{Kind: WriteReplace, Rec: o.Attempt, Was: AnyVersion}, nil
 	case PutContract:
-		c := o.Contract
-		c.Version = 1
-		return Write{Kind: WriteCreate, Rec: c, What: "contract " + c.ID + " does not exist"}, nil
+		return create(o.Contract, "contract "+o.Contract.ID+" does not exist"), nil
 	case UpdateContract:
 		return replace(o.Contract, o.Contract.Version, "contract "+o.Contract.ID), nil
 	case PutUser:
 		return put(o.User, o.User.Version, "user "+o.User.ID), nil
 	case MarkGrant:
-		return Write{Kind: WriteCreate, Rec: Grant{Contract: o.Contract, User: o.User},
-			What: "user " + o.User + " was not granted before"}, nil
+		return create(Grant{Contract: o.Contract, User: o.User}, "user "+o.User+" was not granted before"), nil
 	case PutBudget:
 		return Write{Kind: WriteReplace, Rec: o.Budget, Was: AnyVersion}, nil
 	case PutNotification:
-		n := o.Notification
-		n.Version = 1
-		return Write{Kind: WriteCreate, Rec: n, What: "notification " + n.ID + " was not recorded before"}, nil
+		return create(o.Notification, "notification "+o.Notification.ID+" was not recorded before"), nil
 	case UpdateNotification:
 		return replace(o.Notification, o.Notification.Version, "notification "+o.Notification.ID), nil
 	case ContractIs:
 		return Write{Kind: WriteCheck, Rec: Contract{ID: o.Contract}, Was: o.Version,
 			What: fmt.Sprintf("contract %s is at version %d", o.Contract, o.Version)}, nil
 	case PutOrder:
-		ord := o.Order
-		ord.Version = 1
-		return Write{Kind: WriteCreate, Rec: ord, What: "order " + ord.ID + " does not exist"}, nil
+		return create(o.Order, "order "+o.Order.ID+" does not exist"), nil
 	case UpdateOrder:
 		return replace(o.Order, o.Order.Version, "order "+o.Order.ID), nil
 	case PutQuoteAcceptance:
-		return Write{Kind: WriteCreate, Rec: o.Acceptance, What: "quote " + o.Acceptance.QuoteID + " was not accepted before"}, nil
+		return create(o.Acceptance, "quote "+o.Acceptance.QuoteID+" was not accepted before"), nil
 	case PutSunset:
 		return put(o.Sunset, o.Sunset.Version, "sunset of "+string(o.Sunset.Currency)), nil
 	case SunsetIs:

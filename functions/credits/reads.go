@@ -37,7 +37,7 @@ func (s *Service) LotContract(ctx context.Context, lot string) (string, error) {
 	return s.store.LotContract(ctx, lot)
 }
 
-// Hold reads one hold of a contract.
+// HoldOf reads one hold of a contract (Hold is the mutation that takes one).
 func (s *Service) HoldOf(ctx context.Context, contract, id string) (ledger.Hold, error) {
 	return s.store.Hold(ctx, contract, id)
 }

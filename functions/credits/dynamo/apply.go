@@ -153,12 +153,9 @@ func (e *expr) v(av types.AttributeValue) string {
 
 // write is one item of the transaction and the op it enforces.
 type write struct {
-	op    int    // index in Tx.Ops of the (first) op it came from
-	blame int    // the op to name when its condition fails; -1: ambiguous
-	pk    string // the item's key, to refuse two actions on one item
-	sk    string
-	what  string // the condition, for ConflictError.Reason
-	item  types.TransactWriteItem
+	op   int    // index in Tx.Ops of the op it came from, named when its condition fails
+	what string // the condition, for ConflictError.Reason
+	item types.TransactWriteItem
 }
 
 func (s *Store) put(op int, what string, it item, cond string, e *expr) write {
@@ -167,7 +164,7 @@ func (s *Store) put(op int, what string, it item, cond string, e *expr) write {
 		p.ConditionExpression = aws.String(cond)
 		p.ExpressionAttributeNames, p.ExpressionAttributeValues = e.names, e.values
 	}
-	return write{op: op, blame: op, pk: keyText(it, AttrPK), sk: keyText(it, AttrSK), what: what,
+	return write{op: op, what: what,
 		item: types.TransactWriteItem{Put: p}}
 }
 
@@ -179,7 +176,7 @@ func (s *Store) update(op int, what, pk, sk, update, cond string, e *expr) write
 	if cond != "" {
 		u.ConditionExpression = aws.String(cond)
 	}
-	return write{op: op, blame: op, pk: pk, sk: sk, what: what, item: types.TransactWriteItem{Update: u}}
+	return write{op: op, what: what, item: types.TransactWriteItem{Update: u}}
 }
 
 func (s *Store) check(op int, what, pk, sk, cond string, e *expr) write {
@@ -187,7 +184,7 @@ func (s *Store) check(op int, what, pk, sk, cond string, e *expr) write {
 		TableName: &s.table, Key: keyOf(pk, sk), ConditionExpression: aws.String(cond),
 		ExpressionAttributeNames: e.names, ExpressionAttributeValues: e.values,
 	}
-	return write{op: op, blame: op, pk: pk, sk: sk, what: what, item: types.TransactWriteItem{ConditionCheck: c}}
+	return write{op: op, what: what, item: types.TransactWriteItem{ConditionCheck: c}}
 }
 
 func keyText(it item, name string) string {
@@ -243,7 +240,7 @@ func cancelled(err error, writes []write) error {
 	for _, want := range []string{"ConditionalCheckFailed", "TransactionConflict"} {
 		for i, code := range codes {
 			if code == want && i < len(writes) {
-				return &ledger.ConflictError{Op: writes[i].blame, Reason: code + ": " + writes[i].what}
+				return &ledger.ConflictError{Op: writes[i].op, Reason: code + ": " + writes[i].what}
 			}
 		}
 	}

@@ -14,8 +14,8 @@ const (
 	// writes two items per lot (the debit and its entry) plus a handful of
 	// others, and a transaction holds at most 100 items.
 	LotsPerSpendMax = 25
-	// LotsPerContractMax bounds the lots a planner is given for one contract.
-	LotsPerContractMax = 5000
+	// LotsPageMax is the most lots one page of Store.Lots holds.
+	LotsPageMax = 1000
 	// HoldTTLDefault is how long a hold lives when the request names no expiry.
 	HoldTTLDefault = 24 * time.Hour
 	// HoldTTLMax is the longest hold a service may take.

@@ -400,7 +400,7 @@ func debitPlan(b burn, req SpendRequest, kind EntryKind, ref string, env Env, en
 		}
 		debits = append(debits, d)
 		ops = append(ops,
-			MoveLot{Lot: l.ID, Contract: l.Contract, Move: move, LiveAt: env.At},
+			MoveLot{Lot: l.ID, Contract: l.Contract, Move: move, LiveAt: env.At, Empties: take.Equal(l.Remaining)},
 			PutEntry{Entry: entry(l, kind, take, move, ref, env, entrySeq)})
 	}
 	if left.Sign() != 0 {

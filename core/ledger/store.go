@@ -36,8 +36,23 @@ type Store interface {
 	Users(ctx context.Context, contract string) ([]User, error)
 	// Granted reports whether the user's one-time individual grant was made.
 	Granted(ctx context.Context, contract, user string) (bool, error)
-	// Lots returns every lot of a contract, in any state, ordered by id.
-	Lots(ctx context.Context, contract string) ([]Lot, error)
+	// Lots returns a page of a contract's lots, in any state, ordered by
+	// id: at most limit of those whose id is after `after` (the empty
+	// string: from the first). A contract may have any number of lots;
+	// callers that need them all page through.
+	Lots(ctx context.Context, contract, after string, limit int) ([]Lot, error)
+	// SpendLots returns the lots a spend by user may draw on at `at`: the
+	// user's individual lots and the contract's shared lots that have
+	// credits remaining and end after `at` (or never), in every currency —
+	// each pool in burn order (end, grant time, id). Its cost follows the
+	// live lots of those two pools, never the contract's history: a lot
+	// that is used up, ended or retired is not read (a store keeps an index
+	// of the lots with credits left; MoveLot.Empties keeps it exact). A lot
+	// not yet effective at `at` may be returned; the planner skips it.
+	SpendLots(ctx context.Context, contract, user string, at time.Time) ([]Lot, error)
+	// OwnerLots returns every individual lot of user on contract, in any
+	// state, ordered by id: what removing the user must end.
+	OwnerLots(ctx context.Context, contract, user string) ([]Lot, error)
 	Lot(ctx context.Context, contract, id string) (Lot, error)
 	// LotContract returns the contract a lot belongs to (vendor routes name
 	// a lot by id alone).

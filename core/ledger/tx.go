@@ -38,11 +38,18 @@ type CreateLot struct{ Lot Lot }
 // MoveLot adds Move to a lot's counters. Conditions: the lot exists in
 // Contract; afterwards Remaining ≥ 0 and Held ≥ 0; and when LiveAt is not
 // zero, the lot is live at LiveAt (effective_from ≤ LiveAt < end).
+//
+// Empties says the move takes everything the lot had remaining when it was
+// read, so its condition is exact: Remaining is 0 afterwards. A store that
+// keeps an index of the lots with credits left (the spend's read) drops the
+// lot from it in the write itself; a lot that gained credits since it was
+// read fails the condition and the spend is planned again.
 type MoveLot struct {
 	Lot      string
 	Contract string
 	Move     Movement
 	LiveAt   time.Time
+	Empties  bool
 }
 
 // UpdateLot replaces a lot with Lot, whose Version is one more than the
@@ -207,6 +214,9 @@ func mergeMoves(ops []Op) []Op {
 		}
 		prev := out[i].(MoveLot)
 		prev.Move = addMoves(prev.Move, mv.Move)
+		// Two moves of one lot no longer say what it had as read: the
+		// merged move is bounded below only (an index may keep the lot).
+		prev.Empties = false
 		if prev.LiveAt.IsZero() {
 			prev.LiveAt = mv.LiveAt
 		}

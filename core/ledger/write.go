@@ -278,6 +278,10 @@ func lower(op Op) (Write, error) {
 			if c.bounded && c.by.Sign() < 0 {
 				a.AtLeast = zeroAtLeast()
 				w.What += fmt.Sprintf(", %s ≥ %s", c.counter, c.by.Neg())
+				if c.counter == CounterRemaining && o.Empties {
+					a.AtMost = zeroAtLeast()
+					w.What += " (exactly: the lot empties)"
+				}
 			}
 			w.Adds = append(w.Adds, a)
 		}

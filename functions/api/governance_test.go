@@ -136,7 +136,7 @@ func governanceOnStore(t *testing.T, e *env) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lots, _ := st.Lots(ctx, name)
+	lots, _ := st.Lots(ctx, name, "", ledger.LotsPageMax)
 	hist, _ := st.Usage(ctx, name, "2025-03", "2026-03")
 	all, _ := st.Usage(ctx, name, "2000-01", "2099-12")
 	attempts, _ := st.Attempts(ctx, name)

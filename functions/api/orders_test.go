@@ -174,7 +174,7 @@ func (e *env) wantWebhook(t *testing.T, rec *httptest.ResponseRecorder, action s
 // lotsOf returns the contract's lots that order id created.
 func (e *env) lotsOf(t *testing.T, contract, order string) []ledger.Lot {
 	t.Helper()
-	lots, err := e.st.Lots(context.Background(), contract)
+	lots, err := e.st.Lots(context.Background(), contract, "", ledger.LotsPageMax)
 	if err != nil {
 		t.Fatal(err)
 	}

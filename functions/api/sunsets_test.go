@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"cloudcredits/core"
+	"cloudcredits/core/ledger"
 )
 
 // TestSunsetRoute: only a vendor admin sets a sunset; every problem with the
@@ -80,7 +81,7 @@ func TestSunsetClosesSalesAndEndsLots(t *testing.T) {
 			t.Errorf("%s-pool ends %v, want the final expiry %v", c, l.End(), final)
 		}
 	}
-	lots, err := e.st.Lots(ctx, "c1")
+	lots, err := e.st.Lots(ctx, "c1", "", ledger.LotsPageMax)
 	if err != nil {
 		t.Fatal(err)
 	}

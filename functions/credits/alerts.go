@@ -41,7 +41,7 @@ func (s *Service) Alerts(ctx context.Context, c ledger.Contract, at time.Time) (
 
 func (s *Service) alerts(ctx context.Context, c ledger.Contract, at time.Time,
 	check func(ledger.Contract, []ledger.Lot, []ledger.Usage, time.Time) governance.AlertReport) (governance.AlertReport, error) {
-	lots, err := s.store.Lots(ctx, c.ID)
+	lots, err := s.Lots(ctx, c.ID)
 	if err != nil {
 		return governance.AlertReport{}, err
 	}

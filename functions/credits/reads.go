@@ -27,9 +27,23 @@ func (s *Service) User(ctx context.Context, contract, user string) (ledger.User,
 	return s.store.User(ctx, contract, user)
 }
 
-// Lots returns every lot of a contract, in any state, ordered by id.
+// Lots returns every lot of a contract, in any state, ordered by id, read
+// page by page (ledger.LotsPageMax a page): a report's or an
+// administrative operation's read, never a spend's.
 func (s *Service) Lots(ctx context.Context, contract string) ([]ledger.Lot, error) {
-	return s.store.Lots(ctx, contract)
+	var out []ledger.Lot
+	after := ""
+	for {
+		page, err := s.store.Lots(ctx, contract, after, ledger.LotsPageMax)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if len(page) < ledger.LotsPageMax {
+			return out, nil
+		}
+		after = page[len(page)-1].ID
+	}
 }
 
 // LotContract returns the contract a lot belongs to.

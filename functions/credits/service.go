@@ -204,9 +204,11 @@ func found[T any](v T, err error) (*T, error) {
 	return nil, err
 }
 
-// spendState reads what a spend needs: the contract, the user, every lot,
-// and the project's budget in the currency with its counter for month.
-func (s *Service) spendState(ctx context.Context, contract, user, project string, cur core.Currency, month string) (ledger.SpendState, error) {
+// spendState reads what a spend at `at` needs: the contract, the user, the
+// lots the user may draw on (Store.SpendLots: live, with credits left, in
+// the user's and the shared pool), and the project's budget in the
+// currency with its counter for month.
+func (s *Service) spendState(ctx context.Context, contract, user, project string, cur core.Currency, at time.Time, month string) (ledger.SpendState, error) {
 	var st ledger.SpendState
 	c, err := s.store.Contract(ctx, contract)
 	if err != nil {
@@ -216,7 +218,7 @@ func (s *Service) spendState(ctx context.Context, contract, user, project string
 	if st.User, err = found(s.store.User(ctx, contract, user)); err != nil {
 		return st, err
 	}
-	if st.Lots, err = s.store.Lots(ctx, contract); err != nil {
+	if st.Lots, err = s.store.SpendLots(ctx, contract, user, at); err != nil {
 		return st, err
 	}
 	if st.Sunset, err = s.sunsetOf(ctx, cur); err != nil {
@@ -267,26 +269,43 @@ func (s *Service) readContract(ctx context.Context, contract string) func(try) (
 	return func(try) (ledger.Contract, error) { return s.store.Contract(ctx, contract) }
 }
 
-// withLots is a record with its contract's lots, read after it.
+// withLots is a record with the lots a mutation of it plans on, read after it.
 type withLots[T any] struct {
 	rec  T
 	lots []ledger.Lot
 }
 
-// andLots reads contract's lots to go with rec, unless reading rec failed
-// (err).
-func andLots[T any](ctx context.Context, s *Service, contract string, rec T, err error) (withLots[T], error) {
+// andLots reads the lots that go with rec (read reads them), unless reading
+// rec failed (err).
+func andLots[T any](rec T, err error, read func(T) ([]ledger.Lot, error)) (withLots[T], error) {
 	if err != nil {
 		return withLots[T]{}, err
 	}
-	lots, err := s.store.Lots(ctx, contract)
+	lots, err := read(rec)
 	return withLots[T]{rec: rec, lots: lots}, err
+}
+
+// lotsOf reads the lots of debits (a consumption's or a hold's): what a
+// refund, a settlement or a release plans on.
+func (s *Service) lotsOf(ctx context.Context, contract string, debits []ledger.Debit) ([]ledger.Lot, error) {
+	lots := make([]ledger.Lot, 0, len(debits))
+	for _, d := range debits {
+		if _, seen := lotByID(lots, d.Lot); seen {
+			continue
+		}
+		l, err := s.store.Lot(ctx, contract, d.Lot)
+		if err != nil {
+			return nil, err
+		}
+		lots = append(lots, l)
+	}
+	return lots, nil
 }
 
 // readSpend reads what a spend of req plans with.
 func (s *Service) readSpend(ctx context.Context, req ledger.SpendRequest) func(try) (ledger.SpendState, error) {
 	return func(t try) (ledger.SpendState, error) {
-		st, err := s.spendState(ctx, req.Contract, req.User, req.Project, req.Currency, ledger.Month(t.env.At))
+		st, err := s.spendState(ctx, req.Contract, req.User, req.Project, req.Currency, t.env.At, ledger.Month(t.env.At))
 		st.Prior = t.prior
 		return st, err
 	}
@@ -308,22 +327,46 @@ func (s *Service) Hold(ctx context.Context, req ledger.SpendRequest, idem ledger
 		})
 }
 
-func (s *Service) holdInput(ctx context.Context, contract, holdID string) (ledger.HoldInput, error) {
+// holdInput reads a hold and the lots it reserved from; settling (settle)
+// also reads the spend state at `at` a settlement above the hold draws on
+// (with the budget counter of the month the hold was taken).
+func (s *Service) holdInput(ctx context.Context, contract, holdID string, at time.Time, settle bool) (ledger.HoldInput, error) {
 	h, err := s.store.Hold(ctx, contract, holdID)
 	if err != nil {
 		return ledger.HoldInput{}, err
 	}
-	st, err := s.spendState(ctx, contract, h.User, h.Project, h.Currency, ledger.Month(h.CreatedAt))
+	var st ledger.SpendState
+	if settle {
+		if st, err = s.spendState(ctx, contract, h.User, h.Project, h.Currency, at, ledger.Month(h.CreatedAt)); err != nil {
+			return ledger.HoldInput{}, err
+		}
+	}
+	held, err := s.lotsOf(ctx, contract, h.Debits)
 	if err != nil {
 		return ledger.HoldInput{}, err
 	}
+	st.Lots = union(held, st.Lots)
 	return ledger.HoldInput{Hold: h, State: st}, nil
 }
 
-// readHold reads what settling or releasing a hold plans with.
-func (s *Service) readHold(ctx context.Context, contract, holdID string) func(try) (ledger.HoldInput, error) {
+// union is lots and then those of more whose id lots does not have.
+func union(lots, more []ledger.Lot) []ledger.Lot {
+	seen := make(map[string]bool, len(lots))
+	for _, l := range lots {
+		seen[l.ID] = true
+	}
+	for _, l := range more {
+		if !seen[l.ID] {
+			lots = append(lots, l)
+		}
+	}
+	return lots
+}
+
+// readHold reads what settling (settle) or releasing a hold plans with.
+func (s *Service) readHold(ctx context.Context, contract, holdID string, settle bool) func(try) (ledger.HoldInput, error) {
 	return func(t try) (ledger.HoldInput, error) {
-		in, err := s.holdInput(ctx, contract, holdID)
+		in, err := s.holdInput(ctx, contract, holdID, t.env.At, settle)
 		in.State.Prior = t.prior
 		return in, err
 	}
@@ -331,7 +374,7 @@ func (s *Service) readHold(ctx context.Context, contract, holdID string) func(tr
 
 // Settle settles a hold with the actual cost.
 func (s *Service) Settle(ctx context.Context, contract, holdID string, actual decimal.Decimal, idem ledger.Idem) (Outcome, error) {
-	return mutate(ctx, s, contract, idem, "settle", []any{contract, holdID, actual}, s.readHold(ctx, contract, holdID),
+	return mutate(ctx, s, contract, idem, "settle", []any{contract, holdID, actual}, s.readHold(ctx, contract, holdID, true),
 		func(in ledger.HoldInput, t try) (ledger.Decision, error) {
 			return ledger.PlanSettle(in, actual, t.idem, t.env)
 		})
@@ -339,7 +382,7 @@ func (s *Service) Settle(ctx context.Context, contract, holdID string, actual de
 
 // Release returns a hold's credits to its lots.
 func (s *Service) Release(ctx context.Context, contract, holdID string, idem ledger.Idem) (Outcome, error) {
-	return mutate(ctx, s, contract, idem, "release", []any{contract, holdID}, s.readHold(ctx, contract, holdID),
+	return mutate(ctx, s, contract, idem, "release", []any{contract, holdID}, s.readHold(ctx, contract, holdID, false),
 		func(in ledger.HoldInput, t try) (ledger.Decision, error) {
 			return ledger.PlanRelease(in, t.idem, t.env, false)
 		})
@@ -351,7 +394,7 @@ func (s *Service) Refund(ctx context.Context, contract, consumptionID string, cr
 	return mutate(ctx, s, contract, idem, "refund", []any{contract, consumptionID, credits},
 		func(try) (withLots[ledger.Consumption], error) {
 			c, err := s.store.Consumption(ctx, contract, consumptionID)
-			return andLots(ctx, s, contract, c, err)
+			return andLots(c, err, func(c ledger.Consumption) ([]ledger.Lot, error) { return s.lotsOf(ctx, contract, c.Debits) })
 		},
 		func(in withLots[ledger.Consumption], t try) (ledger.Decision, error) {
 			return ledger.PlanRefund(in.rec, ledger.SpendState{Lots: in.lots, Prior: t.prior}, credits, t.idem, t.env)
@@ -404,7 +447,7 @@ func (s *Service) RemoveUser(ctx context.Context, contract, user string, idem le
 	return mutate(ctx, s, contract, idem, "remove-user", []any{contract, user},
 		func(try) (withLots[ledger.User], error) {
 			u, err := s.store.User(ctx, contract, user)
-			return andLots(ctx, s, contract, u, err)
+			return andLots(u, err, func(ledger.User) ([]ledger.Lot, error) { return s.store.OwnerLots(ctx, contract, user) })
 		},
 		func(in withLots[ledger.User], t try) (ledger.Decision, error) {
 			return ledger.PlanRemoveUser(in.rec, in.lots, t.prior, t.idem, t.env)
@@ -466,7 +509,7 @@ func (s *Service) WithdrawLot(ctx context.Context, contract, lot string, noticeA
 // readContractLots reads a contract and its lots.
 func (s *Service) readContractLots(ctx context.Context, contract string) (withLots[ledger.Contract], error) {
 	c, err := s.store.Contract(ctx, contract)
-	return andLots(ctx, s, contract, c, err)
+	return andLots(c, err, func(ledger.Contract) ([]ledger.Lot, error) { return s.Lots(ctx, contract) })
 }
 
 // terminate plans and applies the termination itself.
@@ -564,7 +607,7 @@ func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 	}
 	for _, h := range holds {
 		_, err := s.runSystem(ctx, h.Contract, func(env ledger.Env) (ledger.Decision, error) {
-			in, err := s.holdInput(ctx, h.Contract, h.ID)
+			in, err := s.holdInput(ctx, h.Contract, h.ID, env.At, false)
 			if err != nil {
 				return ledger.Decision{}, err
 			}
@@ -638,11 +681,17 @@ type LotView struct {
 // With user empty it is the contract's whole balance; with a user, that
 // user's individual lots and the shared pool.
 func (s *Service) Balance(ctx context.Context, contract, user string) (BalanceResult, error) {
-	lots, err := s.store.Lots(ctx, contract)
+	at := s.now(ctx)
+	var lots []ledger.Lot
+	var err error
+	if user != "" {
+		lots, err = s.store.SpendLots(ctx, contract, user, at)
+	} else {
+		lots, err = s.Lots(ctx, contract)
+	}
 	if err != nil {
 		return BalanceResult{}, err
 	}
-	at := s.now(ctx)
 	res := BalanceResult{Balances: ledger.Balances(lots, user, at), Lots: []LotView{}}
 	for _, l := range lots {
 		if !l.LiveAt(at) || (user != "" && !l.SpendableBy(user)) {
@@ -656,4 +705,14 @@ func (s *Service) Balance(ctx context.Context, contract, user string) (BalanceRe
 		res.Lots = append(res.Lots, v)
 	}
 	return res, nil
+}
+
+// lotByID finds a lot by id among lots.
+func lotByID(lots []ledger.Lot, id string) (ledger.Lot, bool) {
+	for _, l := range lots {
+		if l.ID == id {
+			return l, true
+		}
+	}
+	return ledger.Lot{}, false
 }

@@ -347,8 +347,10 @@ func (s *Store) add(wr ledger.Write, it item, e *expr) write {
 		at := intNum(clampNs(wr.LiveAt))
 		conds = append(conds, e.n(AttrEffNs)+" <= "+e.v(at), e.n(AttrEndNs)+" > "+e.v(at))
 	}
+	var removes []string
 	if _, isLot := wr.Rec.(ledger.Lot); isLot {
 		adds = append(adds, e.n(AttrVersion)+" "+e.v(intNum(1)))
+		sets, removes = poolMembership(wr, e)
 	} else {
 		for name, v := range it {
 			if name != AttrPK && name != AttrSK && !counters[name] {
@@ -361,10 +363,33 @@ func (s *Store) add(wr ledger.Write, it item, e *expr) write {
 	if len(sets) > 0 {
 		update = "SET " + strings.Join(sets, ", ") + " "
 	}
+	if len(removes) > 0 {
+		update += "REMOVE " + strings.Join(removes, ", ") + " "
+	}
 	pk, sk := keyText(it, AttrPK), keyText(it, AttrSK)
 	cond := strings.Join(conds, " AND ")
 	if len(adds) == 0 {
 		return s.check(wr.Op, wr.What, pk, sk, cond, e)
 	}
 	return s.update(wr.Op, wr.What, pk, sk, update+"ADD "+strings.Join(adds, ", "), cond, e)
+}
+
+// poolMembership keeps a lot's place in IndexPool (there while it has
+// credits remaining) in step with an Add: one that takes exactly what the
+// lot had left (remaining bounded to 0 after it, ledger.MoveLot.Empties)
+// removes the index keys; one that gives credits back copies them from the
+// lot's own AttrPoolPK and AttrPoolSK. Any other Add leaves them.
+func poolMembership(wr ledger.Write, e *expr) (sets, removes []string) {
+	for _, a := range wr.Adds {
+		if a.Counter != ledger.CounterRemaining {
+			continue
+		}
+		switch {
+		case a.AtMost != nil && a.AtMost.IsZero() && a.By.Sign() < 0:
+			return nil, []string{e.n(AttrGSI2PK), e.n(AttrGSI2SK)}
+		case a.By.Sign() > 0:
+			return []string{e.n(AttrGSI2PK) + " = " + e.n(AttrPoolPK), e.n(AttrGSI2SK) + " = " + e.n(AttrPoolSK)}, nil
+		}
+	}
+	return nil, nil
 }

@@ -389,10 +389,48 @@ func lotItem(l ledger.Lot) item {
 		// A retired lot is out of the sweep index: EndedLots reads only
 		// what the sweep still has work on.
 		it.b(AttrRetired, true)
-	} else if pk, sk, ok := lotIndex(l.Contract, l.ID, l.End()); ok {
+		return it
+	}
+	if pk, sk, ok := lotIndex(l.Contract, l.ID, l.End()); ok {
 		it.s(AttrGSI1PK, pk)
 		it.s(AttrGSI1SK, sk)
 	}
+	pk, sk := poolPK(l.Contract), poolSK(l)
+	it.s(AttrPoolPK, pk)
+	it.s(AttrPoolSK, sk)
+	if l.Remaining.Sign() > 0 {
+		it.s(AttrGSI2PK, pk)
+		it.s(AttrGSI2SK, sk)
+	}
+	return it
+}
+
+// poolSK is a lot's key in IndexPool: its pool (S for the shared pool,
+// U#<owner> for an owner's individual lots), then its burn order within
+// the pool — end (EndNsNone: none), grant time, id — so a spend's Query
+// reads one pool's lots ending after its time, in burn order.
+func poolSK(l ledger.Lot) string {
+	pool := "S"
+	if l.Kind == ledger.Individual {
+		pool = "U#" + l.Owner
+	}
+	return pool + "#" + fmt.Sprintf("%0*d", timeKeyDigits, lotEndNs(l.End())) + "#" + timeKey(l.GrantedAt) + "#" + l.ID
+}
+
+// poolRange is the IndexPool sort-key range of a pool's lots that end
+// after at: pool is "S" or "U#<owner>" (ids never contain '#', and '~'
+// sorts after every digit).
+func poolRange(pool string, at time.Time) (from, to string) {
+	return pool + "#" + timeKey(at) + "#~", pool + "#~"
+}
+
+// ownsItem records that user owns an individual lot, beside the user in
+// the contract's partition: OwnerLots reads a user's lots by it.
+func ownsItem(contract, user, lot string) item {
+	it := keyOf(contractPK(contract), ownsSK(user, lot))
+	it.s(AttrContract, contract)
+	it.s(AttrUser, user)
+	it.s(AttrLot, lot)
 	return it
 }
 
@@ -746,7 +784,11 @@ func decodeNotification(m map[string]types.AttributeValue) (ledger.Notification,
 func recordItem(r ledger.Record, stamp int64) (it item, extras []item, err error) {
 	switch r := r.(type) {
 	case ledger.Lot:
-		return lotItem(r), []item{lotDirItem(r.Contract, r.ID)}, nil
+		extras := []item{lotDirItem(r.Contract, r.ID)}
+		if r.Kind == ledger.Individual {
+			extras = append(extras, ownsItem(r.Contract, r.Owner, r.ID))
+		}
+		return lotItem(r), extras, nil
 	case ledger.Entry:
 		return entryItem(r, stamp), nil, nil
 	case ledger.IdempotencyRecord:

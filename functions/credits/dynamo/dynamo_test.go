@@ -371,7 +371,7 @@ func TestReadsRoundTrip(t *testing.T) {
 	if g, err := st.Granted(ctx, "c1", "u2"); err != nil || g {
 		t.Errorf("Granted(u2) = %v, %v; want false", g, err)
 	}
-	lots, err := st.Lots(ctx, "c1")
+	lots, err := st.Lots(ctx, "c1", "", ledger.LotsPageMax)
 	if err != nil || len(lots) != 2 || lots[0].ID != "L-a" || lots[1].ID != "L-big" {
 		t.Fatalf("Lots = %+v, %v; want L-a, L-big", lots, err)
 	}
@@ -703,7 +703,7 @@ func setup(tb testing.TB, svc *credits.Service, sharedCredits string) {
 func checkLedger(t *testing.T, st *Store) []ledger.Lot {
 	t.Helper()
 	ctx := context.Background()
-	lots, err := st.Lots(ctx, "c1")
+	lots, err := st.Lots(ctx, "c1", "", ledger.LotsPageMax)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,11 +4,13 @@ import (
 	"cmp"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"cloudcredits/core"
@@ -87,6 +89,18 @@ func (s *Store) pages(ctx context.Context, in *dynamodb.QueryInput, what string,
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
+}
+
+// decodeInto appends the decoded items to out.
+func decodeInto[T any](out []T, items []map[string]types.AttributeValue, decode func(map[string]types.AttributeValue) (T, error)) ([]T, error) {
+	for _, it := range items {
+		x, err := decode(it)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, x)
+	}
+	return out, nil
 }
 
 // queryAll decodes every item query reads (see there), in sort-key order.
@@ -181,12 +195,103 @@ func (s *Store) Granted(ctx context.Context, contract, user string) (bool, error
 	return it != nil, err
 }
 
-// Lots reads every lot of a contract, ordered by id, at most
-// ledger.LotsPerContractMax.
-func (s *Store) Lots(ctx context.Context, contract string) ([]ledger.Lot, error) {
-	lots, err := queryAll(ctx, s, contractPK(contract), skLot, "", ledger.LotsPerContractMax, decodeLot)
-	slices.SortFunc(lots, func(a, b ledger.Lot) int { return strings.Compare(a.ID, b.ID) })
+// Lots reads a page of a contract's lots, ordered by id (the sort key
+// LOT#<id> after LOT#<after>).
+func (s *Store) Lots(ctx context.Context, contract, after string, limit int) ([]ledger.Lot, error) {
+	limit = min(max(limit, 0), ledger.LotsPageMax)
+	if limit == 0 {
+		return []ledger.Lot{}, nil
+	}
+	e := &expr{}
+	// Keys after LOT#<after> and before LOT$ ('$' follows '#').
+	in := &dynamodb.QueryInput{
+		TableName: &s.table,
+		KeyConditionExpression: aws.String(e.n(AttrPK) + " = " + e.v(str(contractPK(contract))) + " AND " +
+			e.n(AttrSK) + " BETWEEN " + e.v(str(lotSK(after)+"\x00")) + " AND " + e.v(str("LOT$"))),
+		ExpressionAttributeNames: e.names, ExpressionAttributeValues: e.values,
+		ConsistentRead: aws.Bool(true), Limit: aws.Int32(int32(limit)),
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	}
+	lots := []ledger.Lot{}
+	err := s.pages(ctx, in, "lots of "+contract, func(items []map[string]types.AttributeValue) (bool, error) {
+		var err error
+		lots, err = decodeInto(lots, items, decodeLot)
+		return len(lots) >= limit || err != nil, err
+	})
+	return lots[:min(len(lots), limit)], err
+}
+
+// SpendLots reads IndexPool: the shared pool's and the user's lots with
+// credits left that end after at — two Queries, sent together. The index
+// is eventually consistent (see the package doc for what that can cost a
+// spend, and why it never costs money).
+func (s *Store) SpendLots(ctx context.Context, contract, user string, at time.Time) ([]ledger.Lot, error) {
+	pools := []string{"U#" + user, "S"}
+	found := make([][]ledger.Lot, len(pools))
+	errs := make([]error, len(pools))
+	var wg sync.WaitGroup
+	for i, pool := range pools {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			found[i], errs[i] = s.poolLots(ctx, contract, pool, at)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return append(found[0], found[1]...), nil
+}
+
+// poolLots reads one pool's lots from IndexPool, in burn order.
+func (s *Store) poolLots(ctx context.Context, contract, pool string, at time.Time) ([]ledger.Lot, error) {
+	from, to := poolRange(pool, at)
+	e := &expr{}
+	in := &dynamodb.QueryInput{
+		TableName: &s.table, IndexName: aws.String(IndexPool),
+		KeyConditionExpression: aws.String(e.n(AttrGSI2PK) + " = " + e.v(str(poolPK(contract))) + " AND " +
+			e.n(AttrGSI2SK) + " BETWEEN " + e.v(str(from)) + " AND " + e.v(str(to))),
+		ExpressionAttributeNames: e.names, ExpressionAttributeValues: e.values,
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	}
+	lots := []ledger.Lot{}
+	err := s.pages(ctx, in, "pool "+pool+" of "+contract, func(items []map[string]types.AttributeValue) (bool, error) {
+		var err error
+		lots, err = decodeInto(lots, items, decodeLot)
+		return err != nil, err
+	})
 	return lots, err
+}
+
+// OwnerLots reads the user's OWNS# directory items in the contract's
+// partition, then the lots they name (strongly consistent).
+func (s *Store) OwnerLots(ctx context.Context, contract, user string) ([]ledger.Lot, error) {
+	ids, err := queryAll(ctx, s, contractPK(contract), skOwns+user+"#", "", ReadItemsMax, func(it map[string]types.AttributeValue) (string, error) {
+		r := reader{it: it}
+		return r.s(AttrLot), r.err
+	})
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]item, len(ids))
+	for i, id := range ids {
+		keys[i] = keyOf(contractPK(contract), lotSK(id))
+	}
+	items, err := s.batchGet(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	lots := make([]ledger.Lot, 0, len(items))
+	for _, it := range items {
+		l, err := decodeLot(it)
+		if err != nil {
+			return nil, err
+		}
+		lots = append(lots, l)
+	}
+	slices.SortFunc(lots, func(a, b ledger.Lot) int { return strings.Compare(a.ID, b.ID) })
+	return lots, nil
 }
 
 // Lot reads one lot.

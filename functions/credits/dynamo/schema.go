@@ -27,6 +27,13 @@ const (
 	IndexSweep = "gsi1"
 	AttrGSI1PK = "gsi1pk"
 	AttrGSI1SK = "gsi1sk"
+	// IndexPool is the sparse global secondary index a spend reads, with
+	// every attribute projected: a lot is in it exactly while it has
+	// credits remaining and is not retired, under its contract
+	// (AttrGSI2PK) and keyed by pool and burn order (AttrGSI2SK).
+	IndexPool  = "gsi2"
+	AttrGSI2PK = "gsi2pk"
+	AttrGSI2SK = "gsi2sk"
 	// AttrTTL is the table's TTL attribute: epoch seconds, on idempotency
 	// records only.
 	AttrTTL = "ttl"
@@ -125,6 +132,12 @@ const (
 	AttrBody               = "body"
 	AttrSentAt             = "sent_at"
 	AttrClaimedUntil       = "claimed_until"
+	// AttrPoolPK and AttrPoolSK are a lot's IndexPool keys, kept on every
+	// lot that is not retired: an Add that gives a lot credits back copies
+	// them into AttrGSI2PK and AttrGSI2SK (an update expression can copy
+	// one attribute into another, so the write needs nothing it did not read).
+	AttrPoolPK = "pool_pk"
+	AttrPoolSK = "pool_sk"
 )
 
 // Limits.
@@ -167,6 +180,8 @@ const (
 	skUser         = "USER#"
 	skGrant        = "GRANT#"
 	skLot          = "LOT#"
+	skOwns         = "OWNS#"
+	pfxPool        = "POOL#"
 	skBudget       = "BUDGET#"
 	skBudgetUsed   = "BUDGETUSED#"
 	skUsage        = "USAGE#"
@@ -198,6 +213,8 @@ func sunsetSK(cur string) string               { return skSunset + cur }
 func userSK(user string) string                { return skUser + user }
 func grantSK(user string) string               { return skGrant + user }
 func lotSK(lot string) string                  { return skLot + lot }
+func ownsSK(user, lot string) string           { return skOwns + user + "#" + lot }
+func poolPK(contract string) string            { return pfxPool + contract }
 func budgetSK(project, currency string) string { return skBudget + project + "#" + currency }
 func budgetUsedSK(project, currency, month string) string {
 	return skBudgetUsed + project + "#" + currency + "#" + month
@@ -265,6 +282,8 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, table string) err
 			{AttributeName: aws.String(AttrSK), AttributeType: str},
 			{AttributeName: aws.String(AttrGSI1PK), AttributeType: str},
 			{AttributeName: aws.String(AttrGSI1SK), AttributeType: str},
+			{AttributeName: aws.String(AttrGSI2PK), AttributeType: str},
+			{AttributeName: aws.String(AttrGSI2SK), AttributeType: str},
 		},
 		KeySchema: []types.KeySchemaElement{
 			{AttributeName: aws.String(AttrPK), KeyType: types.KeyTypeHash},
@@ -277,6 +296,13 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, table string) err
 				{AttributeName: aws.String(AttrGSI1SK), KeyType: types.KeyTypeRange},
 			},
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
+		}, {
+			IndexName: aws.String(IndexPool),
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: aws.String(AttrGSI2PK), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String(AttrGSI2SK), KeyType: types.KeyTypeRange},
+			},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
 		}},
 	})
 	var inUse *types.ResourceInUseException

@@ -100,7 +100,7 @@ func checkLedger(t testing.TB, st ledger.Store, contracts ...string) {
 	t.Helper()
 	ctx := context.Background()
 	for _, c := range contracts {
-		lots, err := st.Lots(ctx, c)
+		lots, err := st.Lots(ctx, c, "", ledger.LotsPageMax)
 		if err != nil {
 			t.Fatalf("Lots(%s): %v", c, err)
 		}

@@ -106,11 +106,25 @@ func (s *Store) Granted(ctx context.Context, contract, user string) (bool, error
 	return n > 0, nil
 }
 
-// Lots returns a contract's lots by id. A planner is given at most
-// ledger.LotsPerContractMax of them, so more is an error, not a silent cut.
-func (s *Store) Lots(ctx context.Context, contract string) ([]ledger.Lot, error) {
-	return many(ctx, s, scanLot, "lots in contract "+contract, ledger.LotsPerContractMax,
-		rLots, contract, ledger.LotsPerContractMax+1)
+// Lots returns a page of a contract's lots by id (the primary key).
+func (s *Store) Lots(ctx context.Context, contract, after string, limit int) ([]ledger.Lot, error) {
+	return many(ctx, s, scanLot, "lots in contract "+contract, unbounded,
+		rLots, contract, after, min(max(limit, 0), ledger.LotsPageMax))
+}
+
+// SpendLots reads the partial index lots_pool: the live lots, with credits
+// left, of the user's individual pool and the shared pool.
+func (s *Store) SpendLots(ctx context.Context, contract, user string, at time.Time) ([]ledger.Lot, error) {
+	t, err := timeArg("spendable lots", at)
+	if err != nil {
+		return nil, err
+	}
+	return many(ctx, s, scanLot, "spendable lots", unbounded, rSpendLots, contract, user, t)
+}
+
+// OwnerLots reads the index lots_owner: a user's individual lots.
+func (s *Store) OwnerLots(ctx context.Context, contract, user string) ([]ledger.Lot, error) {
+	return many(ctx, s, scanLot, "lots of user "+user, unbounded, rOwnerLots, contract, user)
 }
 
 func (s *Store) Lot(ctx context.Context, contract, id string) (ledger.Lot, error) {

@@ -310,6 +310,16 @@ ALTER TABLE orders ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE notifications ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE lots ADD COLUMN retired INTEGER NOT NULL DEFAULT 0;
 `,
+
+	// 9: a spend reads only the lots it may draw on (Store.SpendLots): the
+	// live lots of two pools — the user's individual lots (owner = the
+	// user) and the shared pool (owner = '') — through an index that holds
+	// only lots with credits left, in burn order within each pool. Removing
+	// a user reads the user's individual lots through their own index.
+	`
+CREATE INDEX lots_pool ON lots (contract, owner, end_at, granted_at, id) WHERE remaining <> '0' AND retired = 0;
+CREATE INDEX lots_owner ON lots (contract, owner) WHERE kind = 'individual';
+`,
 }
 
 // notificationDue is a notification's due time, the later of created_at

@@ -25,9 +25,10 @@ const (
 	busyTimeoutMs = 10_000
 	// readersMax bounds the query-only connections.
 	readersMax = 16
-	// opsPerTxMax bounds the ops of one Apply. A contract termination ends
-	// every lot (up to ledger.LotsPerContractMax), so it is the largest Tx.
-	opsPerTxMax = 2*ledger.LotsPerContractMax + 64
+	// opsPerTxMax bounds the ops of one Apply. The largest Txs the planners
+	// make are a termination's (ledger.EndLotsPerTxMax lot ends) and a
+	// spend's (two ops per debited lot); this leaves room for both.
+	opsPerTxMax = 1024
 	// batchTxMax bounds the Txs one group commit takes.
 	batchTxMax = 64
 	// listMax bounds the rows EndedLots and ExpiredHolds return in one call,

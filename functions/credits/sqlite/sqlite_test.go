@@ -416,7 +416,7 @@ func TestReadsRoundTrip(t *testing.T) {
 	}{
 		{"contract", must(st.Contract(ctx, "c1")), c},
 		{"lot", must(st.Lot(ctx, "c1", "L1")), l},
-		{"lots", must(st.Lots(ctx, "c1")), []ledger.Lot{l}},
+		{"lots", must(st.Lots(ctx, "c1", "", ledger.LotsPageMax)), []ledger.Lot{l}},
 		{"hold", must(st.Hold(ctx, "c1", "H1")), h},
 		{"consumption", must(st.Consumption(ctx, "c1", "C1")), cons},
 		{"user", must(st.User(ctx, "c1", "u1")), u},
@@ -432,7 +432,7 @@ func TestReadsRoundTrip(t *testing.T) {
 		}
 	}
 
-	if lots, err := st.Lots(ctx, "nope"); err != nil || lots == nil || len(lots) != 0 {
+	if lots, err := st.Lots(ctx, "nope", "", ledger.LotsPageMax); err != nil || lots == nil || len(lots) != 0 {
 		t.Errorf("Lots(nope) = %#v, %v; want an empty list", lots, err)
 	}
 	if _, ok, err := st.Budget(ctx, "c1", "p", core.Cloud); ok || err != nil {

@@ -63,12 +63,16 @@ var (
 // The statements the reads run, prepared on the reader pool (database/sql
 // prepares each on a connection the first time it runs there).
 var (
-	rContract      = "SELECT " + contractCols + " FROM contracts WHERE id = ?"
-	rContracts     = "SELECT id FROM contracts WHERE id > ? ORDER BY id LIMIT ?"
-	rUser          = "SELECT " + userCols + " FROM users WHERE contract = ? AND id = ?"
-	rUsers         = "SELECT " + userCols + " FROM users WHERE contract = ? ORDER BY id"
-	rGranted       = "SELECT count(*) FROM grants WHERE contract = ? AND user = ?"
-	rLots          = "SELECT " + lotCols + " FROM lots WHERE contract = ? ORDER BY id LIMIT ?"
+	rContract  = "SELECT " + contractCols + " FROM contracts WHERE id = ?"
+	rContracts = "SELECT id FROM contracts WHERE id > ? ORDER BY id LIMIT ?"
+	rUser      = "SELECT " + userCols + " FROM users WHERE contract = ? AND id = ?"
+	rUsers     = "SELECT " + userCols + " FROM users WHERE contract = ? ORDER BY id"
+	rGranted   = "SELECT count(*) FROM grants WHERE contract = ? AND user = ?"
+	rLots      = "SELECT " + lotCols + " FROM lots WHERE contract = ? AND id > ? ORDER BY id LIMIT ?"
+	// The WHERE repeats lots_pool's, so the read uses that index and
+	// never touches a used-up or retired lot.
+	rSpendLots     = "SELECT " + lotCols + " FROM lots WHERE contract = ? AND owner IN ('', ?) AND remaining <> '0' AND retired = 0 AND (end_at IS NULL OR end_at > ?) ORDER BY owner = '', end_at IS NULL, end_at, granted_at, id"
+	rOwnerLots     = "SELECT " + lotCols + " FROM lots WHERE contract = ? AND owner = ? AND kind = 'individual' ORDER BY id"
 	rLot           = qLotRead
 	rLotContract   = "SELECT contract FROM lots WHERE id = ? ORDER BY contract LIMIT 2"
 	rHold          = "SELECT " + holdCols + " FROM holds WHERE contract = ? AND id = ?"
@@ -94,6 +98,6 @@ var (
 	// primary key is the narrow one.
 	rNotesPrefix   = "SELECT " + notificationCols + " FROM notifications WHERE id >= ? AND id < ? AND +contract = ? ORDER BY id LIMIT ?"
 	rNotifications = "SELECT * FROM (SELECT " + notificationCols + " FROM notifications WHERE contract = ? ORDER BY created_at DESC, id DESC LIMIT ?) ORDER BY created_at, id"
-	readQueries    = []string{rLotsEnding, rPendingNotes, rNotifications, rNotesPrefix, rSunset, rSunsets, rLotsOutliving, rContract, rContracts, rUser, rUsers, rGranted, rLots, rLot, rLotContract, rHold, rConsumption, rBudget,
+	readQueries    = []string{rLotsEnding, rPendingNotes, rNotifications, rNotesPrefix, rSunset, rSunsets, rLotsOutliving, rContract, rContracts, rUser, rUsers, rGranted, rLots, rSpendLots, rOwnerLots, rLot, rLotContract, rHold, rConsumption, rBudget,
 		rBudgetUsed, rIdempotency, rEntries, rUsage, rAttempts, rEndedLots, rExpiredHolds, rOrder, rOrders, rOrderContract, rQuoteAccepted}
 )

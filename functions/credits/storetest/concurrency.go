@@ -91,7 +91,7 @@ func testConcurrency(t *testing.T, h *harness, ops, workers int) {
 				return
 			default:
 			}
-			ls, err := h.st.Lots(h.ctx, "acme")
+			ls, err := allLots(h.ctx, h.st, "acme")
 			if err != nil {
 				t.Errorf("sample lots: %v", err)
 				return

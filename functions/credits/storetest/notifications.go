@@ -583,11 +583,11 @@ type lotsFail struct {
 	contract string
 }
 
-func (f lotsFail) Lots(ctx context.Context, contract string) ([]ledger.Lot, error) {
+func (f lotsFail) Lots(ctx context.Context, contract, after string, limit int) ([]ledger.Lot, error) {
 	if contract == f.contract {
 		return nil, errors.New("disk on fire")
 	}
-	return f.Store.Lots(ctx, contract)
+	return f.Store.Lots(ctx, contract, after, limit)
 }
 
 func testSweepAlertsFailure(t *testing.T, h *harness) {

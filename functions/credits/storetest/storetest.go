@@ -368,7 +368,7 @@ func (h *harness) lot(contract, id string) ledger.Lot {
 
 func (h *harness) lots(contract string) []ledger.Lot {
 	h.t.Helper()
-	ls, err := h.st.Lots(h.ctx, contract)
+	ls, err := allLots(h.ctx, h.st, contract)
 	if err != nil {
 		h.t.Fatalf("read lots of %s: %v", contract, err)
 	}
@@ -651,7 +651,7 @@ func entryShapeOK(e ledger.Entry) bool {
 // sum to the amount, and every entry is well formed and unique.
 func (h *harness) audit(t *testing.T, contract string) {
 	t.Helper()
-	lots, err := h.st.Lots(h.ctx, contract)
+	lots, err := allLots(h.ctx, h.st, contract)
 	if err != nil {
 		t.Errorf("audit %s: read lots: %v", contract, err)
 		return
@@ -742,4 +742,10 @@ func (h *harness) wantConflict(t *testing.T, what string, tx ledger.Tx) {
 		t.Errorf("%s: Apply = %v, want a *ledger.ConflictError", what, err)
 	}
 	h.unchanged(t, what, before)
+}
+
+// allLots reads every lot of a contract from st, page by page, as the
+// service does.
+func allLots(ctx context.Context, st ledger.Store, contract string) ([]ledger.Lot, error) {
+	return credits.New(st, time.Now).Lots(ctx, contract)
 }

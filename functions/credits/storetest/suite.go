@@ -49,6 +49,9 @@ var suite = []group{
 		{"5 conservation: a busy lot's counters and entries agree after every kind of movement", testBusyLotConserves},
 		{"a refusal for the wrong currency says what is held", testCurrencyMismatch},
 	}},
+	{"LargeContract", []spec{
+		{"with 20,000 lots live and finished mixed, a spend reads only the live lots of its two pools, burns them in exact order, never debits a finished lot, and conserves credits", testLargeContract},
+	}},
 	{"Holds", []spec{
 		{"6 a hold reserves credits: remaining moves to held, with a 24-hour expiry by default", testHoldReserves},
 		{"6 settling below the hold posts the actual and returns the rest to the same lots", testSettleBelow},

@@ -27,6 +27,9 @@ const (
 
 func indexArn() string { return tableArn + "/index/" + dynamo.IndexSweep }
 
+// poolIndexArn is the spend's pool index (SpendLots).
+func poolIndexArn() string { return tableArn + "/index/" + dynamo.IndexPool }
+
 func param(name string) string {
 	return "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${" + name + "}"
 }
@@ -39,6 +42,8 @@ func param(name string) string {
 //   - every reading method (Contract, User, Lot, Hold, Idempotency, Budget…)
 //     is a GetItem, every list (Lots, Orders, Users, Entries, Usage, the
 //     LOTID#/ORDERID# directories) a Query on the table;
+//   - a spend's lots (SpendLots: a consumption, a hold, a settlement, a
+//     user's balance) are a Query on the pool index;
 //   - every write is Apply: one TransactWriteItems, whose items IAM
 //     authorises as PutItem, UpdateItem and ConditionCheckItem (there is no
 //     dynamodb:TransactWriteItems action);
@@ -79,8 +84,8 @@ func wantGrants() map[string][]grant {
 		grants([]string{"kms:Decrypt"}, kmsKey, kmsKeys))
 	writer := slices.Concat(grants(slices.Concat(ledgerRead, ledgerApply), tableArn), tokenKeys)
 	return map[string][]grant{
-		"reads":    slices.Concat(grants(ledgerRead, tableArn), tokenKeys),
-		"spending": writer,
+		"reads":    slices.Concat(grants(ledgerRead, tableArn), grants([]string{"dynamodb:Query"}, poolIndexArn()), tokenKeys),
+		"spending": slices.Concat(writer, grants([]string{"dynamodb:Query"}, poolIndexArn())),
 		// A currency sunset (PUT /v1/currencies/{cur}/sunset) finds the lots
 		// it must end through the sweep index.
 		"admin": slices.Concat(writer, grants([]string{"dynamodb:BatchGetItem"}, tableArn),

@@ -316,27 +316,38 @@ func TestTableMatchesAdapter(t *testing.T) {
 		attrs = append(attrs, key{a.AttributeName, a.AttributeType})
 	}
 	slices.SortFunc(attrs, func(a, b key) int { return strings.Compare(a.name, b.name) })
-	wantAttrs := []key{{dynamo.AttrGSI1PK, "S"}, {dynamo.AttrGSI1SK, "S"}, {dynamo.AttrPK, "S"}, {dynamo.AttrSK, "S"}}
+	wantAttrs := []key{{dynamo.AttrGSI1PK, "S"}, {dynamo.AttrGSI1SK, "S"}, {dynamo.AttrGSI2PK, "S"}, {dynamo.AttrGSI2SK, "S"}, {dynamo.AttrPK, "S"}, {dynamo.AttrSK, "S"}}
 	slices.SortFunc(wantAttrs, func(a, b key) int { return strings.Compare(a.name, b.name) })
 	if !slices.Equal(attrs, wantAttrs) {
 		t.Errorf("AttributeDefinitions = %v, want %v", attrs, wantAttrs)
 	}
-	if len(tbl.GlobalSecondaryIndexes) != 1 {
-		t.Fatalf("%d global secondary indexes, want 1 (%s)", len(tbl.GlobalSecondaryIndexes), dynamo.IndexSweep)
+	// The indexes dynamo.CreateTable makes: the sweeper's keys-only index
+	// (it reads the items themselves) and the spend's pool index, which
+	// carries whole lots so a spend reads them in one Query.
+	wantIndexes := []struct {
+		name, pk, sk, projection string
+	}{
+		{dynamo.IndexSweep, dynamo.AttrGSI1PK, dynamo.AttrGSI1SK, "KEYS_ONLY"},
+		{dynamo.IndexPool, dynamo.AttrGSI2PK, dynamo.AttrGSI2SK, "ALL"},
 	}
-	gsi := tbl.GlobalSecondaryIndexes[0]
-	if gsi.IndexName != dynamo.IndexSweep {
-		t.Errorf("index %q, want dynamo.IndexSweep %q", gsi.IndexName, dynamo.IndexSweep)
+	if len(tbl.GlobalSecondaryIndexes) != len(wantIndexes) {
+		t.Fatalf("%d global secondary indexes, want %d", len(tbl.GlobalSecondaryIndexes), len(wantIndexes))
 	}
-	var gsiKeys []dynamodbKey
-	for _, k := range gsi.KeySchema {
-		gsiKeys = append(gsiKeys, dynamodbKey{k.AttributeName, k.KeyType})
-	}
-	if got, want := keys(gsiKeys), []key{{dynamo.AttrGSI1PK, "HASH"}, {dynamo.AttrGSI1SK, "RANGE"}}; !slices.Equal(got, want) {
-		t.Errorf("index KeySchema = %v, want %v", got, want)
-	}
-	if gsi.Projection == nil || str(gsi.Projection.ProjectionType) != "KEYS_ONLY" {
-		t.Errorf("index projection: want KEYS_ONLY (the sweeper reads the items themselves)")
+	for i, want := range wantIndexes {
+		gsi := tbl.GlobalSecondaryIndexes[i]
+		if gsi.IndexName != want.name {
+			t.Errorf("index %d is %q, want %q", i, gsi.IndexName, want.name)
+		}
+		var gsiKeys []dynamodbKey
+		for _, k := range gsi.KeySchema {
+			gsiKeys = append(gsiKeys, dynamodbKey{k.AttributeName, k.KeyType})
+		}
+		if got, wantKeys := keys(gsiKeys), []key{{want.pk, "HASH"}, {want.sk, "RANGE"}}; !slices.Equal(got, wantKeys) {
+			t.Errorf("index %s KeySchema = %v, want %v", want.name, got, wantKeys)
+		}
+		if gsi.Projection == nil || str(gsi.Projection.ProjectionType) != want.projection {
+			t.Errorf("index %s projection: want %s", want.name, want.projection)
+		}
 	}
 	if ttl := tbl.TimeToLiveSpecification; ttl == nil || str(ttl.AttributeName) != dynamo.AttrTTL || !ttl.Enabled {
 		t.Errorf("TimeToLiveSpecification: want %q enabled", dynamo.AttrTTL)

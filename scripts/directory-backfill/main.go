@@ -1,8 +1,11 @@
-// Command directory-backfill gives the contracts of a ledger table that
-// were written before the contract directory existed their directory index
-// keys (dynamo.BackfillDirectory), so the hourly alert check sees them. Run
-// it once after upgrading such a table, with credentials that may Scan and
-// UpdateItem it (an operator's; the functions' roles have no Scan):
+// Command directory-backfill gives the items of a ledger table that were
+// written before an index existed their index keys: contracts their
+// contract-directory keys (dynamo.BackfillDirectory), so the hourly alert
+// check sees them, and lots their pool keys and owner directory items
+// (dynamo.BackfillPools), so spends, balances and removals see them. Run
+// it once after upgrading such a table, with credentials that may Scan,
+// UpdateItem and PutItem it (an operator's; the functions' roles have no
+// Scan):
 //
 //	go run ./scripts/directory-backfill -table cloudcredits-ledger
 //	go run ./scripts/directory-backfill -table ledger -endpoint http://127.0.0.1:8000   # DynamoDB Local
@@ -44,4 +47,9 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Printf("%d contracts of %s added to the contract directory\n", n, *table)
+	if n, err = dynamo.BackfillPools(ctx, client, *table); err != nil {
+		fmt.Fprintln(os.Stderr, "directory-backfill:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("%d lots of %s added to the pool index\n", n, *table)
 }

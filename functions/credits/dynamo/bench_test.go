@@ -210,3 +210,27 @@ func BenchmarkSpenders(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkContractSize measures one user's single spends on a contract of
+// 1 lot and of 100,000 (storetest.BenchContractSize) on DynamoDB Local:
+// the p50 of the large one stands beside the small one's, in the same run,
+// with the capacity each spend consumed. Each size's table is built once
+// and spent in on every round.
+func BenchmarkContractSize(b *testing.B) {
+	for _, lots := range []int{1, 100_000} {
+		var st *Store
+		b.Run(fmt.Sprintf("lots=%d", lots), func(b *testing.B) {
+			if st == nil {
+				st = newStore(b)
+				if err := storetest.ContractOfSize(context.Background(), st, lots); err != nil {
+					b.Fatal(err)
+				}
+			}
+			before := st.Consumed()
+			storetest.BenchContractSize(b, st)
+			after := st.Consumed()
+			b.ReportMetric((after.ReadUnits-before.ReadUnits)/float64(b.N), "RCU/op")
+			b.ReportMetric((after.WriteUnits-before.WriteUnits)/float64(b.N), "WCU/op")
+		})
+	}
+}

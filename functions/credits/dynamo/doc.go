@@ -14,6 +14,20 @@
 // into one transaction, and the IAM actions the store needs are specified in
 // LAYOUT.md beside this file; change it with the code.
 //
+// What may be stale, and for how long. A spend reads its lots from the
+// pool index (IndexPool), which DynamoDB keeps eventually consistent: an
+// index read can lag the table by the index's propagation delay, which AWS
+// describes as usually a fraction of a second. Stale is safe for money,
+// because every debit's own condition checks the lot as it is at the write
+// (credits remaining, live at the request time, and exactly empty when the
+// planner meant to take all of it); a stale read costs a conflict and a
+// re-plan, never a credit. What it can cost a request, for at most that
+// delay: a lot granted or refilled just before is not yet seen (a spend
+// that needed it is refused insufficient_credits, and a retry succeeds),
+// and the balance a spend reports can miss it. Everything else a spend
+// reads (the contract, the user, the budget, the idempotency record) is a
+// strongly consistent GetItem.
+//
 // It must never decide anything about money (core/ledger does), never turn a
 // decimal into a float (credits are DynamoDB numbers written from and read
 // into shopspring/decimal text, exact to 38 digits), never Scan at run time,

@@ -916,3 +916,63 @@ func TestBackfillDirectory(t *testing.T) {
 		t.Errorf("old reads back %+v, %v", got, err)
 	}
 }
+
+// TestBackfillPools: a lot written before the pool index existed (no pool
+// keys, no owner directory item) is invisible to a spend and to its owner's
+// removal until BackfillPools gives it both; a second run changes nothing.
+func TestBackfillPools(t *testing.T) {
+	st := newStore(t)
+	ctx := context.Background()
+	one := decimal.NewFromInt(1)
+	lot := func(id, owner string, remaining decimal.Decimal) ledger.Lot {
+		kind := ledger.Shared
+		if owner != "" {
+			kind = ledger.Individual
+		}
+		return ledger.Lot{ID: id, Contract: "c1", Currency: core.Cloud, Kind: kind, Owner: owner, Source: ledger.SourcePurchase,
+			Grant: id, Amount: one, Remaining: remaining, Held: decimal.Zero, Spent: one.Sub(remaining), Expired: decimal.Zero,
+			Withdrawn: decimal.Zero, Refunded: decimal.Zero, GrantedAt: t0, EffectiveFrom: t0, ExpiresAt: t0.AddDate(1, 0, 0), Version: 4}
+	}
+	legacy := []ledger.Lot{lot("own", "alice", one), lot("pool", "", one), lot("spent", "", decimal.Zero)}
+	for _, l := range legacy {
+		it := lotItem(l)
+		for _, name := range []string{AttrPoolPK, AttrPoolSK, AttrGSI2PK, AttrGSI2SK} {
+			delete(it, name)
+		}
+		if _, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &st.table, Item: it}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := t0.Add(time.Hour)
+	ids := func() string {
+		spend, err := st.SpendLots(ctx, "c1", "alice", at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		owned, err := st.OwnerLots(ctx, "c1", "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, l := range append(spend, owned...) {
+			out = append(out, l.ID)
+		}
+		return strings.Join(out, ",")
+	}
+	if got := ids(); got != "" {
+		t.Fatalf("before the backfill the spend and the owner see %q, want nothing", got)
+	}
+	for run, want := range []int{3, 0} {
+		if n, err := BackfillPools(ctx, st.db, st.table); err != nil || n != want {
+			t.Fatalf("backfill %d = %d, %v; want %d lots", run+1, n, err, want)
+		}
+	}
+	// The spend sees alice's lot and the pool's, not the used-up one; the
+	// owner directory names alice's.
+	if got := ids(); got != "own,pool,own" {
+		t.Errorf("after the backfill the spend and the owner see %q, want own,pool then own", got)
+	}
+	if l, err := st.Lot(ctx, "c1", "own"); err != nil || l.Version != 4 {
+		t.Errorf("the backfill moved the lot's version: %+v, %v", l, err)
+	}
+}

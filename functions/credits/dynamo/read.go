@@ -612,7 +612,7 @@ func (s *Store) Dump(ctx context.Context) ([]string, error) {
 			pk, sk := keyText(it, AttrPK), keyText(it, AttrSK)
 			names := make([]string, 0, len(it))
 			for name := range it {
-				if name != AttrPK && name != AttrSK && name != AttrGSI1PK && name != AttrGSI1SK {
+				if !bookkeeping[name] {
 					names = append(names, name)
 				}
 			}
@@ -632,6 +632,11 @@ func (s *Store) Dump(ctx context.Context) ([]string, error) {
 	sort.Strings(lines)
 	return lines, nil
 }
+
+// bookkeeping names the attributes Dump leaves out: keys, which a line
+// already shows, and index keys, which follow from the record.
+var bookkeeping = map[string]bool{AttrPK: true, AttrSK: true, AttrGSI1PK: true, AttrGSI1SK: true,
+	AttrGSI2PK: true, AttrGSI2SK: true, AttrPoolPK: true, AttrPoolSK: true}
 
 func entityOf(pk, sk string) string {
 	switch {
@@ -659,6 +664,8 @@ func entityOf(pk, sk string) string {
 		return "users"
 	case strings.HasPrefix(sk, skGrant):
 		return "grants"
+	case strings.HasPrefix(sk, skOwns):
+		return "lot_owners"
 	case strings.HasPrefix(sk, skLot):
 		return "lots"
 	case strings.HasPrefix(sk, skBudget):

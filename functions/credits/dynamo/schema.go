@@ -1,6 +1,7 @@
 package dynamo
 
 import (
+	"cloudcredits/core/ledger"
 	"context"
 	"errors"
 	"fmt"
@@ -375,28 +376,83 @@ func BackfillDirectory(ctx context.Context, client *dynamodb.Client, table strin
 		ProjectionExpression:     aws.String(e.n(AttrPK) + ", " + e.n(AttrID)),
 		ExpressionAttributeNames: e.names, ExpressionAttributeValues: e.values,
 	}
+	return scanUpdate(ctx, client, in, "contracts", func(it map[string]types.AttributeValue) error {
+		u := &expr{}
+		_, err := client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(table), Key: keyOf(keyText(it, AttrPK), skContract),
+			UpdateExpression: aws.String("SET " + u.n(AttrGSI1PK) + " = " + u.v(str(gsiContracts)) + ", " +
+				u.n(AttrGSI1SK) + " = " + u.v(str(keyText(it, AttrID)))),
+			ConditionExpression:      aws.String("attribute_exists(" + u.n(AttrPK) + ") AND attribute_not_exists(" + u.n(AttrGSI1PK) + ")"),
+			ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values,
+		})
+		return err
+	})
+}
+
+// BackfillPools gives every lot written before the pool index existed its
+// pool keys (AttrPoolPK and AttrPoolSK, and the IndexPool keys while it has
+// credits left) and every such individual lot its owner's OWNS# directory
+// item — without which a spend, a user's balance and a user's removal
+// would not see it. Like BackfillDirectory it is an operator's one-off
+// after an upgrade: one Scan, and per lot one transaction conditioned on
+// the lot's version, so a lot written meanwhile (which the functions now
+// write with its keys) is left alone and running it again changes nothing.
+// It returns how many lots it updated.
+func BackfillPools(ctx context.Context, client *dynamodb.Client, table string) (int, error) {
+	e := &expr{}
+	in := &dynamodb.ScanInput{
+		TableName: aws.String(table), ConsistentRead: aws.Bool(true),
+		FilterExpression: aws.String("begins_with(" + e.n(AttrSK) + ", " + e.v(str(skLot)) + ") AND attribute_not_exists(" +
+			e.n(AttrPoolPK) + ") AND attribute_not_exists(" + e.n(AttrRetired) + ")"),
+		ExpressionAttributeNames: e.names, ExpressionAttributeValues: e.values,
+	}
+	return scanUpdate(ctx, client, in, "lots", func(it map[string]types.AttributeValue) error {
+		l, err := decodeLot(it)
+		if err != nil {
+			return err
+		}
+		u := &expr{}
+		whole := lotItem(l)
+		var sets []string
+		for _, name := range []string{AttrPoolPK, AttrPoolSK, AttrGSI2PK, AttrGSI2SK} {
+			if v, ok := whole[name]; ok {
+				sets = append(sets, u.n(name)+" = "+u.v(v))
+			}
+		}
+		items := []types.TransactWriteItem{{Update: &types.Update{
+			TableName: aws.String(table), Key: keyOf(contractPK(l.Contract), lotSK(l.ID)),
+			UpdateExpression:         aws.String("SET " + strings.Join(sets, ", ")),
+			ConditionExpression:      aws.String(versionIs(u, l.Version) + " AND attribute_not_exists(" + u.n(AttrPoolPK) + ")"),
+			ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values,
+		}}}
+		if l.Kind == ledger.Individual {
+			items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(table), Item: ownsItem(l.Contract, l.Owner, l.ID)}})
+		}
+		_, err = client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		return err
+	})
+}
+
+// scanUpdate runs a Scan page by page and update on each item it finds,
+// counting the updates; an update whose condition failed (the item was
+// written meanwhile) is not counted and not an error.
+func scanUpdate(ctx context.Context, client *dynamodb.Client, in *dynamodb.ScanInput, what string, update func(map[string]types.AttributeValue) error) (int, error) {
 	n := 0
 	for {
 		out, err := client.Scan(ctx, in)
 		if err != nil {
-			return n, fmt.Errorf("dynamo: scan %s for contracts: %w", table, err)
+			return n, fmt.Errorf("dynamo: scan %s for %s: %w", *in.TableName, what, err)
 		}
 		for _, it := range out.Items {
-			u := &expr{}
-			_, err := client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-				TableName: aws.String(table), Key: keyOf(keyText(it, AttrPK), skContract),
-				UpdateExpression: aws.String("SET " + u.n(AttrGSI1PK) + " = " + u.v(str(gsiContracts)) + ", " +
-					u.n(AttrGSI1SK) + " = " + u.v(str(keyText(it, AttrID)))),
-				ConditionExpression:      aws.String("attribute_exists(" + u.n(AttrPK) + ") AND attribute_not_exists(" + u.n(AttrGSI1PK) + ")"),
-				ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values,
-			})
+			err := update(it)
 			var failed *types.ConditionalCheckFailedException
+			var cancelled *types.TransactionCanceledException
 			switch {
 			case err == nil:
 				n++
-			case errors.As(err, &failed): // written meanwhile, with its keys
+			case errors.As(err, &failed), errors.As(err, &cancelled): // written meanwhile, with its keys
 			default:
-				return n, fmt.Errorf("dynamo: index contract %s: %w", keyText(it, AttrID), err)
+				return n, fmt.Errorf("dynamo: backfill %s %s|%s: %w", what, keyText(it, AttrPK), keyText(it, AttrSK), err)
 			}
 		}
 		if len(out.LastEvaluatedKey) == 0 {

@@ -51,3 +51,27 @@ func outboxPlans(t *testing.T, path string) {
 		}
 	}
 }
+
+// A spend's lot read uses lots_pool (only lots with credits left), a
+// removal's lots_owner, and a page of Lots the primary key: none of them
+// scans the contract's lots.
+func TestLotQueryPlans(t *testing.T) {
+	st, err := Open(filepath.Join(t.TempDir(), "ledger.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, tc := range []struct {
+		name, query, want string
+		args              []any
+	}{
+		{"SpendLots", rSpendLots, "USING INDEX lots_pool (contract=? AND owner=?", []any{"c", "u", 1}},
+		{"OwnerLots", rOwnerLots, "USING INDEX lots_owner (contract=? AND owner=?)", []any{"c", "u"}},
+		{"Lots", rLots, "USING PRIMARY KEY (contract=? AND id>?)", []any{"c", "", 10}},
+	} {
+		all := queryPlan(t, st, tc.query, tc.args...)
+		if !strings.Contains(all, tc.want) || strings.Contains(all, "SCAN") {
+			t.Errorf("%s plan: %s; want %s and no scan", tc.name, all, tc.want)
+		}
+	}
+}

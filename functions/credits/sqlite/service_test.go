@@ -194,3 +194,30 @@ func BenchmarkSpenders(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkContractSize measures one user's single spends on a contract of
+// 1 lot and of 100,000 (storetest.BenchContractSize): the p50 of the large
+// one stands beside the small one's, in the same run. Each size's store is
+// built once, in this benchmark's temporary folder, and spent in on every
+// round.
+func BenchmarkContractSize(b *testing.B) {
+	dir := b.TempDir()
+	for _, lots := range []int{1, 100_000} {
+		var st *Store
+		b.Run(fmt.Sprintf("lots=%d", lots), func(b *testing.B) {
+			if st == nil {
+				var err error
+				if st, err = Open(filepath.Join(dir, fmt.Sprintf("lots-%d.db", lots))); err != nil {
+					b.Fatal(err)
+				}
+				if err := storetest.ContractOfSize(context.Background(), st, lots); err != nil {
+					b.Fatal(err)
+				}
+			}
+			storetest.BenchContractSize(b, st)
+		})
+		if st != nil {
+			st.Close()
+		}
+	}
+}

@@ -71,8 +71,8 @@ var (
 	rLots      = "SELECT " + lotCols + " FROM lots WHERE contract = ? AND id > ? ORDER BY id LIMIT ?"
 	// The WHERE repeats lots_pool's, so the read uses that index and
 	// never touches a used-up or retired lot.
-	rSpendLots     = "SELECT " + lotCols + " FROM lots WHERE contract = ? AND owner IN ('', ?) AND remaining <> '0' AND retired = 0 AND (end_at IS NULL OR end_at > ?) ORDER BY owner = '', end_at IS NULL, end_at, granted_at, id"
-	rOwnerLots     = "SELECT " + lotCols + " FROM lots WHERE contract = ? AND owner = ? AND kind = 'individual' ORDER BY id"
+	rSpendLots     = "SELECT " + lotCols + " FROM lots INDEXED BY lots_pool WHERE contract = ? AND owner IN ('', ?) AND remaining <> '0' AND retired = 0 AND (end_at IS NULL OR end_at > ?) ORDER BY owner = '', end_at IS NULL, end_at, granted_at, id"
+	rOwnerLots     = "SELECT " + lotCols + " FROM lots INDEXED BY lots_owner WHERE contract = ? AND owner = ? AND kind = 'individual' ORDER BY id"
 	rLot           = qLotRead
 	rLotContract   = "SELECT contract FROM lots WHERE id = ? ORDER BY contract LIMIT 2"
 	rHold          = "SELECT " + holdCols + " FROM holds WHERE contract = ? AND id = ?"

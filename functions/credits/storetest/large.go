@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sync"
@@ -77,40 +78,52 @@ func largeLot(i int, owner string, st lotState, at time.Time) ledger.Lot {
 	return l
 }
 
-// putLots creates lots through the store, many to a Tx, several Txs at once.
+// putLots creates lots through the store (see createLots).
 func (h *harness) putLots(lots []ledger.Lot) {
 	h.t.Helper()
-	const perTx, workers = 33, 16 // 33 lots of 3 items: under DynamoDB's 100
+	if err := createLots(h.ctx, h.st, h.clk.Now(), lots); err != nil {
+		h.t.Fatalf("create lots: %v", err)
+	}
+}
+
+// createLots creates lots through st, many to a Tx, several Txs at once.
+func createLots(ctx context.Context, st ledger.Store, at time.Time, lots []ledger.Lot) error {
+	const perTx, workers = 33, 16 // 33 lots of at most 3 items: under DynamoDB's 100
 	var (
 		wg   sync.WaitGroup
 		next = make(chan []ledger.Lot)
 		errs = make(chan error, workers)
+		stop = make(chan struct{})
 	)
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for batch := range next {
-				tx := ledger.Tx{At: h.clk.Now()}
+				tx := ledger.Tx{At: at}
 				for _, l := range batch {
 					tx.Ops = append(tx.Ops, ledger.CreateLot{Lot: l})
 				}
-				if err := h.st.Apply(h.ctx, tx); err != nil {
+				if err := st.Apply(ctx, tx); err != nil {
 					errs <- err
+					close(stop)
 					return
 				}
 			}
 		}()
 	}
+feed:
 	for i := 0; i < len(lots); i += perTx {
-		next <- lots[i:min(i+perTx, len(lots))]
+		select {
+		case next <- lots[i:min(i+perTx, len(lots))]:
+		case <-stop:
+			break feed
+		}
 	}
 	close(next)
 	wg.Wait()
 	close(errs)
-	for err := range errs {
-		h.t.Fatalf("create lots: %v", err)
-	}
+	return <-errs
 }
 
 // largeContract makes contract "big" with alice on it, LargeLots individual

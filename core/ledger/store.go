@@ -50,6 +50,13 @@ type Store interface {
 	// of the lots with credits left; MoveLot.Empties keeps it exact). A lot
 	// not yet effective at `at` may be returned; the planner skips it.
 	SpendLots(ctx context.Context, contract, user string, at time.Time) ([]Lot, error)
+	// ReadSpend reads what a spend plans on — the contract (not_found when
+	// it does not exist), the user (nil when not on the contract), the lots
+	// SpendLots returns at q.At, and with a project its budget in
+	// q.Currency and the counter of q.Month — sending the reads together
+	// where the store can, so a remote store answers them in one round
+	// trip. It reads neither the idempotency record nor the sunset.
+	ReadSpend(ctx context.Context, q SpendQuery) (SpendState, error)
 	// OwnerLots returns every individual lot of user on contract, in any
 	// state, ordered by id: what removing the user must end.
 	OwnerLots(ctx context.Context, contract, user string) ([]Lot, error)
@@ -139,4 +146,14 @@ type Store interface {
 // NotFound returns the error a Store returns for a missing item.
 func NotFound(what, id string) error {
 	return core.Errorf(core.CodeNotFound, "%s %s not found", what, id)
+}
+
+// SpendQuery names what Store.ReadSpend reads.
+type SpendQuery struct {
+	Contract, User, Project string
+	Currency                core.Currency
+	// At is the spend's time (the lots live then); Month the budget
+	// counter's month (a settlement charges the month its hold was taken).
+	At    time.Time
+	Month string
 }

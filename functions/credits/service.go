@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"cloudcredits/core"
@@ -36,6 +37,9 @@ type Service struct {
 	// Notifier delivers the outbox on each Sweep; nil leaves notifications
 	// pending (they are still recorded).
 	Notifier notify.Sender
+
+	sunsetMu sync.Mutex
+	sunsets  map[core.Currency]cachedSunset // spendSunset's cache
 }
 
 // New returns a Service on st with the clock now (nil: the system clock)
@@ -103,19 +107,26 @@ func (s *Service) run(ctx context.Context, contract string, idem ledger.Idem, pl
 	if err := ledger.CheckIdem(idem.Key); err != nil {
 		return Outcome{}, err
 	}
-	return s.loop(ctx, contract, idem, plan)
+	return s.loop(ctx, contract, idem, false, plan)
 }
 
 // runSystem is run for the ledger's own operations, which carry no key: a
 // payment event (the order's status makes it happen once) and the sweeper's
 // closes and releases (each conditioned on the state it read).
 func (s *Service) runSystem(ctx context.Context, contract string, plan func(env ledger.Env) (ledger.Decision, error)) (Outcome, error) {
-	return s.loop(ctx, contract, ledger.Idem{}, func(env ledger.Env, _ *ledger.IdempotencyRecord) (ledger.Decision, error) {
+	return s.loop(ctx, contract, ledger.Idem{}, false, func(env ledger.Env, _ *ledger.IdempotencyRecord) (ledger.Decision, error) {
 		return plan(env)
 	})
 }
 
-func (s *Service) loop(ctx context.Context, contract string, idem ledger.Idem, plan func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error)) (Outcome, error) {
+// loop runs plan and applies its Tx until it is applied, replayed or
+// refused. Before planning it reads the key's idempotency record — except,
+// when lazy, on the first attempt: the Tx's own idempotency record is
+// created only if the key is unused (its write's condition), so a
+// repeated request fails that condition and is planned again with the
+// record (a replay); a refusal reads the record before it answers, so a
+// replay is never refused. A spend so needs no read of its own for the key.
+func (s *Service) loop(ctx context.Context, contract string, idem ledger.Idem, lazy bool, plan func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error)) (Outcome, error) {
 	var lastConflict error
 	for attempt := 0; attempt <= RetriesMax; attempt++ {
 		if attempt > 0 {
@@ -125,16 +136,31 @@ func (s *Service) loop(ctx context.Context, contract string, idem ledger.Idem, p
 		}
 		env := s.env(ctx)
 		var prior *ledger.IdempotencyRecord
-		if idem.Key != "" {
+		readPrior := func() error {
 			r, ok, err := s.store.Idempotency(ctx, idem.ScopeOr(contract), idem.Key, env.At)
 			if err != nil {
-				return Outcome{}, fmt.Errorf("read idempotency record: %w", err)
+				return fmt.Errorf("read idempotency record: %w", err)
 			}
 			if ok {
 				prior = &r
 			}
+			return nil
+		}
+		skipped := lazy && attempt == 0
+		if idem.Key != "" && !skipped {
+			if err := readPrior(); err != nil {
+				return Outcome{}, err
+			}
 		}
 		d, err := plan(env, prior)
+		if err != nil && idem.Key != "" && skipped {
+			if rerr := readPrior(); rerr != nil {
+				return Outcome{}, rerr
+			}
+			if prior != nil {
+				d, err = plan(env, prior)
+			}
+		}
 		if err != nil {
 			if len(d.Tx.Ops) > 0 {
 				// A refusal that leaves a trace (the audit's attempt record).
@@ -204,39 +230,16 @@ func found[T any](v T, err error) (*T, error) {
 	return nil, err
 }
 
-// spendState reads what a spend at `at` needs: the contract, the user, the
-// lots the user may draw on (Store.SpendLots: live, with credits left, in
-// the user's and the shared pool), and the project's budget in the
-// currency with its counter for month.
+// spendState reads what a spend at `at` needs (Store.ReadSpend: the
+// contract, the user, the lots the user may draw on, the project's budget
+// with its counter for month) and the currency's sunset.
 func (s *Service) spendState(ctx context.Context, contract, user, project string, cur core.Currency, at time.Time, month string) (ledger.SpendState, error) {
-	var st ledger.SpendState
-	c, err := s.store.Contract(ctx, contract)
+	st, err := s.store.ReadSpend(ctx, ledger.SpendQuery{Contract: contract, User: user, Project: project, Currency: cur, At: at, Month: month})
 	if err != nil {
 		return st, err
 	}
-	st.Contract = c
-	if st.User, err = found(s.store.User(ctx, contract, user)); err != nil {
-		return st, err
-	}
-	if st.Lots, err = s.store.SpendLots(ctx, contract, user, at); err != nil {
-		return st, err
-	}
-	if st.Sunset, err = s.sunsetOf(ctx, cur); err != nil {
-		return st, err
-	}
-	if project != "" {
-		b, ok, err := s.store.Budget(ctx, contract, project, cur)
-		if err != nil {
-			return st, err
-		}
-		if ok {
-			st.Budget = &b
-		}
-		if st.BudgetUsed, err = s.store.BudgetUsed(ctx, contract, project, cur, month); err != nil {
-			return st, err
-		}
-	}
-	return st, nil
+	st.Sunset, err = s.spendSunset(ctx, cur, at)
+	return st, err
 }
 
 // try is what one attempt of a keyed mutation plans with: its instant and
@@ -253,8 +256,19 @@ type try struct {
 // and plan with it.
 func mutate[In any](ctx context.Context, s *Service, scope string, idem ledger.Idem, operation string, req []any,
 	read func(t try) (In, error), plan func(in In, t try) (ledger.Decision, error)) (Outcome, error) {
+	return mutateWith(ctx, s, false, scope, idem, operation, req, read, plan)
+}
+
+// mutateWith is mutate; lazy leaves the key's record unread until the
+// request is refused or its write finds the key used (see loop): the
+// spends', whose planners do nothing outside the ledger.
+func mutateWith[In any](ctx context.Context, s *Service, lazy bool, scope string, idem ledger.Idem, operation string, req []any,
+	read func(t try) (In, error), plan func(in In, t try) (ledger.Decision, error)) (Outcome, error) {
 	idem = fingerprint(idem, operation, req)
-	return s.run(ctx, scope, idem, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
+	if err := ledger.CheckIdem(idem.Key); err != nil {
+		return Outcome{}, err
+	}
+	return s.loop(ctx, scope, idem, lazy, func(env ledger.Env, prior *ledger.IdempotencyRecord) (ledger.Decision, error) {
 		t := try{env: env, prior: prior, idem: idem}
 		in, err := read(t)
 		if err != nil {
@@ -313,7 +327,7 @@ func (s *Service) readSpend(ctx context.Context, req ledger.SpendRequest) func(t
 
 // Consume debits credits for a job, in burn order, exactly once per key.
 func (s *Service) Consume(ctx context.Context, req ledger.SpendRequest, idem ledger.Idem) (Outcome, error) {
-	return mutate(ctx, s, req.Contract, idem, "consume", []any{req}, s.readSpend(ctx, req),
+	return mutateWith(ctx, s, true, req.Contract, idem, "consume", []any{req}, s.readSpend(ctx, req),
 		func(st ledger.SpendState, t try) (ledger.Decision, error) {
 			return ledger.PlanConsume(st, req, t.idem, t.env)
 		})
@@ -321,7 +335,7 @@ func (s *Service) Consume(ctx context.Context, req ledger.SpendRequest, idem led
 
 // Hold reserves credits for a variable-cost job.
 func (s *Service) Hold(ctx context.Context, req ledger.SpendRequest, idem ledger.Idem) (Outcome, error) {
-	return mutate(ctx, s, req.Contract, idem, "hold", []any{req}, s.readSpend(ctx, req),
+	return mutateWith(ctx, s, true, req.Contract, idem, "hold", []any{req}, s.readSpend(ctx, req),
 		func(st ledger.SpendState, t try) (ledger.Decision, error) {
 			return ledger.PlanHold(st, req, t.idem, t.env)
 		})

@@ -25,6 +25,49 @@ func (s *Service) sunsetOf(ctx context.Context, cur core.Currency) (*ledger.Suns
 	return x, nil
 }
 
+// SunsetCacheFor is how long a spend may plan with a currency's sunset as
+// this process last read it. A sunset is set months before it takes effect
+// and changes rarely; what a stale one can cost is a spend planned on the
+// payable currencies as they were (refused, or paid from the retiring
+// currency's lots, which its own end bounds), never a credit: each debit's
+// write checks its lot. Every spend in the system would otherwise read the
+// same item. A sunset this process writes is forgotten at once.
+const SunsetCacheFor = 30 * time.Second
+
+type cachedSunset struct {
+	sunset *ledger.Sunset
+	until  time.Time
+}
+
+// spendSunset is cur's sunset for a spend at `at`, from the cache while it
+// is fresh.
+func (s *Service) spendSunset(ctx context.Context, cur core.Currency, at time.Time) (*ledger.Sunset, error) {
+	s.sunsetMu.Lock()
+	c, ok := s.sunsets[cur]
+	s.sunsetMu.Unlock()
+	if ok && at.Before(c.until) && !at.Before(c.until.Add(-SunsetCacheFor)) {
+		return c.sunset, nil
+	}
+	x, err := s.sunsetOf(ctx, cur)
+	if err != nil {
+		return nil, err
+	}
+	s.sunsetMu.Lock()
+	if s.sunsets == nil {
+		s.sunsets = map[core.Currency]cachedSunset{}
+	}
+	s.sunsets[cur] = cachedSunset{sunset: x, until: at.Add(SunsetCacheFor)}
+	s.sunsetMu.Unlock()
+	return x, nil
+}
+
+// forgetSunsets drops the cached sunsets (after this process wrote one).
+func (s *Service) forgetSunsets() {
+	s.sunsetMu.Lock()
+	s.sunsets = nil
+	s.sunsetMu.Unlock()
+}
+
 // lotEnd is the earlier of end and cur's final expiry, if it has a sunset
 // (what caps the end of a lot granted in cur), with the guard the Tx
 // creating the lot must carry: a ledger.SunsetIs on the sunset version it
@@ -93,6 +136,7 @@ func (s *Service) SetSunset(ctx context.Context, cur core.Currency, req ledger.S
 			}
 			return ledger.PlanSetSunset(cur, existing, next, req, t.prior, t.idem, t.env)
 		})
+	s.forgetSunsets()
 	if err != nil {
 		return out, err
 	}

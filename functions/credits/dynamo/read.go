@@ -834,3 +834,57 @@ func (s *Store) LotsEndingWithin(ctx context.Context, after, by time.Time, limit
 	slices.SortFunc(lots, lotsByEnd)
 	return lots[:min(limit, len(lots))], nil
 }
+
+// ReadSpend reads what a spend plans on in one round trip: one
+// BatchGetItem (strongly consistent) for the contract, the user and, with
+// a project, its budget and month counter, sent together with SpendLots'
+// two index Queries.
+func (s *Store) ReadSpend(ctx context.Context, q ledger.SpendQuery) (ledger.SpendState, error) {
+	st := ledger.SpendState{BudgetUsed: decimal.Zero}
+	keys := []item{keyOf(contractPK(q.Contract), skContract), keyOf(contractPK(q.Contract), userSK(q.User))}
+	if q.Project != "" {
+		keys = append(keys, keyOf(contractPK(q.Contract), budgetSK(q.Project, string(q.Currency))),
+			keyOf(contractPK(q.Contract), budgetUsedSK(q.Project, string(q.Currency), q.Month)))
+	}
+	var (
+		lots    []ledger.Lot
+		lotsErr error
+		done    = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		lots, lotsErr = s.SpendLots(ctx, q.Contract, q.User, q.At)
+	}()
+	items, err := s.batchGet(ctx, keys)
+	<-done
+	if err = errors.Join(err, lotsErr); err != nil {
+		return st, err
+	}
+	st.Lots = lots
+	found := false
+	for _, it := range items {
+		switch sk := keyText(it, AttrSK); {
+		case sk == skContract:
+			found = true
+			st.Contract, err = decodeContract(it)
+		case strings.HasPrefix(sk, skUser):
+			var u ledger.User
+			u, err = decodeUser(it)
+			st.User = &u
+		case strings.HasPrefix(sk, skBudgetUsed):
+			r := reader{it: it}
+			st.BudgetUsed, err = r.n(AttrUsed), r.err
+		case strings.HasPrefix(sk, skBudget):
+			var b ledger.Budget
+			b, err = decodeBudget(it)
+			st.Budget = &b
+		}
+		if err != nil {
+			return st, err
+		}
+	}
+	if !found {
+		return st, ledger.NotFound("contract", q.Contract)
+	}
+	return st, nil
+}

@@ -331,3 +331,31 @@ func (s *Store) LotsEndingWithin(ctx context.Context, after, by time.Time, limit
 	}
 	return many(ctx, s, scanLot, "lots ending", unbounded, rLotsEnding, a, b, clampLimit(limit))
 }
+
+// ReadSpend reads what a spend plans on, one read after another (each is
+// a local index lookup; see ledger.Store.ReadSpend).
+func (s *Store) ReadSpend(ctx context.Context, q ledger.SpendQuery) (ledger.SpendState, error) {
+	var st ledger.SpendState
+	var err error
+	if st.Contract, err = s.Contract(ctx, q.Contract); err != nil {
+		return st, err
+	}
+	switch u, err := s.User(ctx, q.Contract, q.User); {
+	case err == nil:
+		st.User = &u
+	case core.ErrorCode(err) != core.CodeNotFound:
+		return st, err
+	}
+	if st.Lots, err = s.SpendLots(ctx, q.Contract, q.User, q.At); err != nil || q.Project == "" {
+		return st, err
+	}
+	b, ok, err := s.Budget(ctx, q.Contract, q.Project, q.Currency)
+	if err != nil {
+		return st, err
+	}
+	if ok {
+		st.Budget = &b
+	}
+	st.BudgetUsed, err = s.BudgetUsed(ctx, q.Contract, q.Project, q.Currency, q.Month)
+	return st, err
+}

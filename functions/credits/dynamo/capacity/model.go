@@ -78,7 +78,7 @@ func DefaultModel() Model {
 		},
 		Clients: 200,
 		Warmup:  2 * time.Second,
-		Measure: 10 * time.Second,
+		Measure: 20 * time.Second,
 		Seed:    1,
 	}
 }

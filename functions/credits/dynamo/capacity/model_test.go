@@ -60,13 +60,13 @@ func TestOnePartitionCapsTransactionalWrites(t *testing.T) {
 		t.Errorf("offered %.0f/s, throttled %.0f/s, conflicts %.0f/s; want well over 500 offered, some throttled, no conflicts",
 			res.Offered, res.Throttled, res.Conflicts)
 	}
-	if got := res.Bottleneck(); got.Pattern != "t P" || !within(got.WCU, 1000, 0.03) {
-		t.Errorf("bottleneck %q at %.0f WCU/s, want \"t P\" at 1000", got.Pattern, got.WCU)
+	if got := res.Bottleneck(); got.Pattern != "P" || !within(got.WCU, 1000, 0.03) {
+		t.Errorf("bottleneck %q at %.0f WCU/s, want \"P\" at 1000", got.Pattern, got.WCU)
 	}
 }
 
 // An item of 1.5 KB costs 2 units, transactionally 4: the cap halves.
-func TestItemSizeRoundsUpPerKB(t *testing.T) {
+func TestWritesRoundUpPerKB(t *testing.T) {
 	var traces []capacity.Trace
 	for i := range 4 {
 		traces = append(traces, txPut("P", fmt.Sprintf("item%d", i), 1536))
@@ -90,8 +90,8 @@ func TestSameItemTransactionsConflict(t *testing.T) {
 		t.Errorf("50 writers of one item: %.0f/s achieved (ceiling %.0f), %.0f conflicts/s; want at most the ceiling and more conflicts than commits",
 			many.Achieved, ceiling, many.Conflicts)
 	}
-	if many.HotItem != "t P hot" {
-		t.Errorf("hot item %q, want \"t P hot\"", many.HotItem)
+	if many.HotItem != "P hot" {
+		t.Errorf("hot item %q, want \"P hot\"", many.HotItem)
 	}
 }
 

@@ -164,12 +164,12 @@ func (w *Workload) classify() {
 		if !a.sharedItem {
 			sk = skPattern[sk]
 		}
-		where := a.table
+		where := "" // the table's own partitions go by their keys alone
 		if a.index != "" {
-			where += "/" + a.index
+			where = a.index + ": "
 		}
-		a.pattern = intern(where + " " + pk)
-		a.itemPattern = intern(where + " " + pk + " " + sk)
+		a.pattern = intern(where + pk)
+		a.itemPattern = intern(where + pk + " " + sk)
 	})
 }
 

@@ -30,10 +30,10 @@ func TestItemSize(t *testing.T) {
 		{"zero", map[string]types.AttributeValue{"n": n("0")}, 1 + 1},
 		{"Boolean and null: one byte", map[string]types.AttributeValue{
 			"b": &types.AttributeValueMemberBOOL{Value: true}, "z": &types.AttributeValueMemberNULL{Value: true}}, 2 + 2},
-		{"map: 3 bytes plus its elements", map[string]types.AttributeValue{
-			"m": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"k": s("vv")}}}, 1 + 3 + 1 + 2},
-		{"list: 3 bytes plus its elements", map[string]types.AttributeValue{
-			"l": &types.AttributeValueMemberL{Value: []types.AttributeValue{s("a"), n("7")}}}, 1 + 3 + 1 + 2},
+		{"map: 3 bytes, plus 1 byte and the size of each element", map[string]types.AttributeValue{
+			"m": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"k": s("vv")}}}, 1 + 3 + 1 + 1 + 2},
+		{"list: 3 bytes, plus 1 byte and the size of each element", map[string]types.AttributeValue{
+			"l": &types.AttributeValueMemberL{Value: []types.AttributeValue{s("a"), n("7")}}}, 1 + 3 + (1 + 1) + (1 + 2)},
 		{"string set: its strings", map[string]types.AttributeValue{"ss": &types.AttributeValueMemberSS{Value: []string{"ab", "c"}}}, 2 + 3},
 	} {
 		if got := capacity.ItemSize(tc.item); got != tc.want {

@@ -35,8 +35,8 @@ func ItemSize(item map[string]types.AttributeValue) int {
 
 // valueSize is one value's size: a string or binary its bytes; a number 1
 // byte per two significant digits plus 1; a Boolean or null 1 byte; a list or
-// map 3 bytes plus its elements (a map's element names included); a set the
-// sum of its elements.
+// map 3 bytes plus 1 byte and the size of each element (a map's element
+// names included); a set the sum of its elements.
 func valueSize(av types.AttributeValue) int {
 	switch v := av.(type) {
 	case *types.AttributeValueMemberS:
@@ -66,11 +66,11 @@ func valueSize(av types.AttributeValue) int {
 	case *types.AttributeValueMemberL:
 		n := 3
 		for _, e := range v.Value {
-			n += valueSize(e)
+			n += 1 + valueSize(e)
 		}
 		return n
 	case *types.AttributeValueMemberM:
-		return 3 + ItemSize(v.Value)
+		return 3 + len(v.Value) + ItemSize(v.Value)
 	}
 	return 1 // BOOL, NULL
 }

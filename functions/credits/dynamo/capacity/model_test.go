@@ -107,8 +107,8 @@ func TestShardedWritesScale(t *testing.T) {
 		tolerance    float64
 		wantConflict bool
 	}{
-		{"capacity", func(i int) string { return fmt.Sprintf("item%d", i) }, 500, 400, 0.05, false},
-		{"conflicts", func(int) string { return "hot" }, 0, 400, 0, true},
+		{"capacity", func(i int) string { return fmt.Sprintf("item%d", i) }, 500, 200, 0.05, false},
+		{"conflicts", func(int) string { return "hot" }, 0, 200, 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var achieved []float64

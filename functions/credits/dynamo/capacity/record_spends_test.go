@@ -21,37 +21,81 @@ import (
 
 func TestMain(m *testing.M) { ddblocal.Main(m) }
 
-// The recorded pool: one contract whose shared pool is one grant of
-// `shards` lots, spent by recordUsers users (each spend 1 credit, service
-// "render", optionally in a project with a monthly budget). The contract
-// has no active plan, so its users get no individual grant: every spend
-// draws on the shared pool, which is what is measured.
+// The recorded pool: one contract whose shared pool is one grant of some
+// lots (shards), spent by its users, each spend 1 credit of service
+// "render", optionally in a project with a monthly budget.
 const (
 	recordContract = "acme"
 	recordGrant    = "pool"
 	recordEntity   = "hq"
 	recordProject  = "p1"
-	recordUsers    = 32
 	poolCredits    = 1_000_000_000
 )
 
-// pool is what a recording was made from: the ids the replay re-maps.
+// poolSpec is the shape of a recorded pool.
+type poolSpec struct {
+	shards int
+	users  int
+	// budget puts every spend in one project with a monthly budget.
+	budget bool
+	// individual gives the contract an active plan, so each user gets the
+	// one-time individual grant, which the set-up spends in full before the
+	// recording: the spends then draw on the shared pool while every
+	// user's (empty) individual lot still lives in the contract, as in
+	// production. Without it the contract has no active plan and its users
+	// no individual lots.
+	individual bool
+}
+
+// pool is what a recording was made from, with the ids the replay re-maps.
 type pool struct {
-	Shards   int
-	Budget   bool
+	poolSpec
 	Users    []string
 	Lots     []string // the grant's lot ids
-	Direct   bool     // the lots were written directly (Shards > ledger.ShardsMax)
+	Direct   bool     // the lots were written directly (shards > ledger.ShardsMax)
 	Recorded []capacity.Trace
 }
 
 // recordSpends sets up the pool on a fresh table of DynamoDB Local and
 // records `spends` Consume calls, one at a time, each one trace.
-func recordSpends(tb testing.TB, shards, spends int, budget bool) pool {
+func recordSpends(tb testing.TB, spec poolSpec, spends int) pool {
+	tb.Helper()
+	ctx := context.Background()
+	rec, svc, p := newPool(tb, spec)
+	if _, err := rec.Take(); err != nil {
+		tb.Fatalf("recording the set-up: %v", err)
+	}
+	for i := range spends {
+		req := spend(p.Users[i%len(p.Users)], 1, spec.budget)
+		if _, err := svc.Consume(ctx, req, ledger.Idem{Key: fmt.Sprintf("spend-%d", i)}); err != nil {
+			tb.Fatalf("spend %d: %v", i, err)
+		}
+		tr, err := rec.Take()
+		if err != nil {
+			tb.Fatalf("recording spend %d: %v", i, err)
+		}
+		p.Recorded = append(p.Recorded, tr)
+	}
+	return p
+}
+
+func spend(user string, credits int64, budget bool) ledger.SpendRequest {
+	req := ledger.SpendRequest{Contract: recordContract, User: user, Entity: recordEntity,
+		Service: "render", Currency: core.Cloud, Credits: decimal.NewFromInt(credits)}
+	if budget {
+		req.Project = recordProject
+	}
+	return req
+}
+
+// newPool creates a table, a recording store on it and the pool: the
+// contract, its users (with their individual grants spent, if the spec
+// says so), the project's budget and the grant.
+func newPool(tb testing.TB, spec poolSpec) (*capacity.Recorder, *credits.Service, pool) {
 	tb.Helper()
 	ctx := context.Background()
 	base := ddblocal.Client(ddblocal.Endpoint(tb))
-	table := ddblocal.UniqueName(fmt.Sprintf("capacity-%d", shards))
+	table := ddblocal.UniqueName(fmt.Sprintf("capacity-%d", spec.shards))
 	if err := dynamo.CreateTable(ctx, base, table); err != nil {
 		tb.Fatalf("CreateTable: %v", err)
 	}
@@ -63,44 +107,29 @@ func recordSpends(tb testing.TB, shards, spends int, budget bool) pool {
 	t0 := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
 	var tick atomic.Int64
 	svc := credits.New(store, func() time.Time { return t0.Add(time.Duration(tick.Add(1)) * time.Millisecond) })
-	p := pool{Shards: shards, Budget: budget}
+	p := pool{poolSpec: spec}
 	must := func(_ credits.Outcome, err error) {
 		if err != nil {
 			tb.Fatalf("setting up the pool: %v", err)
 		}
 	}
 	must(svc.CreateContract(ctx, ledger.Contract{ID: recordContract, Customer: "Acme", Entity: recordEntity,
-		Start: t0.AddDate(0, -1, 0), End: t0.AddDate(2, 0, 0)}, ledger.Idem{Key: "contract"}))
-	for i := range recordUsers {
-		u := fmt.Sprintf("user%02d", i)
+		Start: t0.AddDate(0, -1, 0), End: t0.AddDate(2, 0, 0), PlanActive: spec.individual}, ledger.Idem{Key: "contract"}))
+	for i := range spec.users {
+		u := fmt.Sprintf("user%03d", i)
 		p.Users = append(p.Users, u)
 		must(svc.AddUser(ctx, recordContract, ledger.UserRequest{User: u, Kind: ledger.Employee, Entity: recordEntity, CanSpend: true},
 			ledger.Idem{Key: "user-" + u}))
+		if spec.individual {
+			must(svc.Consume(ctx, spend(u, ledger.IndividualGrantCredits, false), ledger.Idem{Key: "individual-" + u}))
+		}
 	}
-	if budget {
+	if spec.budget {
 		must(svc.SetBudget(ctx, recordContract, recordProject, ledger.BudgetRequest{Currency: core.Cloud,
 			MonthlyCap: decimal.NewFromInt(core.CreditsMax)}, ledger.Idem{Key: "budget"}))
 	}
-	p.Lots, p.Direct = grantPool(tb, ctx, svc, store, shards, t0)
-	if _, err := rec.Take(); err != nil {
-		tb.Fatalf("recording the set-up: %v", err)
-	}
-	for i := range spends {
-		req := ledger.SpendRequest{Contract: recordContract, User: p.Users[i%len(p.Users)], Entity: recordEntity,
-			Service: "render", Currency: core.Cloud, Credits: decimal.NewFromInt(1)}
-		if budget {
-			req.Project = recordProject
-		}
-		if _, err := svc.Consume(ctx, req, ledger.Idem{Key: fmt.Sprintf("spend-%d", i)}); err != nil {
-			tb.Fatalf("spend %d: %v", i, err)
-		}
-		tr, err := rec.Take()
-		if err != nil {
-			tb.Fatalf("recording spend %d: %v", i, err)
-		}
-		p.Recorded = append(p.Recorded, tr)
-	}
-	return p
+	p.Lots, p.Direct = grantPool(tb, ctx, svc, store, spec.shards, t0)
+	return rec, svc, p
 }
 
 // grantPool grants the shared pool as one grant of n lots and returns the

@@ -21,22 +21,24 @@ import (
 
 // Scenario sizes.
 const (
-	spendsRecorded = 128   // spends recorded per scenario (one at a time)
-	replayUsers    = 1_000 // users the replayed spends are spread over
-	targetSpends   = 2_000 // spends/s one pool must sustain
+	spendsRecorded  = 128   // spends recorded per scenario (one at a time)
+	recordUsers     = 32    // users recorded, when they hold no individual lot
+	replayUsers     = 1_000 // users the replayed spends are spread over, then
+	individualUsers = 200   // users recorded and replayed, when each holds a spent individual lot
+	targetSpends    = 2_000 // spends/s one pool must sustain
 )
 
 type spendScenario struct {
-	name   string
-	shards int
-	budget bool
+	name string
+	poolSpec
 }
 
 var spendScenarios = []spendScenario{
-	{"1 shard", 1, false},
-	{"8 shards", 8, false},
-	{"64 shards", 64, false},
-	{"64 shards + budget", 64, true},
+	{"1 shard", poolSpec{shards: 1, users: recordUsers}},
+	{"8 shards", poolSpec{shards: 8, users: recordUsers}},
+	{"64 shards", poolSpec{shards: 64, users: recordUsers}},
+	{"64 shards + budget", poolSpec{shards: 64, users: recordUsers, budget: true}},
+	{"64 shards + 200 individual lots", poolSpec{shards: 64, users: individualUsers, individual: true}},
 }
 
 func BenchmarkSpendCapacity(b *testing.B) {
@@ -65,7 +67,7 @@ func BenchmarkSpendCapacity(b *testing.B) {
 // model with 200 clients; it returns the result and the scenario's cost
 // tables.
 func replaySpends(b *testing.B, sc spendScenario) (capacity.Result, string) {
-	p := recordSpends(b, sc.shards, spendsRecorded, sc.budget)
+	p := recordSpends(b, sc.poolSpec, spendsRecorded)
 	w, err := capacity.NewWorkload(p.Recorded, p.classes()...)
 	if err != nil {
 		b.Fatal(err)
@@ -81,10 +83,11 @@ func replaySpends(b *testing.B, sc spendScenario) (capacity.Result, string) {
 
 // classes are the ids a replay re-maps: the contract (kept), the grant's
 // shard lots (the rotation picks one uniformly) and the users (spread over
-// replayUsers).
+// replayUsers; when each user has an individual lot, which every spend
+// reads, over the users recorded).
 func (p pool) classes() []capacity.Class {
 	users := append([]string(nil), p.Users...)
-	for i := len(users); i < replayUsers; i++ {
+	for i := len(users); i < replayUsers && !p.individual; i++ {
 		users = append(users, fmt.Sprintf("user%04d", i))
 	}
 	return []capacity.Class{
@@ -96,15 +99,20 @@ func (p pool) classes() []capacity.Class {
 
 func (p pool) describe() string {
 	lots := "1 lot"
-	if p.Shards > 1 {
-		lots = fmt.Sprintf("%d lots", p.Shards)
+	if p.shards > 1 {
+		lots = fmt.Sprintf("%d lots", p.shards)
 	}
 	s := fmt.Sprintf("%d spends recorded from one grant of %s", len(p.Recorded), lots)
 	if p.Direct {
 		s += fmt.Sprintf(" (more than ledger.ShardsMax = %d: written directly, as such a grant would store them)", ledger.ShardsMax)
 	}
-	s += fmt.Sprintf(", %d users recorded, replayed as %d", len(p.Users), replayUsers)
-	if p.Budget {
+	s += fmt.Sprintf(", %d users", len(p.Users))
+	if p.individual {
+		s += " each with a spent individual lot"
+	} else {
+		s += fmt.Sprintf(" without individual lots, replayed as %d", replayUsers)
+	}
+	if p.budget {
 		s += ", every spend in one project with a monthly budget"
 	}
 	return s

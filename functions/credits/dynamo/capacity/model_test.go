@@ -121,7 +121,7 @@ func TestShardedWritesScale(t *testing.T) {
 				for i := range 2 * shards {
 					traces = append(traces, txPut("P#"+ids[i%shards], tc.sk(i), 1000))
 				}
-				res := simulate(t, model(tc.clients), traces, capacity.Class{Name: "<s>", Recorded: ids, Population: ids})
+				res := simulate(t, model(tc.clients), traces, capacity.Class{Name: "<s>", Recorded: ids, Population: ids, PerAttempt: true})
 				if tc.perShard > 0 && !within(res.Achieved, tc.perShard*float64(shards), tc.tolerance) {
 					t.Errorf("%d shards: achieved %.0f/s, want %.0f", shards, res.Achieved, tc.perShard*float64(shards))
 				}

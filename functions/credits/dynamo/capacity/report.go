@@ -179,7 +179,8 @@ func Costs(m Model, w *Workload) ([]Cost, []PartitionCost) {
 		costs = append(costs, *c)
 	}
 	slices.SortFunc(costs, func(a, b Cost) int {
-		return cmp.Or(cmp.Compare(b.WCU+b.RCU, a.WCU+a.RCU), strings.Compare(a.Item, b.Item), strings.Compare(a.Kind, b.Kind))
+		return cmp.Or(cmp.Compare(b.WCU+b.RCU, a.WCU+a.RCU), strings.Compare(a.Item, b.Item), strings.Compare(a.Kind, b.Kind),
+			strings.Compare(a.Op, b.Op))
 	})
 	var pcs []PartitionCost
 	for _, p := range parts {

@@ -104,6 +104,7 @@ func (h *events) Pop() any {
 
 // client is one spender's state: its current spend, attempt and call.
 type client struct {
+	pick    pick  // the current spend's trace and ids
 	start   int64 // when the current spend began
 	attempt int   // the service's attempt (0 first; each re-plan adds one)
 	calls   []callInst
@@ -160,12 +161,16 @@ func (s *sim) inWindow() bool { return s.now >= s.from && s.now < s.to }
 
 func (s *sim) beginSpend(c int, at int64) {
 	s.clients[c] = client{start: at}
+	s.w.draw(s.r, &s.clients[c].pick, false)
 	s.schedule(at, begin, c, served)
 }
 
 func (s *sim) beginAttempt(c int, at int64) {
 	cl := &s.clients[c]
-	cl.calls, cl.next, cl.tries = s.w.attempt(s.r, s.partition), 0, 0
+	if cl.attempt > 0 {
+		s.w.draw(s.r, &cl.pick, true)
+	}
+	cl.calls, cl.next, cl.tries = s.w.attempt(&cl.pick, s.partition), 0, 0
 	s.send(c, at)
 }
 

@@ -92,7 +92,7 @@ func (p pool) classes() []capacity.Class {
 	}
 	return []capacity.Class{
 		{Name: "<c>", Recorded: []string{recordContract}, Population: []string{recordContract}},
-		{Name: "<lot>", Recorded: p.Lots, Population: p.Lots},
+		{Name: "<lot>", Recorded: p.Lots, Population: p.Lots, PerAttempt: true},
 		{Name: "<user>", Recorded: p.Users, Population: users},
 	}
 }

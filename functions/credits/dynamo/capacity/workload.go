@@ -20,6 +20,10 @@ type Class struct {
 	Name       string
 	Recorded   []string
 	Population []string
+	// PerAttempt re-draws the offset on every attempt of a spend (a
+	// re-plan draws a fresh rotation, so maybe another shard); otherwise
+	// it is drawn once per spend (a re-plan is the same user's spend).
+	PerAttempt bool
 }
 
 // Workload is recorded traces made replayable: every key compiled into
@@ -231,15 +235,32 @@ type itemRef struct {
 	pattern int
 }
 
-// attempt draws one replayed attempt: a recorded trace chosen uniformly,
-// with each class's ids shifted by a random offset. part interns a shared
-// partition's key.
-func (w *Workload) attempt(r *rand.Rand, part func(key string, pattern int) int) []callInst {
-	calls := w.traces[r.IntN(len(w.traces))]
-	offsets := make([]int, len(w.classes))
-	for i, cl := range w.classes {
-		offsets[i] = r.IntN(len(cl.Population))
+// pick is what a spend's replay drew: a recorded trace and each class's
+// offset.
+type pick struct {
+	trace   int
+	offsets []int
+}
+
+// draw picks a recorded trace uniformly and an offset per class (all of
+// them, or with attempt only the PerAttempt ones).
+func (w *Workload) draw(r *rand.Rand, p *pick, attempt bool) {
+	if !attempt {
+		p.trace = r.IntN(len(w.traces))
+		p.offsets = make([]int, len(w.classes))
 	}
+	for i, cl := range w.classes {
+		if !attempt || cl.PerAttempt {
+			p.offsets[i] = r.IntN(len(cl.Population))
+		}
+	}
+}
+
+// attempt is one replayed attempt of the spend p: its trace with each
+// class's ids shifted by the class's offset. part interns a shared
+// partition's key.
+func (w *Workload) attempt(p *pick, part func(key string, pattern int) int) []callInst {
+	calls := w.traces[p.trace]
 	render := func(segs []segment) string {
 		var b strings.Builder
 		for i, s := range segs {
@@ -251,7 +272,7 @@ func (w *Workload) attempt(r *rand.Rand, part func(key string, pattern int) int)
 				continue
 			}
 			pop := w.classes[s.class].Population
-			b.WriteString(pop[(s.id+offsets[s.class])%len(pop)])
+			b.WriteString(pop[(s.id+p.offsets[s.class])%len(pop)])
 		}
 		return b.String()
 	}

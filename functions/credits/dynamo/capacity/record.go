@@ -15,6 +15,10 @@ import (
 
 type item = map[string]types.AttributeValue
 
+// CallsMax bounds the calls a Recorder keeps between two Takes; beyond it
+// Take fails (an operation that makes this many calls is not a spend).
+const CallsMax = 10_000
+
 // Recorder writes down the item accesses of every data call a DynamoDB
 // client makes (control-plane calls such as CreateTable are not recorded).
 // It is safe for concurrent use, but the before and after images it reads
@@ -82,7 +86,11 @@ func (r *Recorder) handle(ctx context.Context, in middleware.InitializeInput, ne
 		call.Err = callErr.Error()
 	}
 	r.mu.Lock()
-	r.calls = append(r.calls, call)
+	if len(r.calls) < CallsMax {
+		r.calls = append(r.calls, call)
+	} else if r.err == nil {
+		r.err = fmt.Errorf("capacity: more than %d calls recorded between two Takes", CallsMax)
+	}
 	r.mu.Unlock()
 	return out, md, callErr
 }
@@ -276,12 +284,13 @@ func (r *Recorder) transactGet(ctx context.Context, in *dynamodb.TransactGetItem
 		if err != nil {
 			return call, err
 		}
-		it, err := r.image(ctx, table, g.Get.Key)
-		if err != nil {
-			return call, err
-		}
+		// A projection does not reduce what the read costs: with one (or no
+		// answer), size the whole item as it is now.
+		var it item
 		if out != nil && i < len(out.Responses) && g.Get.ProjectionExpression == nil {
 			it = out.Responses[i].Item
+		} else if it, err = r.image(ctx, table, g.Get.Key); err != nil {
+			return call, err
 		}
 		pk, sk := s.keyText(g.Get.Key)
 		call.Accesses = append(call.Accesses, Access{Kind: Get, Table: table, PK: pk, SK: sk,

@@ -80,9 +80,9 @@ bench-site: site-tools site-wasm ## WASM sizes, time to first estimate, the cost
 	node $(SITE_TESTS)/bench.mjs
 
 .PHONY: bench
-bench: tools build-lambda build-worker bench-site bench-worker ## run the benchmarks and print them as a table, with the Lambda sizes
+bench: tools build-lambda build-worker bench-site bench-worker bench-capacity ## run the benchmarks and print them as a table, with the Lambda sizes
 	@mkdir -p $(ARTIFACTS)
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./core/... ./functions/... | tee $(ARTIFACTS)/bench.txt
+	$(GO) test -run '^$$' -bench . -skip SpendCapacity -benchmem -count=1 -timeout 30m ./core/... ./functions/... | tee $(ARTIFACTS)/bench.txt
 	@$(GO) run ./scripts/benchtable < $(ARTIFACTS)/bench.txt | tee $(ARTIFACTS)/bench-table.txt
 	@echo; echo "Lambda bootstrap sizes (linux/arm64):"; cat $(ARTIFACTS)/lambda-sizes.txt
 
@@ -96,6 +96,12 @@ build: build-lambda site-wasm build-worker ## build every artefact: the Lambda z
 build-worker: tools ## the quote-link Worker: its bundle in dist/quotelink/ and its gzip size (budget 1.5 MiB; free plan 3 MiB)
 	@mkdir -p dist $(ARTIFACTS)
 	cd infra && WRANGLER_SEND_METRICS=false CI=true ../$(WRANGLER) deploy --dry-run --outdir ../dist/quotelink | grep 'Total Upload' | tee ../$(ARTIFACTS)/worker-size.txt
+
+.PHONY: bench-capacity
+bench-capacity: ## spends/s one shared pool sustains on DynamoDB: spends recorded on DynamoDB Local, replayed by the capacity model (its CAPACITY.md)
+	@scripts/ddb-local.sh install >/dev/null
+	@mkdir -p $(ARTIFACTS)
+	$(GO) test -count=1 -run '^$$' -bench SpendCapacity -benchtime 1x -timeout 30m ./functions/credits/dynamo/capacity/ | tee $(ARTIFACTS)/bench-capacity.txt
 
 .PHONY: bench-worker
 bench-worker: tools ## the Worker under workerd: 200 sequential quote pages, CPU and wall time per request beside the goals

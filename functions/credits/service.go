@@ -192,9 +192,7 @@ func (s *Service) loop(ctx context.Context, contract string, idem ledger.Idem, l
 func backoff(ctx context.Context, attempt int) error {
 	var b [2]byte
 	_, _ = rand.Read(b[:])
-	base := time.Duration(1<<min(attempt, 6)) * time.Millisecond
-	d := base + time.Duration(binary.LittleEndian.Uint16(b[:]))%base
-	t := time.NewTimer(d)
+	t := time.NewTimer(RetryDelay(attempt, binary.LittleEndian.Uint16(b[:])))
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
@@ -202,6 +200,15 @@ func backoff(ctx context.Context, attempt int) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// RetryDelay is how long a re-plan waits before its attempt (1 for the
+// first re-plan): a base of 2^attempt ms (at most 64 ms) plus jitter, a
+// random number, modulo that base. It is exported for the capacity model,
+// which replays the service's retries in simulated time.
+func RetryDelay(attempt int, jitter uint16) time.Duration {
+	base := time.Duration(1<<min(attempt, 6)) * time.Millisecond
+	return base + time.Duration(jitter)%base
 }
 
 // fingerprint sets the fingerprint of a request's body. The body always

@@ -3,7 +3,6 @@ package dynamo
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,9 +10,9 @@ import (
 	"cloudcredits/core"
 	"cloudcredits/core/ledger"
 	"cloudcredits/functions/credits"
+	"cloudcredits/functions/credits/dynamo/capacity"
 	"cloudcredits/functions/credits/storetest"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/shopspring/decimal"
 )
 
@@ -71,7 +70,7 @@ func modelWriteUnits(tx ledger.Tx, writes []write) float64 {
 	for _, w := range writes {
 		switch {
 		case w.item.Put != nil:
-			u += 2 * float64((itemSize(w.item.Put.Item)+1023)/1024)
+			u += 2 * float64((capacity.ItemSize(w.item.Put.Item)+1023)/1024)
 			if _, indexed := w.item.Put.Item[AttrGSI1PK]; indexed {
 				u++
 			}
@@ -88,38 +87,6 @@ func modelWriteUnits(tx ledger.Tx, writes []write) float64 {
 		}
 	}
 	return u
-}
-
-// itemSize is an item's size by DynamoDB's rules: names plus values; a
-// number takes one byte per two significant digits plus one; a list or map
-// 3 bytes plus 1 per element.
-func itemSize(it map[string]types.AttributeValue) int {
-	n := 0
-	for name, av := range it {
-		n += len(name) + valueSize(av)
-	}
-	return n
-}
-
-func valueSize(av types.AttributeValue) int {
-	switch v := av.(type) {
-	case *types.AttributeValueMemberS:
-		return len(v.Value)
-	case *types.AttributeValueMemberN:
-		digits := strings.Trim(strings.NewReplacer("-", "", ".", "").Replace(v.Value), "0")
-		return (len(digits)+1)/2 + 1
-	case *types.AttributeValueMemberB:
-		return len(v.Value)
-	case *types.AttributeValueMemberL:
-		n := 3
-		for _, e := range v.Value {
-			n += 1 + valueSize(e)
-		}
-		return n
-	case *types.AttributeValueMemberM:
-		return 3 + len(v.Value) + itemSize(v.Value)
-	}
-	return 1
 }
 
 func benchService(b *testing.B) (*Store, *metered, *credits.Service) {

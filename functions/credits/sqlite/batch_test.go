@@ -41,4 +41,3 @@ func BenchmarkConsumeBatch(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*items)/time.Since(start).Seconds(), "spends/s")
 }
-

@@ -152,6 +152,8 @@ func dsn(path string, readOnly bool) string {
 	// No table declares a foreign key (see schema.go), but if one ever does
 	// it must be enforced, so the pragma is on everywhere.
 	q.Add("_pragma", "foreign_keys(1)")
+	// Savepoints journal into temp storage: in memory, not a file per
+	// transaction (SCHEMA.md).
 	q.Add("_pragma", "temp_store(MEMORY)")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")

@@ -28,7 +28,8 @@ const (
 	// opsPerTxMax bounds the ops of one Apply. A contract termination ends
 	// every lot (up to ledger.LotsPerContractMax), so it is the largest Tx.
 	opsPerTxMax = 2*ledger.LotsPerContractMax + 64
-	// batchTxMax bounds the Txs one group commit takes.
+	// batchTxMax bounds the Txs one group commit gathers from waiting
+	// callers; an ApplyEach's Txs are always taken whole.
 	batchTxMax = 64
 	// listMax bounds the rows EndedLots and ExpiredHolds return in one call,
 	// whatever limit the caller asks for.

@@ -82,4 +82,9 @@
 //     pay for is refused with currency_mismatch ("you hold 500 forma
 //     credits; this service takes cloud credits"; after a sunset "… takes
 //     cloud credits or flex tokens").
+//   - A batch of consumptions (batch.go) is each item exactly once by its
+//     own key, planned in order: each item plans on the state the items
+//     before it leave (Carry), so its balance_after counts their debits.
+//     Each item is its own Tx; a refused item changes no other. Two items
+//     of one batch may not share a key (the later is invalid_request).
 package ledger

@@ -63,13 +63,17 @@ func ownContract(r *http.Request, c string) error {
 // other's answers (a quote's token is a capability).
 func idemOf(r *http.Request, body []byte) (ledger.Idem, error) {
 	key := r.Header.Get("Idempotency-Key")
+	return ledger.Idem{Key: key, Fingerprint: ledger.Fingerprint(r.Method+" "+r.URL.Path, body), Scope: idemScope(r)}, nil
+}
+
+// idemScope is the key space of the caller of r (see idemOf).
+func idemScope(r *http.Request) string {
 	p := principalOf(r.Context())
-	scope := "contract:" + p.Contract
 	switch p.Role {
 	case auth.VendorAdmin:
-		scope = string(p.Role) + ":" + p.Subject
+		return string(p.Role) + ":" + p.Subject
 	case auth.Reseller:
-		scope = string(p.Role) + ":" + url.QueryEscape(p.Reseller) + ":" + url.QueryEscape(p.Subject)
+		return string(p.Role) + ":" + url.QueryEscape(p.Reseller) + ":" + url.QueryEscape(p.Subject)
 	}
-	return ledger.Idem{Key: key, Fingerprint: ledger.Fingerprint(r.Method+" "+r.URL.Path, body), Scope: scope}, nil
+	return "contract:" + p.Contract
 }

@@ -14,7 +14,8 @@ import (
 // Request bodies.
 //
 // Rules kept here:
-//   - A body is at most BodyMax bytes; a larger one is 413 too_large.
+//   - A body is at most BodyMax bytes (a route registered with handleLarge:
+//     its own bound); a larger one is 413 too_large.
 //   - A body must be sent as application/json; a charset parameter is allowed
 //     and must be utf-8 (JSON is UTF-8), and no other parameter is. Anything
 //     else — text/plain, a form, application/problem+json, a missing
@@ -34,7 +35,8 @@ import (
 //     up to DrainMax more bytes for at most DrainTimeout, so the client has
 //     finished sending and reads the answer instead of a connection reset.
 
-// BodyMax is the largest request body accepted (API.md: over 64 KiB is 413).
+// BodyMax is the largest request body accepted (API.md: over 64 KiB is 413),
+// unless a route is registered with a larger bound of its own (handleLarge).
 const BodyMax = 64 << 10
 
 // DrainMax and DrainTimeout bound what is read and discarded of a body found
@@ -44,23 +46,42 @@ const (
 	DrainTimeout = 5 * time.Second
 )
 
-// tooLargeUpfront answers 413 when r declares a body larger than BodyMax.
-func tooLargeUpfront(w http.ResponseWriter, r *http.Request) bool {
+// tooLargeUpfront answers 413 when r declares a body larger than its
+// route takes.
+func (h *Handler) tooLargeUpfront(w http.ResponseWriter, r *http.Request) bool {
 	if r.ContentLength <= BodyMax {
 		return false
 	}
+	limit := h.bodyMaxOf(r)
+	if r.ContentLength <= limit {
+		return false
+	}
 	w.Header().Set("Connection", "close")
-	writeError(w, r, tooLarge())
+	writeError(w, r, tooLarge(limit))
 	return true
 }
 
-func tooLarge() error {
-	return core.Errorf(core.CodeTooLarge, "the request body is larger than %d bytes", BodyMax)
+// bodyMaxOf is the largest body r's route takes: BodyMax, or the route's
+// own bound.
+func (h *Handler) bodyMaxOf(r *http.Request) int64 {
+	if _, pattern := h.mux.Handler(r); h.bodyMax[pattern] > 0 {
+		return h.bodyMax[pattern]
+	}
+	return BodyMax
+}
+
+func tooLarge(limit int64) error {
+	return core.Errorf(core.CodeTooLarge, "the request body is larger than %d bytes", limit)
 }
 
 // readBody reads a JSON request body of at most BodyMax bytes.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	b, err := readRawBody(w, r)
+	return readBodyMax(w, r, BodyMax)
+}
+
+// readBodyMax reads a JSON request body of at most limit bytes.
+func readBodyMax(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	b, err := readRawBodyMax(w, r, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -72,18 +93,22 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 
 // readRawBody reads a request body of at most BodyMax bytes, of any type.
 func readRawBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	if r.ContentLength > BodyMax {
-		return nil, tooLarge()
+	return readRawBodyMax(w, r, BodyMax)
+}
+
+func readRawBodyMax(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, tooLarge(limit)
 	}
 	body := r.Body
-	r.Body = http.MaxBytesReader(w, body, BodyMax)
+	r.Body = http.MaxBytesReader(w, body, limit)
 	b, err := readAll(r)
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
 		w.Header().Set("Connection", "close")
 		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(DrainTimeout))
 		_, _ = io.CopyN(io.Discard, body, DrainMax)
-		return nil, tooLarge()
+		return nil, tooLarge(limit)
 	}
 	if err != nil {
 		return nil, core.Errorf(core.CodeInvalidRequest, "the request body could not be read")

@@ -61,6 +61,16 @@ type errorJSON struct {
 // *core.Error is an internal failure: it is logged with the request id and
 // answered with a message that reveals nothing of the internals.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	e := errorOf(r, err)
+	if e.Code == core.CodeUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
+	}
+	writeJSON(w, StatusOf(e.Code), errorBody{Error: e})
+}
+
+// errorOf is the answer to err in the error shape (see writeError), logged
+// as writeError logs it. A batch answers each item's error with it.
+func errorOf(r *http.Request, err error) errorJSON {
 	e, ok := core.AsError(err)
 	if !ok || e.Code == core.CodeInternal {
 		slog.ErrorContext(r.Context(), "internal error", "request_id", requestID(r.Context()), "error", err.Error())
@@ -68,9 +78,8 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if e.Code == core.CodeUnavailable {
 		slog.WarnContext(r.Context(), "store unavailable", "request_id", requestID(r.Context()), "error", err.Error())
-		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
 	}
-	writeJSON(w, StatusOf(e.Code), errorBody{Error: errorJSON{Code: e.Code, Message: e.Message, Details: e.Details}})
+	return errorJSON{Code: e.Code, Message: e.Message, Details: e.Details}
 }
 
 // writeJSON answers v encoded without HTML escaping: '<', '>' and '&' stay

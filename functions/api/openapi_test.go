@@ -139,8 +139,10 @@ func TestOpenAPIDescribesEveryServedRoute(t *testing.T) {
 			}
 		}
 		mutating := method == http.MethodPost || method == http.MethodPut || method == http.MethodDelete
-		// The public POSTs compute and store nothing; Stripe sends no key.
-		exempt := path == "/v1/estimates" || path == "/v1/prices" || path == "/v1/webhooks/stripe"
+		// The public POSTs compute and store nothing; Stripe sends no key; a
+		// batch's items carry theirs.
+		exempt := path == "/v1/estimates" || path == "/v1/prices" || path == "/v1/webhooks/stripe" ||
+			path == "/v1/contracts/{c}/consumptions/batch"
 		if mutating && !exempt {
 			p := op.Parameters.GetByInAndName("header", "Idempotency-Key")
 			if p == nil || !p.Required {
@@ -372,6 +374,15 @@ func TestOpenAPIMatchesTheHandler(t *testing.T) {
 	c.call("service", "POST", consumptions, "job-8", `{"user":"ann","entity":"c1-hq","service":"rendering","credits":"1","project":"`+strings.Repeat("p", api.BodyMax)+`"}`, 413, refusedByDoc)
 	c.call("admin", "POST", consumptions, "job-9", job, 403, refusedByDoc)
 	c.call("service", "POST", "/v1/contracts/c2/consumptions", "job-10", job, 404, false)
+
+	batch := consumptions + "/batch"
+	c.call("service", "POST", batch, "", `{"items":[{"idempotency_key":"b-1","user":"ann","entity":"c1-hq","service":"rendering","credits":"2"},{"idempotency_key":"job-1","user":"ann","entity":"c1-hq","project":"p1","service":"infraworks-profile-optimization","params":{"road_km":"12"}},{"idempotency_key":"b-2","user":"ann","entity":"c1-hq","service":"rendering","credits":"5000"},{"idempotency_key":"job-1","user":"ann","entity":"c1-hq","service":"rendering","credits":"1"}]}`, 200, false)
+	c.call("service", "POST", batch, "", `{"items":[{"idempotency_key":"b-3","user":"ann","entity":"c1-hq","service":"rendering","credits":2},{"user":"ann","entity":"c1-hq","service":"rendering","credits":"1"}]}`, 200, refusedByDoc)
+	c.call("service", "POST", batch, "", `{"items":[]}`, 400, refusedByDoc)
+	c.call("service", "POST", batch, "", `{"items":[{"idempotency_key":"b-4","user":"ann"}`, 400, refusedByDoc)
+	c.call("service", "POST", batch, "", `{"items":[{"idempotency_key":"b-5","user":"ann","entity":"c1-hq","service":"rendering","credits":"1","project":"`+strings.Repeat("p", api.BatchBodyMax)+`"}]}`, 413, refusedByDoc)
+	c.call("admin", "POST", batch, "", `{"items":[{"idempotency_key":"b-6","user":"ann","entity":"c1-hq","service":"rendering","credits":"1"}]}`, 403, refusedByDoc)
+	c.call("service", "POST", "/v1/contracts/c2/consumptions/batch", "", `{"items":[{"idempotency_key":"b-7","user":"ann","entity":"c1-hq","service":"rendering","credits":"1"}]}`, 404, false)
 
 	hold := c.call("service", "POST", "/v1/contracts/c1/holds", "h-1", `{"user":"ann","entity":"c1-hq","service":"rendering","credits":"150","expires_in_seconds":3600}`, 201, false)
 	holdID := jsonField(t, hold, "hold_id")

@@ -95,6 +95,9 @@ type Handler struct {
 	publicMux *http.ServeMux
 	// quoteKeys verify quote links, by key id.
 	quoteKeys map[string]ed25519.PublicKey
+	// bodyMax holds the body bounds of the routes that take more than
+	// BodyMax, by pattern (handleLarge).
+	bodyMax map[string]int64
 }
 
 // handle registers a route unless the handler is limited to other groups.
@@ -107,6 +110,13 @@ func (h *Handler) handle(g Group, pattern string, fn http.HandlerFunc) {
 	if g == GroupPublic {
 		h.publicMux.HandleFunc(pattern, fn)
 	}
+}
+
+// handleLarge is handle for a route whose bodies may be up to limit bytes
+// (more than BodyMax); its handler reads them with readBodyMax(…, limit).
+func (h *Handler) handleLarge(g Group, pattern string, limit int64, fn http.HandlerFunc) {
+	h.handle(g, pattern, fn)
+	h.bodyMax[pattern] = limit
 }
 
 // Routes lists the routes this handler serves.
@@ -134,7 +144,8 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	h := &Handler{cfg: cfg, mux: http.NewServeMux(), publicMux: http.NewServeMux(), quoteKeys: quoteKeyMap(cfg)}
+	h := &Handler{cfg: cfg, mux: http.NewServeMux(), publicMux: http.NewServeMux(), quoteKeys: quoteKeyMap(cfg),
+		bodyMax: map[string]int64{}}
 	h.register()
 	return h, nil
 }
@@ -185,7 +196,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.cors(rec, r) {
 		return
 	}
-	if tooLargeUpfront(rec, r) {
+	if h.tooLargeUpfront(rec, r) {
 		return
 	}
 	if !cleanPath(r.URL.Path) {

@@ -14,6 +14,7 @@ import (
 // spendingRoutes registers the routes of consumptions and refunds.
 func (h *Handler) spendingRoutes() {
 	h.handle(GroupSpending, "POST /v1/contracts/{c}/consumptions", h.authed(spenders, h.consume))
+	h.handleLarge(GroupSpending, "POST /v1/contracts/{c}/consumptions/batch", BatchBodyMax, h.authed(spenders, h.consumeBatch))
 	h.handle(GroupSpending, "POST /v1/contracts/{c}/consumptions/{id}/refund", h.authed(spenders, h.refund))
 }
 

@@ -37,37 +37,59 @@ func failed(format string, args ...any) error {
 // acknowledged before the commit, and if the commit fails every Tx of the
 // batch fails with it.
 func (s *Store) Apply(ctx context.Context, tx ledger.Tx) error {
+	writes, err := lower(tx)
+	if err != nil || len(writes) == 0 {
+		return err
+	}
+	return s.send(ctx, [][]ledger.Write{writes})[0]
+}
+
+// lower turns a Tx into its writes, refusing one that breaks a ledger
+// invariant or is larger than the store takes.
+func lower(tx ledger.Tx) ([]ledger.Write, error) {
 	writes, err := tx.Writes()
 	if err != nil {
-		return core.Errorf(core.CodeInternal, "refusing a transaction that breaks a ledger invariant: %v", err)
+		return nil, core.Errorf(core.CodeInternal, "refusing a transaction that breaks a ledger invariant: %v", err)
 	}
 	if n := len(writes); n > opsPerTxMax {
-		return core.Errorf(core.CodeTooLarge, "a transaction of %d writes is more than the %d the store accepts", n, opsPerTxMax)
+		return nil, core.Errorf(core.CodeTooLarge, "a transaction of %d writes is more than the %d the store accepts", n, opsPerTxMax)
 	}
-	if len(writes) == 0 {
-		return nil
+	return writes, nil
+}
+
+// send hands Txs (lowered, none empty) to the writer as one request and
+// returns each one's outcome once their group commit is decided.
+func (s *Store) send(ctx context.Context, txs [][]ledger.Write) []error {
+	r := &applyReq{ctx: ctx, txs: txs, errs: make([]error, len(txs)), done: make(chan struct{})}
+	fail := func(err error) []error {
+		for i := range r.errs {
+			r.errs[i] = err
+		}
+		return r.errs
 	}
-	r := &applyReq{ctx: ctx, writes: writes, done: make(chan error, 1)}
 	select {
 	case s.applyCh <- r:
 	case <-s.quit:
-		return errClosed
+		return fail(errClosed)
 	case <-ctx.Done():
-		return ctx.Err()
+		return fail(ctx.Err())
 	}
-	// Once the writer has the Tx its outcome is decided by the batch's
+	// Once the writer has the Txs their outcome is decided by the batch's
 	// commit; waiting for it, rather than for ctx, means a cancelled caller
 	// never mistakes a committed Tx for a failed one.
-	return <-r.done
+	<-r.done
+	return r.errs
 }
 
 var errClosed = errors.New("sqlite: store is closed")
 
-// applyReq is one Apply waiting for the writer.
+// applyReq is one Apply (or ApplyEach) waiting for the writer: one or more
+// Txs, each all-or-nothing on its own.
 type applyReq struct {
-	ctx    context.Context
-	writes []ledger.Write
-	done   chan error // buffered: the writer never blocks on a caller
+	ctx  context.Context
+	txs  [][]ledger.Write
+	errs []error       // each Tx's outcome, set by the writer before done closes
+	done chan struct{} // closed by the writer: it never blocks on a caller
 }
 
 // writeLoop is the writer goroutine: the only code that writes.
@@ -75,17 +97,18 @@ func (s *Store) writeLoop() {
 	defer close(s.writerDone)
 	batch := make([]*applyReq, 0, batchTxMax)
 	for {
+		var txs int
 		select {
 		case r := <-s.applyCh:
-			batch = append(batch[:0], r)
+			batch, txs = append(batch[:0], r), len(r.txs)
 		case <-s.quit:
 			return
 		}
 	drain:
-		for len(batch) < batchTxMax {
+		for txs < batchTxMax {
 			select {
 			case r := <-s.applyCh:
-				batch = append(batch, r)
+				batch, txs = append(batch, r), txs+len(r.txs)
 			default:
 				break drain
 			}
@@ -98,11 +121,16 @@ func (s *Store) writeLoop() {
 // commitBatch applies a batch in one transaction and tells each caller its
 // outcome after the commit.
 func (s *Store) commitBatch(batch []*applyReq) {
-	errs := make([]error, len(batch))
+	txs := 0
+	for _, r := range batch {
+		txs += len(r.txs)
+	}
 	failAll := func(err error) {
-		for i := range errs {
-			if errs[i] == nil {
-				errs[i] = err
+		for _, r := range batch {
+			for i := range r.errs {
+				if r.errs[i] == nil {
+					r.errs[i] = err
+				}
 			}
 		}
 	}
@@ -114,42 +142,55 @@ func (s *Store) commitBatch(batch []*applyReq) {
 		failAll(fmt.Errorf("sqlite: begin: %w", err))
 	} else {
 		w := &writeTx{s: s, tx: sqlTx, ctx: ctx}
-		if err := w.applyBatch(batch, errs); err != nil {
+		if err := w.applyBatch(batch); err != nil {
 			sqlTx.Rollback()
 			failAll(err) // every Tx of the batch, the good ones too: none is committed
 		} else if err := sqlTx.Commit(); err != nil {
 			failAll(fmt.Errorf("sqlite: commit: %w", err))
 		} else {
 			s.commits.Add(1)
-			s.committedTxs.Add(int64(len(batch)))
+			s.committedTxs.Add(int64(txs))
 		}
 	}
-	for i, r := range batch {
-		r.done <- errs[i]
+	for _, r := range batch {
+		close(r.done)
 	}
 }
 
-// applyBatch applies each Tx inside its own savepoint, recording its
-// outcome in errs. It returns an error only when the transaction as a whole
-// can't go on (a savepoint statement failed: SQLite may have rolled the
-// whole transaction back).
-func (w *writeTx) applyBatch(batch []*applyReq, errs []error) error {
-	for i, r := range batch {
+// applyBatch applies each Tx of each request inside its own savepoint,
+// recording its outcome in the request's errs. It returns an error only
+// when the transaction as a whole can't go on (a savepoint statement
+// failed: SQLite may have rolled the whole transaction back).
+func (w *writeTx) applyBatch(batch []*applyReq) error {
+	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
-			errs[i] = err // the caller gave up before its Tx started
+			for i := range r.errs {
+				r.errs[i] = err // the caller gave up before its Txs started
+			}
 			continue
 		}
-		if _, err := w.exec(qSavepoint); err != nil {
-			return fmt.Errorf("sqlite: savepoint: %w", err)
-		}
-		if errs[i] = w.applyTx(r.writes); errs[i] != nil {
-			if _, err := w.exec(qRollbackTo); err != nil {
-				return fmt.Errorf("sqlite: roll back to savepoint after %v: %w", errs[i], err)
+		for i, writes := range r.txs {
+			if err := w.applyInSavepoint(writes, &r.errs[i]); err != nil {
+				return err
 			}
 		}
-		if _, err := w.exec(qRelease); err != nil {
-			return fmt.Errorf("sqlite: release savepoint: %w", err)
+	}
+	return nil
+}
+
+// applyInSavepoint applies one Tx inside its own savepoint, setting *outcome
+// to its error (rolled back to the savepoint) or nil.
+func (w *writeTx) applyInSavepoint(writes []ledger.Write, outcome *error) error {
+	if _, err := w.exec(qSavepoint); err != nil {
+		return fmt.Errorf("sqlite: savepoint: %w", err)
+	}
+	if *outcome = w.applyTx(writes); *outcome != nil {
+		if _, err := w.exec(qRollbackTo); err != nil {
+			return fmt.Errorf("sqlite: roll back to savepoint after %v: %w", *outcome, err)
 		}
+	}
+	if _, err := w.exec(qRelease); err != nil {
+		return fmt.Errorf("sqlite: release savepoint: %w", err)
 	}
 	return nil
 }

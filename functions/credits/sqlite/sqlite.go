@@ -29,7 +29,8 @@ const (
 	// make are a termination's (ledger.EndLotsPerTxMax lot ends) and a
 	// spend's (two ops per debited lot); this leaves room for both.
 	opsPerTxMax = 1024
-	// batchTxMax bounds the Txs one group commit takes.
+	// batchTxMax bounds the Txs one group commit gathers from waiting
+	// callers; an ApplyEach's Txs are always taken whole.
 	batchTxMax = 64
 	// listMax bounds the rows EndedLots and ExpiredHolds return in one call,
 	// whatever limit the caller asks for.
@@ -153,6 +154,9 @@ func dsn(path string, readOnly bool) string {
 	// No table declares a foreign key (see schema.go), but if one ever does
 	// it must be enforced, so the pragma is on everywhere.
 	q.Add("_pragma", "foreign_keys(1)")
+	// Savepoints journal into temp storage: in memory, not a file per
+	// transaction (SCHEMA.md).
+	q.Add("_pragma", "temp_store(MEMORY)")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	} else {

@@ -48,6 +48,8 @@ var suite = []group{
 		{"4 exactly once: a mutating request without a valid key is refused", testKeyMissing},
 		{"5 conservation: a busy lot's counters and entries agree after every kind of movement", testBusyLotConserves},
 		{"a refusal for the wrong currency says what is held", testCurrencyMismatch},
+		{"4 a batch consumes each item once by its own key, in order, each seeing the earlier ones; a refused item refuses no other", testBatchInOrder},
+		{"4 exactly once: one batch sent four times at once consumes each item once and conserves credits", testBatchConcurrentReplay},
 	}},
 	{"LargeContract", []spec{
 		{"with 20,000 lots live and finished mixed, a spend reads only the live lots of its two pools, burns them in exact order, never debits a finished lot, and conserves credits", testLargeContract},

@@ -86,7 +86,7 @@ bench: tools build-lambda build-worker bench-site bench-worker bench-capacity ##
 	@$(GO) run ./scripts/benchtable < $(ARTIFACTS)/bench.txt | tee $(ARTIFACTS)/bench-table.txt
 	@echo; echo "Lambda bootstrap sizes (linux/arm64):"; cat $(ARTIFACTS)/lambda-sizes.txt
 
-LAMBDAS := purchases admin spending reads sweeper
+LAMBDAS := purchases admin spending reads sweeper rollup
 
 .PHONY: build
 build: build-lambda site-wasm build-worker ## build every artefact: the Lambda zips and the local server into build/, the site's WASM into site/wasm/, the Worker bundle into dist/quotelink/

@@ -92,6 +92,10 @@ func wantGrants() map[string][]grant {
 			grants([]string{"dynamodb:Query"}, indexArn())),
 		"purchases": slices.Concat(writer, grants([]string{"ssm:GetParameter"},
 			param("StripeSecretKeyParam"), param("StripeWebhookSecretParam"), param("QuoteSigningKeyParam"))),
+		// The usage roll-up adds each stream batch to the roll-up rows
+		// (transactions of ADDs with the batch's marker) and moves its
+		// status on; it reads nothing.
+		"rollup": grants([]string{"dynamodb:PutItem", "dynamodb:UpdateItem"}, tableArn),
 		"sweeper": slices.Concat(
 			grants(slices.Concat(ledgerRead, ledgerApply, []string{"dynamodb:BatchGetItem"}), tableArn),
 			grants([]string{"dynamodb:Query"}, indexArn()),
@@ -305,7 +309,9 @@ func TestAdapterCallsAreGranted(t *testing.T) {
 	// BackfillDirectory and BackfillPools (with the scan they share,
 	// scanUpdate) are an operator's one-off upgrade steps
 	// (scripts/directory-backfill), run with the operator's credentials.
-	setup := map[string]bool{"CreateTable": true, "waitActive": true, "Dump": true,
+	// NewStreamReader is the tests' and the local server's stand-in for the
+	// stream's event source (the roll-up function is invoked with batches).
+	setup := map[string]bool{"CreateTable": true, "waitActive": true, "Dump": true, "NewStreamReader": true,
 		"BackfillDirectory": true, "BackfillPools": true, "scanUpdate": true}
 	for a, funcs := range calls {
 		runtime := slices.DeleteFunc(slices.Clone(funcs), func(f string) bool { return setup[f] })

@@ -203,7 +203,16 @@ func openStore(ctx context.Context, kind, data, endpoint, table string) (ledger.
 		if err := dynamo.CreateTable(ctx, client, table); err != nil {
 			return nil, "", fmt.Errorf("create table %s: %w", table, err)
 		}
-		return dynamo.New(client, table), "DynamoDB " + endpoint + " table " + table, nil
+		st := dynamo.New(client, table)
+		// In AWS the table's stream invokes the roll-up function; here a
+		// reader polls DynamoDB Local's stream, so usage reports follow
+		// within seconds.
+		r, err := dynamo.NewStreamReader(ctx, st, ddblocal.Streams(endpoint))
+		if err != nil {
+			return nil, "", err
+		}
+		go r.Poll(ctx, 2*time.Second, func(err error) { slog.Error("usage roll-up", "error", err.Error()) })
+		return st, "DynamoDB " + endpoint + " table " + table, nil
 	}
 	return nil, "", fmt.Errorf("unknown --store %q: use sqlite or dynamodb", kind)
 }

@@ -253,7 +253,14 @@ func cancelled(err error, writes []write) error {
 // Tx's entries after every earlier Apply's.
 func (s *Store) plan(writes []ledger.Write, stamp int64) ([]write, error) {
 	out := make([]write, 0, len(writes))
+	rolledUp := writesConsumption(writes)
 	for _, wr := range writes {
+		if _, usage := wr.Rec.(ledger.Usage); usage && rolledUp {
+			// The consumption this Tx writes carries the same usage to the
+			// roll-up through the table's stream (RollUp): the spend writes
+			// no row that every spend of its contract would share.
+			continue
+		}
 		it, extras, err := recordItem(wr.Rec, stamp)
 		if err != nil {
 			return nil, err
@@ -392,4 +399,15 @@ func poolMembership(wr ledger.Write, e *expr) (sets, removes []string) {
 		}
 	}
 	return nil, nil
+}
+
+// writesConsumption reports whether writes create or replace a consumption:
+// the planners add to usage only beside the consumption that causes it.
+func writesConsumption(writes []ledger.Write) bool {
+	for _, wr := range writes {
+		if _, ok := wr.Rec.(ledger.Consumption); ok && (wr.Kind == ledger.WriteCreate || wr.Kind == ledger.WriteReplace) {
+			return true
+		}
+	}
+	return false
 }

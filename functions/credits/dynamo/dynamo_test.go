@@ -20,6 +20,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/shopspring/decimal"
 )
 
@@ -34,7 +35,7 @@ var conformanceOps = storetest.ConcurrentOps
 // TestConformance runs the one suite every store adapter must pass, each
 // subtest on a fresh table of the shared DynamoDB Local.
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) ledger.Store { return newStore(t) },
+	storetest.Run(t, func(t *testing.T) ledger.Store { return newStreamed(t) },
 		storetest.Parallel(), storetest.Ops(conformanceOps))
 }
 
@@ -51,6 +52,25 @@ func newStore(tb testing.TB) *Store {
 		_, _ = db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
 	})
 	return New(db, table)
+}
+
+// streamed is a Store with its usage roll-up caught up on demand, from
+// DynamoDB Local's stream, as the roll-up function does in AWS.
+type streamed struct {
+	*Store
+	reader *StreamReader
+}
+
+func (s streamed) CatchUp(ctx context.Context) error { return s.reader.CatchUp(ctx) }
+
+func newStreamed(tb testing.TB) streamed {
+	tb.Helper()
+	st := newStore(tb)
+	r, err := NewStreamReader(context.Background(), st, ddblocal.Streams(ddblocal.Endpoint(tb)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return streamed{Store: st, reader: r}
 }
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -974,5 +994,61 @@ func TestBackfillPools(t *testing.T) {
 	}
 	if l, err := st.Lot(ctx, "c1", "own"); err != nil || l.Version != 4 {
 		t.Errorf("the backfill moved the lot's version: %+v, %v", l, err)
+	}
+}
+
+// TestRollUpExactlyOnce: a batch of the stream's changes adds each
+// consumption to its roll-up row once, however often the batch is
+// delivered and across more rows than one transaction holds; a refund's
+// change takes its credits off and leaves the count; the status says how
+// fresh the rows are.
+func TestRollUpExactlyOnce(t *testing.T) {
+	st := newStore(t)
+	ctx := context.Background()
+	var changes []Change
+	var first map[string]types.AttributeValue
+	for i := 0; i < 3*rollupRowsPerTx/2; i++ {
+		c := ledger.Consumption{ID: fmt.Sprintf("c%d", i), Contract: "c1", User: fmt.Sprintf("u%03d", i), Entity: "e",
+			Service: "rendering", Currency: core.Cloud, Credits: dec("2.5"), Refunded: decimal.Zero, CreatedAt: t0, Version: 1}
+		it := consumptionItem(c)
+		if i == 0 {
+			first = it
+		}
+		changes = append(changes, Change{EventID: fmt.Sprintf("e%d", i), At: t0.Add(time.Duration(i) * time.Millisecond), New: it})
+	}
+	for delivery := 0; delivery < 3; delivery++ {
+		if err := st.RollUp(ctx, changes); err != nil {
+			t.Fatalf("delivery %d: %v", delivery, err)
+		}
+	}
+	refunded, err := decodeConsumption(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refunded.Refunded, refunded.Version = dec("1"), 2
+	refund := []Change{{EventID: "refund", At: t0.Add(time.Hour), Old: first, New: consumptionItem(refunded)}}
+	for delivery := 0; delivery < 2; delivery++ {
+		if err := st.RollUp(ctx, refund); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := st.Usage(ctx, "c1", ledger.Month(t0), ledger.Month(t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(changes) {
+		t.Fatalf("%d rows, want %d", len(rows), len(changes))
+	}
+	for _, r := range rows {
+		want := dec("2.5")
+		if r.Key.User == "u000" {
+			want = dec("1.5")
+		}
+		if !r.Credits.Equal(want) || r.Count != 1 {
+			t.Errorf("row of %s: %s ×%d, want %s ×1", r.Key.User, r.Credits, r.Count, want)
+		}
+	}
+	if at, err := st.UsageAsOf(ctx); err != nil || !at.Equal(t0.Add(time.Hour)) {
+		t.Errorf("UsageAsOf = %v, %v; want the refund's time", at, err)
 	}
 }

@@ -157,7 +157,7 @@ func testBatchConcurrentReplay(t *testing.T, h *harness) {
 	wantEqual(t, "credits spent on the lots", spent, want)
 	wantEqual(t, "balance", h.balance("acme", ""), before.Sub(want))
 	wantEqual(t, "p1's month", h.budgetUsed("acme", "p1", ledger.Month(t0)), want)
-	usage, err := h.st.Usage(h.ctx, "acme", ledger.Month(t0), ledger.Month(t0))
+	usage, err := h.usageRows("acme", ledger.Month(t0), ledger.Month(t0))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -635,7 +635,7 @@ func (c *chaos) verifyBudgetAndUsage(sums runSums, now time.Time) {
 	if used.GreaterThan(c.budget) {
 		t.Errorf("p1 used %s of a %s cap", used, c.budget)
 	}
-	rows, err := h.st.Usage(h.ctx, "acme", ledger.Month(now), ledger.Month(now))
+	rows, err := h.usageRows("acme", ledger.Month(now), ledger.Month(now))
 	if err != nil {
 		t.Fatal(err)
 	}

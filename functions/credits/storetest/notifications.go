@@ -464,6 +464,7 @@ func testSweepAlerts(t *testing.T, h *harness) {
 	if _, err := h.svc.Terminate(h.ctx, "gone", time.Time{}, h.key()); err != nil {
 		t.Fatal(err)
 	}
+	h.catchUp()
 	want, err := h.svc.Alerts(h.ctx, acme, h.clk.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -475,6 +476,7 @@ func testSweepAlerts(t *testing.T, h *harness) {
 	if !codes[governance.AlertUserOverBaseline] || !codes[governance.AlertConsumptionOverBaseline] {
 		t.Fatalf("alerts of acme = %+v, want the user and the single job above the baseline share", want.Alerts)
 	}
+	h.catchUp()
 	rep, err := h.svc.SweepAlerts(h.ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -499,6 +501,7 @@ func testSweepAlerts(t *testing.T, h *harness) {
 		t.Errorf("the terminated contract's outbox = %+v, %v; want nothing", gone, err)
 	}
 	before := h.dump()
+	h.catchUp()
 	rep, err = h.svc.SweepAlerts(h.ctx)
 	if err != nil || rep.AlertsRecorded != 0 || rep.AlertsKnown != 2*len(want.Alerts) {
 		t.Errorf("second alert check = %+v, %v; want every alert already known", rep, err)
@@ -514,11 +517,13 @@ func testSweepAlerts(t *testing.T, h *harness) {
 	// More of the same in the same month is the same event; a new month is
 	// a new one.
 	h.consume(req("alice", "200"))
+	h.catchUp()
 	if rep, err = h.svc.SweepAlerts(h.ctx); err != nil || rep.AlertsRecorded != 0 {
 		t.Errorf("alert check after another job the same month = %+v, %v; want nothing new", rep, err)
 	}
 	h.clk.Set(time.Date(2031, 4, 2, 9, 0, 0, 0, time.UTC))
 	h.consume(req("alice", "200"))
+	h.catchUp()
 	if rep, err = h.svc.SweepAlerts(h.ctx); err != nil || rep.AlertsRecorded == 0 {
 		t.Errorf("alert check in a new month = %+v, %v; want the new month's alerts", rep, err)
 	}
@@ -602,6 +607,7 @@ func testSweepAlertsFailure(t *testing.T, h *harness) {
 		h.consume(req("alice", "200", in(id)))
 	}
 	svc := credits.New(lotsFail{Store: h.st, contract: "aaa"}, h.clk.Now)
+	h.catchUp()
 	rep, err := svc.SweepAlerts(h.ctx)
 	if err == nil || !strings.Contains(err.Error(), "aaa") || !strings.Contains(err.Error(), "disk on fire") {
 		t.Errorf("alert check with aaa failing = %v, want aaa's error", err)
@@ -776,6 +782,7 @@ func testAddressRace(t *testing.T, h *harness) {
 	h.grant("acme", "pool", "1000")
 	h.consume(req("alice", "200"))
 	svc = credits.New(&beforeFirstApply{Store: h.st, hook: setAddress("second@acme.example")}, h.clk.Now)
+	h.catchUp()
 	if _, err := svc.SweepAlerts(h.ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -48,7 +48,7 @@ func testUsageRollups(t *testing.T, h *harness) {
 
 	usage := func(contract, fromMonth, toMonth string) string {
 		t.Helper()
-		rows, err := h.st.Usage(h.ctx, contract, fromMonth, toMonth)
+		rows, err := h.usageRows(contract, fromMonth, toMonth)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -67,7 +67,7 @@ func testUsageRollups(t *testing.T, h *harness) {
 	if got, want := usage("acme", "2031-04", "2031-04"), "acme 2031-04 cloud alice rendering p1 acme-us: 15 ×2"; got != want {
 		t.Errorf("April only:\n%s\nwant:\n%s", got, want)
 	}
-	rows, err := h.st.Usage(h.ctx, "acme", "2031-05", "2031-12")
+	rows, err := h.usageRows("acme", "2031-05", "2031-12")
 	if err != nil || len(rows) != 0 {
 		t.Errorf("usage of months without spending = %v, %v; want none", rows, err)
 	}

@@ -749,3 +749,23 @@ func (h *harness) wantConflict(t *testing.T, what string, tx ledger.Tx) {
 func allLots(ctx context.Context, st ledger.Store, contract string) ([]ledger.Lot, error) {
 	return credits.New(st, time.Now).Lots(ctx, contract)
 }
+
+// catchUp brings what a store derives in the background up to date, as
+// its background process would: the usage roll-ups a stream feeds (a
+// store with such a process has CatchUp; one that rolls up in the spend's
+// transaction has nothing to catch up).
+func (h *harness) catchUp() {
+	h.t.Helper()
+	if c, ok := h.st.(interface{ CatchUp(context.Context) error }); ok {
+		if err := c.CatchUp(h.ctx); err != nil {
+			h.t.Fatalf("catch up: %v", err)
+		}
+	}
+}
+
+// usageRows reads a contract's roll-up rows once the store caught up.
+func (h *harness) usageRows(contract, fromMonth, toMonth string) ([]ledger.Usage, error) {
+	h.t.Helper()
+	h.catchUp()
+	return h.st.Usage(h.ctx, contract, fromMonth, toMonth)
+}

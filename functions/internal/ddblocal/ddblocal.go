@@ -40,6 +40,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 )
 
 // EnvEndpoint names the environment variable that points tests at a running
@@ -91,6 +92,16 @@ func Client(endpoint string) *dynamodb.Client {
 			o.MaxBackoff = 500 * time.Millisecond
 			o.RateLimiter = ratelimit.None
 		}),
+	})
+}
+
+// Streams returns a client of DynamoDB Local's streams API at endpoint,
+// with the same placeholder credentials as Client.
+func Streams(endpoint string) *dynamodbstreams.Client {
+	return dynamodbstreams.New(dynamodbstreams.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
 	})
 }
 

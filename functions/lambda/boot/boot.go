@@ -283,6 +283,27 @@ func CreditsFromEnv(ctx context.Context) (*credits.Service, error) {
 	return l, nil
 }
 
+// StoreFromEnv builds the ledger's DynamoDB store from the environment
+// (TABLE_NAME, DYNAMODB_ENDPOINT): it is for the roll-up function, which
+// works on the table's stream below the ledger service. It reads no keys.
+func StoreFromEnv(ctx context.Context) (*dynamo.Store, error) {
+	ctx, cancel := context.WithTimeout(ctx, coldStartTimeout)
+	defer cancel()
+	logger, cfg, err := coldStart(ctx)
+	if err != nil {
+		return nil, err
+	}
+	deps, err := depsFromEnv(ctx, os.Getenv, cfg, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := errors.Join(storeProblems(deps)...); err != nil {
+		return nil, fmt.Errorf("boot: %w", err)
+	}
+	logStart(logger, deps, nil)
+	return dynamo.New(deps.DynamoDB, deps.Table), nil
+}
+
 // SweeperFromEnv is CreditsFromEnv with the notification outbox delivered
 // through Amazon SES from NOTIFY_FROM (required). Like CreditsFromEnv it
 // reads no keys.

@@ -10,6 +10,7 @@ import (
 
 	"cloudcredits/core"
 	"cloudcredits/core/ledger"
+	"cloudcredits/functions/credits/sqlite/internal/groupcommit"
 
 	"github.com/shopspring/decimal"
 )
@@ -73,26 +74,7 @@ type applyReq struct {
 // writeLoop is the writer goroutine: the only code that writes.
 func (s *Store) writeLoop() {
 	defer close(s.writerDone)
-	batch := make([]*applyReq, 0, batchTxMax)
-	for {
-		select {
-		case r := <-s.applyCh:
-			batch = append(batch[:0], r)
-		case <-s.quit:
-			return
-		}
-	drain:
-		for len(batch) < batchTxMax {
-			select {
-			case r := <-s.applyCh:
-				batch = append(batch, r)
-			default:
-				break drain
-			}
-		}
-		s.commitBatch(batch)
-		clear(batch)
-	}
+	groupcommit.Loop(s.applyCh, s.quit, batchTxMax, s.commitBatch)
 }
 
 // commitBatch applies a batch in one transaction and tells each caller its

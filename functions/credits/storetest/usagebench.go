@@ -267,35 +267,38 @@ func BenchUsageReports(b *testing.B, st ledger.Store, l UsageLoad, m UsageMeter)
 	}
 }
 
-// BenchUsageReport measures one usage report over the whole of l: st.Usage
-// for l.From…l.To, then governance.Usage grouped by groupBy. It reports
-// rows/op (roll-up rows read) and m's totals per report (m may be nil).
+// BenchUsageReport measures one usage report over the whole of l grouped
+// by groupBy, as GET /v1/contracts/{c}/usage makes it: Service.UsageReport
+// (the store's sums when it makes them, credits.UsageSummer, else every
+// roll-up row of l.From…l.To; then governance.Usage). It reports groups/op
+// and m's totals per report (m may be nil).
 func BenchUsageReport(b *testing.B, st ledger.Store, l UsageLoad, groupBy []string, m UsageMeter) {
 	ctx := context.Background()
+	svc := credits.New(st, nil)
 	if m != nil {
 		m.Reset()
 	}
-	var rows, n int
+	var n int
 	var rep governance.UsageReport
 	b.ResetTimer()
 	for b.Loop() {
-		got, err := st.Usage(ctx, l.Contract, l.From, l.To)
-		if err != nil {
-			b.Fatalf("Usage: %v", err)
+		var err error
+		if rep, err = svc.UsageReport(ctx, l.Contract, l.From, l.To, groupBy); err != nil {
+			b.Fatalf("UsageReport: %v", err)
 		}
-		rep = governance.Usage(got, groupBy, l.From, l.To)
-		rows += len(got)
 		n++
 	}
 	b.StopTimer()
 	var count int64
 	for _, t := range rep.Totals {
 		count += t.Count
+		if !t.Credits.Equal(l.Credits[t.Currency]) {
+			b.Fatalf("report totals %s %s, want %s", t.Credits, t.Currency, l.Credits[t.Currency])
+		}
 	}
-	if count != UsageConsumptions {
-		b.Fatalf("report counts %d consumptions, want %d", count, UsageConsumptions)
+	if count != UsageConsumptions || len(rep.Totals) != len(l.Credits) {
+		b.Fatalf("report counts %d consumptions in %d currencies, want %d in %d", count, len(rep.Totals), UsageConsumptions, len(l.Credits))
 	}
-	b.ReportMetric(float64(rows)/float64(n), "rows/op")
 	b.ReportMetric(float64(len(rep.Rows)), "groups/op")
 	if m != nil {
 		for unit, v := range m.Totals() {

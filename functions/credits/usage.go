@@ -11,12 +11,14 @@ import (
 // dimensions a report does not group by before handing them over, so the
 // report reads one row per group rather than every roll-up row.
 //
-// UsageSums returns the rows of months [fromMonth, toMonth] summed over
-// every dimension not in groupBy (governance's names, checked with
-// governance.ParseGroupBy), per currency, exactly (no floating point). In a
-// row, a dimension summed over is "", except Month, which is fromMonth.
-// governance.Usage over those rows gives the report it gives over the raw
-// rows.
+// UsageSums returns rows that governance.Usage groups by groupBy
+// (governance's names, checked with governance.ParseGroupBy) into the
+// report it makes of the raw rows of months [fromMonth, toMonth]: each row
+// is the exact sum (no floating point) of raw rows of that range that agree
+// on currency and on every dimension in groupBy, and carries those values;
+// a dimension not in groupBy may be "", and Month, when not in groupBy, is
+// some month of the range. (The SQLite store sums exactly to the groups; the
+// DynamoDB store reads pre-summed roll-ups that may be finer.)
 type UsageSummer interface {
 	UsageSums(ctx context.Context, contract, fromMonth, toMonth string, groupBy []string) ([]ledger.Usage, error)
 }

@@ -289,6 +289,11 @@ func (s *Store) plan(writes []ledger.Write, stamp int64) ([]write, error) {
 			return nil, fmt.Errorf("dynamo: write %d: unknown kind %v", wr.Op, wr.Kind)
 		}
 	}
+	sums, err := s.usageSumWrites(writes)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, sums...)
 	if len(out) > TransactItemsMax {
 		return nil, fmt.Errorf("dynamo: a transaction of %d items exceeds DynamoDB's limit of %d (ledger.LotsPerSpendMax should prevent this)",
 			len(out), TransactItemsMax)

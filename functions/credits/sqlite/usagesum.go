@@ -15,8 +15,9 @@ import (
 // over every dimension not in mask (bit i is governance.Dimensions()[i]),
 // per currency: credits exactly (sum_decimal), counts as integers (SQLite's
 // sum() of integers fails on overflow rather than wrap). A dimension summed
-// over reads as the empty string, and month as the first month, so the row falls in the
-// report's range. One query per set of dimensions, all prepared at Open.
+// over reads as the empty string, and month as the first month, so the row
+// falls in the report's range. One query per set of dimensions, all
+// prepared at Open.
 //
 // A grouping that is a prefix of the usage key (by month) streams in key
 // order; any other sorts the contract's rows of the range once. (Summing

@@ -138,12 +138,11 @@ func (h *Handler) usage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	rows, err := h.cfg.Credits.Usage(r.Context(), c.ID, q.from, q.to)
+	rep, err := h.cfg.Credits.UsageReport(r.Context(), c.ID, q.from, q.to, q.groupBy)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	rep := governance.Usage(rows, q.groupBy, q.from, q.to)
 	if !q.csv {
 		writeJSON(w, http.StatusOK, rep)
 		return

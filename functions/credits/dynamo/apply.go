@@ -253,14 +253,16 @@ func cancelled(err error, writes []write) error {
 // Tx's entries after every earlier Apply's.
 func (s *Store) plan(writes []ledger.Write, stamp int64) ([]write, error) {
 	out := make([]write, 0, len(writes))
-	rolledUp := writesConsumption(writes)
+	if writesConsumption(writes) {
+		// The consumption this Tx writes carries the same usage to the
+		// roll-up through the table's stream (RollUp): the spend writes no
+		// row that every spend of its contract would share.
+		writes = slices.DeleteFunc(slices.Clone(writes), func(wr ledger.Write) bool {
+			_, usage := wr.Rec.(ledger.Usage)
+			return usage
+		})
+	}
 	for _, wr := range writes {
-		if _, usage := wr.Rec.(ledger.Usage); usage && rolledUp {
-			// The consumption this Tx writes carries the same usage to the
-			// roll-up through the table's stream (RollUp): the spend writes
-			// no row that every spend of its contract would share.
-			continue
-		}
 		it, extras, err := recordItem(wr.Rec, stamp)
 		if err != nil {
 			return nil, err
@@ -296,6 +298,11 @@ func (s *Store) plan(writes []ledger.Write, stamp int64) ([]write, error) {
 			return nil, fmt.Errorf("dynamo: write %d: unknown kind %v", wr.Op, wr.Kind)
 		}
 	}
+	sums, err := s.usageSumWrites(writes)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, sums...)
 	if len(out) > TransactItemsMax {
 		return nil, fmt.Errorf("dynamo: a transaction of %d items exceeds DynamoDB's limit of %d (ledger.LotsPerSpendMax should prevent this)",
 			len(out), TransactItemsMax)

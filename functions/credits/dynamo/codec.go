@@ -573,6 +573,22 @@ func usageSK(k ledger.UsageKey) string {
 	return skUsage + k.Month + "#" + string(k.Currency) + "#" + k.User + "#" + k.Service + "#" + k.Project + "#" + k.Entity
 }
 
+// usageItem is a usage row (or, under a family's sort key sk, a usage sum)
+// as an item.
+func usageItem(u ledger.Usage, sk string) item {
+	k := u.Key
+	it := keyOf(contractPK(k.Contract), sk)
+	for _, f := range []struct{ attr, v string }{
+		{AttrContract, k.Contract}, {AttrMonth, k.Month}, {AttrCurrency, string(k.Currency)},
+		{AttrUser, k.User}, {AttrService, k.Service}, {AttrProject, k.Project}, {AttrEntity, k.Entity},
+	} {
+		it.s(f.attr, f.v)
+	}
+	it.n(AttrCredits, u.Credits)
+	it.i(AttrCount, u.Count)
+	return it
+}
+
 func decodeUsage(m map[string]types.AttributeValue) (ledger.Usage, error) {
 	r := reader{it: m}
 	u := ledger.Usage{
@@ -806,23 +822,12 @@ func recordItem(r ledger.Record, stamp int64) (it item, extras []item, err error
 		it.n(AttrUsed, r.Used)
 		return it, nil, nil
 	case ledger.Usage:
-		k := r.Key
-		it := keyOf(contractPK(k.Contract), usageSK(k))
-		for _, f := range []struct{ attr, v string }{
-			{AttrContract, k.Contract}, {AttrMonth, k.Month}, {AttrCurrency, string(k.Currency)},
-			{AttrUser, k.User}, {AttrService, k.Service}, {AttrProject, k.Project}, {AttrEntity, k.Entity},
-		} {
-			if f.v != "" {
-				it.s(f.attr, f.v)
-			}
-		}
-		it.n(AttrCredits, r.Credits)
-		it.i(AttrCount, r.Count)
-		return it, nil, nil
+		return usageItem(r, usageSK(r.Key)), nil, nil
 	case ledger.Attempt:
 		return attemptItem(r), nil, nil
 	case ledger.Contract:
-		return contractItem(r), nil, nil
+		// Every usage of a contract made now is summed (usagesum.go).
+		return contractItem(r), []item{usageSumsMarker(r.ID)}, nil
 	case ledger.User:
 		return userItem(r), nil, nil
 	case ledger.Grant:

@@ -674,6 +674,8 @@ func entityOf(pk, sk string) string {
 		return "budget_usage"
 	case strings.HasPrefix(sk, skUsage):
 		return "usage"
+	case strings.HasPrefix(sk, skUsageSum), sk == skUsageSums:
+		return "usage_sums"
 	case strings.HasPrefix(sk, skAttempt):
 		return "attempts"
 	case strings.HasPrefix(sk, skEntry):

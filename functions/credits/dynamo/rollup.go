@@ -39,9 +39,10 @@ type Change struct {
 
 // Limits of the roll-up.
 const (
-	// rollupRowsPerTx is how many roll-up rows one transaction adds to,
-	// beside its marker: DynamoDB's 100 items.
-	rollupRowsPerTx = TransactItemsMax - 1
+	// rollupRowsPerTx is how many roll-up rows one transaction adds to:
+	// each row with the usage sums it adds to (one per family), beside
+	// the transaction's marker, within DynamoDB's 100 items.
+	rollupRowsPerTx = (TransactItemsMax - 1) / (1 + usageSumFamilies)
 	// rollupMarkerFor is how long a batch's marker is kept. The stream
 	// keeps a change 24 hours, so no batch is delivered again after that.
 	rollupMarkerFor = 72 * time.Hour
@@ -134,17 +135,26 @@ func (s *Store) rollUpChunk(ctx context.Context, batch string, chunk int, rows [
 	e := &expr{}
 	items := []types.TransactWriteItem{{Put: &types.Put{TableName: &s.table, Item: marker,
 		ConditionExpression: aws.String(notExists(e)), ExpressionAttributeNames: e.names}}}
-	for _, u := range rows {
+	adds := make([]ledger.Write, len(rows))
+	for i, u := range rows {
+		adds[i] = ledger.Write{Kind: ledger.WriteAdd, Rec: u, Op: i, Adds: []ledger.Add{
+			{Counter: ledger.CounterCredits, By: u.Credits}, {Counter: ledger.CounterCount, By: decimal.NewFromInt(u.Count)},
+		}}
 		it, _, err := recordItem(u, 0)
 		if err != nil {
 			return err
 		}
-		w := s.add(ledger.Write{Kind: ledger.WriteAdd, Rec: u, Adds: []ledger.Add{
-			{Counter: ledger.CounterCredits, By: u.Credits}, {Counter: ledger.CounterCount, By: decimal.NewFromInt(u.Count)},
-		}}, it, &expr{})
+		items = append(items, s.add(adds[i], it, &expr{}).item)
+	}
+	// The rows' coarser sums (usagesum.go) follow them in the same write.
+	sums, err := s.usageSumWrites(adds)
+	if err != nil {
+		return err
+	}
+	for _, w := range sums {
 		items = append(items, w.item)
 	}
-	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items,
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items,
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
 	var cancelled *types.TransactionCanceledException
 	if errors.As(err, &cancelled) && len(cancelled.CancellationReasons) > 0 &&

@@ -14,13 +14,18 @@ import (
 	"github.com/aws/smithy-go/middleware"
 )
 
+// usageLoadRowsPerTx keeps a loading Tx within TransactItemsMax: each raw
+// row comes with the usage sums it adds to (usageSums), which consecutive
+// rows mostly share.
+const usageLoadRowsPerTx = 40
+
 // The usage-report benchmark loads the roll-ups of 1,000,000 consumptions
 // (storetest.UsageRollups) once per process into one table (DynamoDB Local
 // is in memory and stops with the process), in transactions of at most
-// TransactItemsMax rows applied by 4 concurrent callers. Besides time it
+// usageLoadRowsPerTx rows applied by 4 concurrent callers. Besides time it
 // reports per report:
 //
-//   - rows/op: roll-up rows Store.Usage returned;
+//   - groups/op: the rows of the report;
 //   - items-read/op and items-scanned/op: the Count and ScannedCount of the
 //     Query pages, and pages/op, seen by a middleware on the store's client
 //     (the adapter doesn't expose them);
@@ -90,7 +95,7 @@ func usageBenchStore(b *testing.B) (*Store, *queryMeter, storetest.UsageLoad) {
 		created := time.Since(t0)
 		m.st = New(db, table)
 		usageBench.st, usageBench.meter = m.st, m
-		usageBench.load, usageBench.err = storetest.LoadUsage(ctx, m.st, TransactItemsMax, 4)
+		usageBench.load, usageBench.err = storetest.LoadUsage(ctx, m.st, usageLoadRowsPerTx, 4)
 		if usageBench.err == nil {
 			l := usageBench.load
 			b.Logf("dynamo: table created in %s; loaded %d roll-up rows (%d consumptions) in %d Txs in %s",
@@ -104,7 +109,8 @@ func usageBenchStore(b *testing.B) (*Store, *queryMeter, storetest.UsageLoad) {
 }
 
 // BenchmarkUsageReport measures a 12-month usage report of a contract with
-// 1,000,000 consumptions: Store.Usage (a paged Query) plus governance.Usage.
+// 1,000,000 consumptions: Service.UsageReport (the usage sums that serve
+// the grouping, read with a paged Query; see usagesum.go).
 func BenchmarkUsageReport(b *testing.B) {
 	st, m, l := usageBenchStore(b)
 	storetest.BenchUsageReports(b, st, l, m)

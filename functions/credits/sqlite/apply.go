@@ -10,6 +10,7 @@ import (
 
 	"cloudcredits/core"
 	"cloudcredits/core/ledger"
+	"cloudcredits/functions/credits/sqlite/internal/groupcommit"
 
 	"github.com/shopspring/decimal"
 )
@@ -30,12 +31,14 @@ func failed(format string, args ...any) error {
 // undoes it and returns that error. It returns once the outcome is durable.
 //
 // Group commit: Apply hands the Tx to the one writer goroutine, which takes
-// every Tx waiting at that moment (at most batchTxMax), applies each inside
-// its own SAVEPOINT of one IMMEDIATE transaction — so each sees the ones
-// before it, exactly as if run one after another — and commits them with one
-// fsync. A Tx that fails is rolled back to its savepoint alone. Nothing is
-// acknowledged before the commit, and if the commit fails every Tx of the
-// batch fails with it.
+// every Tx waiting at that moment (at most batchTxMax), applies them one
+// after another in one IMMEDIATE transaction — so each sees the ones before
+// it, exactly as if run one after another — and commits them with one
+// fsync. A Tx that fails leaves nothing: alone, its transaction is rolled
+// back; in a batch, the batch is applied again with each Tx in its own
+// SAVEPOINT and the failed one rolled back to it (see commitBatch). Nothing
+// is acknowledged before the commit, and if the commit fails every Tx of
+// the batch fails with it.
 func (s *Store) Apply(ctx context.Context, tx ledger.Tx) error {
 	writes, err := lower(tx)
 	if err != nil || len(writes) == 0 {
@@ -95,73 +98,89 @@ type applyReq struct {
 // writeLoop is the writer goroutine: the only code that writes.
 func (s *Store) writeLoop() {
 	defer close(s.writerDone)
-	batch := make([]*applyReq, 0, batchTxMax)
-	for {
-		var txs int
-		select {
-		case r := <-s.applyCh:
-			batch, txs = append(batch[:0], r), len(r.txs)
-		case <-s.quit:
-			return
-		}
-	drain:
-		for txs < batchTxMax {
-			select {
-			case r := <-s.applyCh:
-				batch, txs = append(batch, r), txs+len(r.txs)
-			default:
-				break drain
-			}
-		}
-		s.commitBatch(batch)
-		clear(batch)
-	}
+	groupcommit.Loop(s.applyCh, s.quit, batchTxMax, s.commitBatch)
 }
 
 // commitBatch applies a batch in one transaction and tells each caller its
-// outcome after the commit.
+// outcomes after the commit.
+//
+// A savepoint per Tx costs two statements per Tx, and is needed only when a
+// Tx fails, which a well-planned Tx rarely does. So the batch is first
+// applied without savepoints; if a Tx fails, that transaction is rolled
+// back (nothing of it was committed) and the batch is applied again, each
+// Tx in its own savepoint. A batch of one Tx never needs one: its failure
+// is the whole transaction's, rolled back.
 func (s *Store) commitBatch(batch []*applyReq) {
-	txs := 0
-	for _, r := range batch {
-		txs += len(r.txs)
-	}
-	failAll := func(err error) {
+	err := s.tryBatch(batch, false)
+	if errors.Is(err, errTxFailed) {
 		for _, r := range batch {
+			clear(r.errs)
+		}
+		err = s.tryBatch(batch, true)
+	}
+	for _, r := range batch {
+		if err != nil {
 			for i := range r.errs {
 				if r.errs[i] == nil {
-					r.errs[i] = err
+					r.errs[i] = err // every Tx of the batch, the good ones too: none is committed
 				}
 			}
 		}
+		close(r.done)
+	}
+}
+
+// errTxFailed is tryBatch without savepoints finding a Tx of a batch of
+// several that failed: the batch must be applied again with them.
+var errTxFailed = errors.New("sqlite: a Tx of the batch failed")
+
+// tryBatch applies the batch in one transaction and commits it, recording
+// each Tx's own outcome in its request's errs. Without savepoints it gives
+// up at the first Tx that fails: for a batch of one Tx, that Tx's outcome
+// is final (the transaction is rolled back and nil returned); for more, it
+// returns errTxFailed. Any other error is the whole batch's.
+func (s *Store) tryBatch(batch []*applyReq, savepoints bool) error {
+	txs := 0
+	for _, r := range batch {
+		txs += len(r.txs)
 	}
 	// Statements run under the batch's own context: one caller's
 	// cancellation must not interrupt the others' transaction.
 	ctx := context.Background()
 	sqlTx, err := s.writer.BeginTx(ctx, nil) // BEGIN IMMEDIATE: see dsn
 	if err != nil {
-		failAll(fmt.Errorf("sqlite: begin: %w", err))
-	} else {
-		w := &writeTx{s: s, tx: sqlTx, ctx: ctx}
-		if err := w.applyBatch(batch); err != nil {
-			sqlTx.Rollback()
-			failAll(err) // every Tx of the batch, the good ones too: none is committed
-		} else if err := sqlTx.Commit(); err != nil {
-			failAll(fmt.Errorf("sqlite: commit: %w", err))
-		} else {
-			s.commits.Add(1)
-			s.committedTxs.Add(int64(txs))
-		}
+		return fmt.Errorf("sqlite: begin: %w", err)
 	}
-	for _, r := range batch {
-		close(r.done)
+	w := &writeTx{s: s, tx: sqlTx, ctx: ctx, stmts: map[string]*sql.Stmt{}}
+	failed, err := w.applyBatch(batch, savepoints)
+	switch {
+	case err != nil:
+		sqlTx.Rollback()
+		return err
+	case failed && txs == 1:
+		// The Tx's error is in errs; rolling back undoes its writes (a
+		// failed rollback leaves them uncommitted all the same).
+		sqlTx.Rollback()
+		return nil
+	case failed:
+		sqlTx.Rollback()
+		return errTxFailed
 	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	s.commits.Add(1)
+	s.committedTxs.Add(int64(txs))
+	return nil
 }
 
-// applyBatch applies each Tx of each request inside its own savepoint,
-// recording its outcome in the request's errs. It returns an error only
-// when the transaction as a whole can't go on (a savepoint statement
-// failed: SQLite may have rolled the whole transaction back).
-func (w *writeTx) applyBatch(batch []*applyReq) error {
+// applyBatch applies each Tx of each request, recording its outcome in the
+// request's errs. With savepoints, each Tx runs inside its own and one that
+// fails is rolled back to it alone; without, it stops at the first Tx that
+// fails and reports failed. It returns an error only when the transaction
+// as a whole can't go on (a savepoint statement failed: SQLite may have
+// rolled the whole transaction back).
+func (w *writeTx) applyBatch(batch []*applyReq, savepoints bool) (failed bool, err error) {
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			for i := range r.errs {
@@ -170,12 +189,18 @@ func (w *writeTx) applyBatch(batch []*applyReq) error {
 			continue
 		}
 		for i, writes := range r.txs {
+			if !savepoints {
+				if r.errs[i] = w.applyTx(writes); r.errs[i] != nil {
+					return true, nil
+				}
+				continue
+			}
 			if err := w.applyInSavepoint(writes, &r.errs[i]); err != nil {
-				return err
+				return false, err
 			}
 		}
 	}
-	return nil
+	return false, nil
 }
 
 // applyInSavepoint applies one Tx inside its own savepoint, setting *outcome
@@ -208,25 +233,41 @@ func (w *writeTx) applyTx(writes []ledger.Write) error {
 	return nil
 }
 
-// writeTx is one Apply's transaction.
+// writeTx is one batch's transaction.
 type writeTx struct {
 	s   *Store
 	tx  *sql.Tx
 	ctx context.Context
+	// stmts are the prepared statements bound to tx, each bound once.
+	stmts map[string]*sql.Stmt
 }
 
-// exec and queryRow run one of writeQueries on the statement prepared for
-// it on the writer connection.
+// stmt returns the statement prepared for query on the writer connection,
+// bound to the transaction; nil when query was not prepared.
+func (w *writeTx) stmt(query string) *sql.Stmt {
+	if st, ok := w.stmts[query]; ok {
+		return st
+	}
+	st, ok := w.s.prepared(w.s.writeStmts, query)
+	if !ok {
+		return nil
+	}
+	st = w.tx.StmtContext(w.ctx, st)
+	w.stmts[query] = st
+	return st
+}
+
+// exec and queryRow run one of writeQueries on its prepared statement.
 func (w *writeTx) exec(query string, args ...any) (sql.Result, error) {
-	if st, ok := w.s.prepared(w.s.writeStmts, query); ok {
-		return w.tx.StmtContext(w.ctx, st).ExecContext(w.ctx, args...)
+	if st := w.stmt(query); st != nil {
+		return st.ExecContext(w.ctx, args...)
 	}
 	return w.tx.ExecContext(w.ctx, query, args...)
 }
 
 func (w *writeTx) queryRow(query string, args ...any) *sql.Row {
-	if st, ok := w.s.prepared(w.s.writeStmts, query); ok {
-		return w.tx.StmtContext(w.ctx, st).QueryRowContext(w.ctx, args...)
+	if st := w.stmt(query); st != nil {
+		return st.QueryRowContext(w.ctx, args...)
 	}
 	return w.tx.QueryRowContext(w.ctx, query, args...)
 }

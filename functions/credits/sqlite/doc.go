@@ -5,7 +5,8 @@
 //
 // Apply is one IMMEDIATE write transaction, so every condition of a
 // ledger.Tx is checked on rows read under the write lock; one writer
-// goroutine group-commits the waiting Txs, each in its own SAVEPOINT.
+// goroutine group-commits the waiting Txs (a Tx that fails is undone alone:
+// the batch is applied again with a SAVEPOINT per Tx).
 // SCHEMA.md beside this file says how it keeps the ledger's laws (locking,
 // durability, how money and times are stored, keys); the tables and their
 // migrations are in schema.go.

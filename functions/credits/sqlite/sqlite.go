@@ -66,34 +66,13 @@ var _ ledger.Store = (*Store)(nil)
 // its schema up to date. path names a file; ":memory:" is refused because
 // each connection would see a different database.
 func Open(path string) (*Store, error) {
-	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
-		return nil, fmt.Errorf("sqlite: open %q: need a file path", path)
-	}
-	abs, err := filepath.Abs(path)
+	abs, err := absPath(path)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
-	}
-	if strings.ContainsAny(abs, "?#") {
-		return nil, fmt.Errorf("sqlite: open %q: the path may not contain '?' or '#'", path)
+		return nil, err
 	}
 	s := &Store{path: abs}
-
-	// The writer: BEGIN IMMEDIATE, WAL, fsync at every commit.
-	s.writer, err = sql.Open("sqlite", dsn(abs, false))
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
-	}
-	s.writer.SetMaxOpenConns(1)
-	s.writer.SetMaxIdleConns(1)
-	s.writer.SetConnMaxLifetime(0)
-	s.writer.SetConnMaxIdleTime(0)
-	if err := s.checkWriter(); err != nil {
-		s.writer.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
-	}
-	if err := migrate(s.writer); err != nil {
-		s.writer.Close()
-		return nil, fmt.Errorf("sqlite: migrate %s: %w", abs, err)
+	if s.writer, err = openWriter(abs); err != nil {
+		return nil, err
 	}
 
 	// The readers, opened after the writer has created the file and made
@@ -165,19 +144,69 @@ func dsn(path string, readOnly bool) string {
 	return path + "?" + q.Encode()
 }
 
+// OpenWriter opens the one writer connection of the database at path,
+// exactly as Open does for its writer goroutine (this driver, the DSN
+// above: WAL, synchronous=FULL, BEGIN IMMEDIATE), checks that the pragmas
+// took and brings the schema up to date. It is for programs that measure
+// the storage itself (the storage floor); a Store must be the only writer
+// of its file in a process, so never open both on one file.
+func OpenWriter(path string) (*sql.DB, error) {
+	abs, err := absPath(path)
+	if err != nil {
+		return nil, err
+	}
+	return openWriter(abs)
+}
+
+// absPath is path made absolute, refused when it is not a plain file path
+// the DSN can carry.
+func absPath(path string) (string, error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return "", fmt.Errorf("sqlite: open %q: need a file path", path)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("sqlite: open %q: %w", path, err)
+	}
+	if strings.ContainsAny(abs, "?#") {
+		return "", fmt.Errorf("sqlite: open %q: the path may not contain '?' or '#'", path)
+	}
+	return abs, nil
+}
+
+func openWriter(abs string) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", dsn(abs, false))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
+	}
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	if err := checkWriter(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
+	}
+	if err := migrate(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: migrate %s: %w", abs, err)
+	}
+	return db, nil
+}
+
 // checkWriter verifies that the pragmas took: a silently ignored WAL or
 // sync setting would weaken durability without anyone noticing.
-func (s *Store) checkWriter() error {
+func checkWriter(db *sql.DB) error {
 	ctx := context.Background()
 	var mode string
-	if err := s.writer.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
 		return err
 	}
 	if !strings.EqualFold(mode, "wal") {
 		return fmt.Errorf("journal_mode is %q, want wal", mode)
 	}
 	var sync int
-	if err := s.writer.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
+	if err := db.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
 		return err
 	}
 	if sync != 2 {

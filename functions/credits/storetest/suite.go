@@ -100,6 +100,7 @@ var suite = []group{
 	{"RefusalsChangeNothing", refusalSpecs()},
 	{"Reports", []spec{
 		{"usage roll-ups sum consumptions net of refunds per month, user, service, project and entity", testUsageRollups},
+		{"a usage report summed by the store is the report of every roll-up row, for every grouping", testUsageReportSums},
 	}},
 	{"Sweep", []spec{
 		{"the sweeper closes ended lots and releases expired holds, and a second run does nothing", testSweep},

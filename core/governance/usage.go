@@ -3,6 +3,7 @@ package governance
 import (
 	"slices"
 	"strings"
+	"time"
 
 	"cloudcredits/core"
 	"cloudcredits/core/ledger"
@@ -89,6 +90,10 @@ type UsageTotal struct {
 
 // UsageReport is the answer of GET /v1/contracts/{c}/usage.
 type UsageReport struct {
+	// AsOf is how fresh the roll-ups are: every consumption and refund
+	// recorded up to it is in the report (the store's word; nil: none
+	// rolled up yet).
+	AsOf    *time.Time   `json:"as_of,omitempty"`
 	From    string       `json:"from"` // first month, inclusive
 	To      string       `json:"to"`   // last month, inclusive
 	GroupBy []string     `json:"group_by"`

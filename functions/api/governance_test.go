@@ -116,20 +116,46 @@ func loadSynth(t *testing.T, e *env, name string) synthYear {
 // TestGovernanceRoutesOnARealStore replays a synthetic contract through the
 // ledger on each store and checks the five views against core/governance.
 func TestGovernanceRoutesOnARealStore(t *testing.T) {
-	t.Run("sqlite", func(t *testing.T) { governanceOnStore(t, newEnv(t)) })
+	t.Run("sqlite", func(t *testing.T) {
+		e := newEnv(t)
+		// The embedded store rolls up in the spend's transaction: its
+		// reports are as fresh as the request.
+		governanceOnStore(t, e, func() *time.Time { return &e.now })
+	})
 	t.Run("dynamodb", func(t *testing.T) {
-		client := ddblocal.Client(ddblocal.Endpoint(t))
+		endpoint := ddblocal.Endpoint(t)
+		client := ddblocal.Client(endpoint)
 		table := ddblocal.UniqueName("governance")
-		if err := dynamo.CreateTable(context.Background(), client, table); err != nil {
+		ctx := context.Background()
+		if err := dynamo.CreateTable(ctx, client, table); err != nil {
 			t.Fatal(err)
 		}
-		governanceOnStore(t, newEnvOn(t, dynamo.New(client, table)))
+		st := dynamo.New(client, table)
+		stream, err := dynamo.NewStreamReader(ctx, st, ddblocal.Streams(endpoint))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Roll-ups follow the table's stream: catch up as the roll-up
+		// function would, and the reports say how fresh they are.
+		governanceOnStore(t, newEnvOn(t, st), func() *time.Time {
+			if err := stream.CatchUp(ctx); err != nil {
+				t.Fatal(err)
+			}
+			at, err := st.UsageAsOf(ctx)
+			if err != nil || at.IsZero() {
+				t.Fatalf("UsageAsOf after catching up = %v, %v", at, err)
+			}
+			return &at
+		})
 	})
 }
 
-func governanceOnStore(t *testing.T, e *env) {
+// governanceOnStore checks the views on e's store; rolledUp brings its
+// usage roll-ups up to date and says how fresh they then are.
+func governanceOnStore(t *testing.T, e *env, rolledUp func() *time.Time) {
 	const name = "render-steady"
 	y := loadSynth(t, e, name)
+	asOf := rolledUp()
 	ctx := context.Background()
 	st := e.st
 	c, err := st.Contract(ctx, name)
@@ -156,8 +182,8 @@ func governanceOnStore(t *testing.T, e *env) {
 		path string
 		want any
 	}{
-		{base + "/usage?from=2025-03&to=2026-03&group_by=month,service", governance.Usage(hist, []string{"month", "service"}, "2025-03", "2026-03")},
-		{base + "/usage", governance.Usage(hist, nil, "2025-04", "2026-03")},
+		{base + "/usage?from=2025-03&to=2026-03&group_by=month,service", fresh(governance.Usage(hist, []string{"month", "service"}, "2025-03", "2026-03"), asOf)},
+		{base + "/usage", fresh(governance.Usage(hist, nil, "2025-04", "2026-03"), asOf)},
 		{base + "/expirations", governance.Expirations(lots, hist, e.now)},
 		{base + "/alerts", governance.Alerts(c, lots, hist, e.now)},
 		{base + "/audit", governance.Audit(attempts, all, users, c)},
@@ -295,6 +321,12 @@ func TestUsageRefusesBadParameters(t *testing.T) {
 			t.Errorf("%s: want invalid_request naming %s, got %s", q, field, rec.Body)
 		}
 	}
+}
+
+// fresh is rep with its freshness.
+func fresh(rep governance.UsageReport, asOf *time.Time) governance.UsageReport {
+	rep.AsOf = asOf
+	return rep
 }
 
 func sameJSONValue(a, b any) bool { return string(mustMarshal(a)) == string(mustMarshal(b)) }

@@ -2,6 +2,7 @@ package credits
 
 import (
 	"context"
+	"time"
 
 	"cloudcredits/core/governance"
 	"cloudcredits/core/ledger"
@@ -38,5 +39,27 @@ func (s *Service) UsageReport(ctx context.Context, contract, fromMonth, toMonth 
 	if err != nil {
 		return governance.UsageReport{}, err
 	}
-	return governance.Usage(rows, groupBy, fromMonth, toMonth), nil
+	rep := governance.Usage(rows, groupBy, fromMonth, toMonth)
+	rep.AsOf, err = s.usageAsOf(ctx)
+	return rep, err
+}
+
+// UsageFreshness is a store whose roll-ups follow its ledger in the
+// background (DynamoDB: from the table's stream): UsageAsOf is the latest
+// change they include (zero: none yet). A store without it rolls up in the
+// spend's own transaction, so its roll-ups are as fresh as the read.
+type UsageFreshness interface {
+	UsageAsOf(ctx context.Context) (time.Time, error)
+}
+
+// usageAsOf is how fresh the store's roll-ups are (nil: none rolled up).
+func (s *Service) usageAsOf(ctx context.Context) (*time.Time, error) {
+	at := s.now(ctx)
+	if f, ok := s.store.(UsageFreshness); ok {
+		var err error
+		if at, err = f.UsageAsOf(ctx); err != nil || at.IsZero() {
+			return nil, err
+		}
+	}
+	return &at, nil
 }

@@ -12,12 +12,13 @@
 //     last wrote (a changed row count is the condition failing);
 //   - an INSERT of the entry row that records the move.
 //
-// Both are prepared once. The spends go through the adapter's group commit
-// (internal/groupcommit): callers hand their spend to one writer goroutine,
-// which takes every spend waiting at that moment (at most BatchMax) into
-// one transaction and one fsync, and answers each caller after the commit.
-// So with one caller every spend pays a whole commit, and with many the
-// commit is shared exactly as the adapter shares it.
+// Both are prepared once. Each spend is its own transaction and its own
+// fsync: callers hand their spend to one writer goroutine (the adapter's
+// loop, internal/groupcommit, with a batch of one, BatchMax), which runs
+// them one after another and answers each caller after its commit. So the
+// floor is what one spend costs the storage, whatever the number of
+// callers; the adapter's group commit, which lets concurrent spends share
+// a commit, is how its spends can pass the floor when many spend at once.
 //
 // It deliberately leaves out everything above the storage: no reads (the
 // writer knows each lot's version and counters because it is their only

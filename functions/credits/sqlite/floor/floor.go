@@ -18,8 +18,11 @@ const (
 	// Lots is how many lot rows the spends are spread over (the bench
 	// pool's shards).
 	Lots = 8
-	// BatchMax bounds the spends one commit takes (the adapter's bound).
-	BatchMax = 64
+	// BatchMax is the spends one commit takes: one. The floor is one
+	// transaction per spend, as a store without group commit would run;
+	// the adapter's group commit is what lets its spends share an fsync
+	// and pass the floor when many spend at once.
+	BatchMax = 1
 	// creditsStart is each lot's amount: more than any run spends.
 	creditsStart = 1_000_000_000_000
 )

@@ -53,7 +53,7 @@ lint-infra: ## lint the deploy template (cfn-lint with the SAM translator; says 
 
 .PHONY: test-go
 test-go: ## unit, golden, fuzz-seed and conformance tests (SQLite and DynamoDB Local)
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout 30m ./...
 
 .PHONY: test-wasm
 test-wasm: ## the core's tests compiled to js/wasm, run under Node

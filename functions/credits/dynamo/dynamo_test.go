@@ -41,11 +41,11 @@ func TestConformance(t *testing.T) {
 
 // newStore creates a fresh table on DynamoDB Local and a Store on it; the
 // table is deleted when the test ends.
-func newStore(tb testing.TB) *Store {
+func newStore(tb testing.TB, opts ...TableOption) *Store {
 	tb.Helper()
 	db := ddblocal.Client(ddblocal.Endpoint(tb))
 	table := ddblocal.UniqueName(tb.Name())
-	if err := CreateTable(context.Background(), db, table); err != nil {
+	if err := CreateTable(context.Background(), db, table, opts...); err != nil {
 		tb.Fatalf("CreateTable: %v", err)
 	}
 	tb.Cleanup(func() {
@@ -61,10 +61,20 @@ type streamed struct {
 	reader *StreamReader
 }
 
-func (s streamed) CatchUp(ctx context.Context) error { return s.reader.CatchUp(ctx) }
+func (s streamed) CatchUp(ctx context.Context) error {
+	if s.reader == nil {
+		return nil
+	}
+	return s.reader.CatchUp(ctx)
+}
 
 func newStreamed(tb testing.TB) streamed {
 	tb.Helper()
+	if !storetest.ReadsRollups(tb.Name()) {
+		// A rule that reads no roll-up gets a table without the stream:
+		// DynamoDB Local slows down for every table as its streams fill.
+		return streamed{Store: newStore(tb, WithoutStream())}
+	}
 	st := newStore(tb)
 	r, err := NewStreamReader(context.Background(), st, ddblocal.Streams(ddblocal.Endpoint(tb)))
 	if err != nil {
@@ -501,8 +511,10 @@ func TestEveryFieldRoundTrips(t *testing.T) {
 	apply(t, st, ledger.PutContract{Contract: c}, ledger.PutUser{User: u}, ledger.CreateLot{Lot: l},
 		ledger.PutHold{Hold: h}, ledger.PutConsumption{Consumption: k}, ledger.PutEntry{Entry: e},
 		ledger.PutBudget{Budget: b}, ledger.PutAttempt{Attempt: a}, ledger.PutIdempotency{Record: r, At: at},
-		ledger.AddUsage{Key: use.Key, Credits: use.Credits, Count: use.Count}, ledger.PutOrder{Order: o},
-		ledger.PutNotification{Notification: n})
+		ledger.PutOrder{Order: o}, ledger.PutNotification{Notification: n})
+	// A usage row beside a consumption is left to the stream's roll-up;
+	// alone it is written as it is.
+	apply(t, st, ledger.AddUsage{Key: use.Key, Credits: use.Credits, Count: use.Count})
 
 	gotC, err1 := st.Contract(ctx, "c1")
 	gotU, err2 := st.User(ctx, "c1", "u1")

@@ -269,45 +269,28 @@ func indexShard(pk, sk string) string {
 	return strconv.Itoa(int(h.Sum32() % IndexShards))
 }
 
-// CreateTable creates the ledger table with its sweep index and TTL, and
-// waits until the table and index are active. It is idempotent: an existing
-// table is waited for and gets TTL enabled if it lacks it. It does not check
-// that an existing table's schema matches.
-func CreateTable(ctx context.Context, client *dynamodb.Client, table string) error {
-	str := types.ScalarAttributeTypeS
-	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:   aws.String(table),
-		BillingMode: types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{
-			{AttributeName: aws.String(AttrPK), AttributeType: str},
-			{AttributeName: aws.String(AttrSK), AttributeType: str},
-			{AttributeName: aws.String(AttrGSI1PK), AttributeType: str},
-			{AttributeName: aws.String(AttrGSI1SK), AttributeType: str},
-			{AttributeName: aws.String(AttrGSI2PK), AttributeType: str},
-			{AttributeName: aws.String(AttrGSI2SK), AttributeType: str},
-		},
-		KeySchema: []types.KeySchemaElement{
-			{AttributeName: aws.String(AttrPK), KeyType: types.KeyTypeHash},
-			{AttributeName: aws.String(AttrSK), KeyType: types.KeyTypeRange},
-		},
-		// The stream feeds the usage roll-up (RollUp).
-		StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewAndOldImages},
-		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
-			IndexName: aws.String(IndexSweep),
-			KeySchema: []types.KeySchemaElement{
-				{AttributeName: aws.String(AttrGSI1PK), KeyType: types.KeyTypeHash},
-				{AttributeName: aws.String(AttrGSI1SK), KeyType: types.KeyTypeRange},
-			},
-			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
-		}, {
-			IndexName: aws.String(IndexPool),
-			KeySchema: []types.KeySchemaElement{
-				{AttributeName: aws.String(AttrGSI2PK), KeyType: types.KeyTypeHash},
-				{AttributeName: aws.String(AttrGSI2SK), KeyType: types.KeyTypeRange},
-			},
-			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
-		}},
-	})
+// TableOption adjusts CreateTable.
+type TableOption func(*dynamodb.CreateTableInput)
+
+// WithoutStream creates the table without its stream, so nothing rolls up
+// its usage: for tests and benchmarks that write many items and never
+// read a usage report (DynamoDB Local slows down for every table once one
+// table's stream holds tens of thousands of changes). Production tables
+// always have the stream (infra/template.yaml).
+func WithoutStream() TableOption {
+	return func(in *dynamodb.CreateTableInput) { in.StreamSpecification = nil }
+}
+
+// CreateTable creates the ledger table with its indexes, its stream and
+// TTL, and waits until the table and indexes are active. It is idempotent:
+// an existing table is waited for and gets TTL enabled if it lacks it. It
+// does not check that an existing table's schema matches.
+func CreateTable(ctx context.Context, client *dynamodb.Client, table string, opts ...TableOption) error {
+	in := tableInput(table)
+	for _, o := range opts {
+		o(in)
+	}
+	_, err := client.CreateTable(ctx, in)
 	var inUse *types.ResourceInUseException
 	if err != nil && !errors.As(err, &inUse) {
 		return fmt.Errorf("dynamo: create table %s: %w", table, err)
@@ -461,5 +444,43 @@ func scanUpdate(ctx context.Context, client *dynamodb.Client, in *dynamodb.ScanI
 			return n, nil
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// tableInput is the ledger table: keys, indexes and stream.
+func tableInput(table string) *dynamodb.CreateTableInput {
+	str := types.ScalarAttributeTypeS
+	return &dynamodb.CreateTableInput{
+		TableName:   aws.String(table),
+		BillingMode: types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{
+			{AttributeName: aws.String(AttrPK), AttributeType: str},
+			{AttributeName: aws.String(AttrSK), AttributeType: str},
+			{AttributeName: aws.String(AttrGSI1PK), AttributeType: str},
+			{AttributeName: aws.String(AttrGSI1SK), AttributeType: str},
+			{AttributeName: aws.String(AttrGSI2PK), AttributeType: str},
+			{AttributeName: aws.String(AttrGSI2SK), AttributeType: str},
+		},
+		KeySchema: []types.KeySchemaElement{
+			{AttributeName: aws.String(AttrPK), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String(AttrSK), KeyType: types.KeyTypeRange},
+		},
+		// The stream feeds the usage roll-up (RollUp).
+		StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewAndOldImages},
+		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
+			IndexName: aws.String(IndexSweep),
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: aws.String(AttrGSI1PK), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String(AttrGSI1SK), KeyType: types.KeyTypeRange},
+			},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
+		}, {
+			IndexName: aws.String(IndexPool),
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: aws.String(AttrGSI2PK), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String(AttrGSI2SK), KeyType: types.KeyTypeRange},
+			},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+		}},
 	}
 }

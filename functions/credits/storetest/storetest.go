@@ -28,6 +28,9 @@ var (
 	ConcurrentWorkers = 32
 )
 
+// concurrencySpec is the name of the concurrency property test.
+const concurrencySpec = "random concurrent spending keeps every ledger law"
+
 // Option adjusts how Run runs the suite.
 type Option func(*config)
 
@@ -65,7 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) ledger.Store, opts ...Option) {
 		})
 	}
 	t.Run("Concurrency", func(t *testing.T) {
-		t.Run("random concurrent spending keeps every ledger law", func(t *testing.T) {
+		t.Run(concurrencySpec, func(t *testing.T) {
 			testConcurrency(t, newHarness(t, open), cfg.ops, cfg.workers)
 		})
 	})

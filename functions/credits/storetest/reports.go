@@ -139,6 +139,9 @@ func checkUsageReports(t *testing.T, h *harness, contract string) {
 				if err != nil {
 					t.Fatalf("UsageReport %v: %v", groupBy, err)
 				}
+				// Its freshness (as_of) is the store's word, checked where
+				// roll-ups are made; here the rows are compared.
+				got.AsOf = nil
 				if g, w := reportText(t, got), reportText(t, governance.Usage(raw, groupBy, months[0], months[1])); g != w {
 					t.Errorf("%s: report of %s…%s by %v:\n%s\nwant:\n%s", contract, months[0], months[1], groupBy, g, w)
 				}

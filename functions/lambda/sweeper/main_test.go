@@ -144,6 +144,7 @@ func TestHourlyAlertCheck(t *testing.T) {
 	if _, err := env.Credits.Consume(ctx, job, ledger.Idem{Key: "big-job"}); err != nil {
 		t.Fatal(err)
 	}
+	env.RollUp(t) // the alert check reads the usage roll-ups
 	c, err := env.Credits.Contract(ctx, lambdatest.Contract)
 	if err != nil {
 		t.Fatal(err)

@@ -73,6 +73,17 @@ type Env struct {
 	Signer  *auth.Keys // the test issuer: mints the tokens the functions verify
 	Public  *rsa.PublicKey
 	Credits *credits.Service
+
+	stream *dynamo.StreamReader
+}
+
+// RollUp brings the table's usage roll-ups up to date from its stream, as
+// the roll-up function does in AWS.
+func (e *Env) RollUp(t *testing.T) {
+	t.Helper()
+	if err := e.stream.CatchUp(context.Background()); err != nil {
+		t.Fatalf("roll up: %v", err)
+	}
 }
 
 // New creates a table on DynamoDB Local and seeds, through credits.Service,
@@ -90,8 +101,13 @@ func New(t *testing.T) *Env {
 		_, _ = db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
 	})
 	k := Key(t)
+	st := dynamo.New(db, table)
+	stream, err := dynamo.NewStreamReader(ctx, st, ddblocal.Streams(ddblocal.Endpoint(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	e := &Env{DB: db, Table: table, Signer: auth.NewKeys(Issuer, Audience, k), Public: &k.PublicKey,
-		Credits: credits.New(dynamo.New(db, table), nil)}
+		Credits: credits.New(st, nil), stream: stream}
 	e.seed(t)
 	return e
 }

@@ -36,7 +36,7 @@ func usageBenchStore(b *testing.B) (*Store, storetest.UsageLoad) {
 			return
 		}
 		usageBench.st = st
-		usageBench.load, usageBench.err = storetest.LoadUsage(context.Background(), st, 10_000, 1)
+		usageBench.load, usageBench.err = storetest.LoadUsage(context.Background(), st, 1_000, 1)
 		if usageBench.err == nil {
 			l := usageBench.load
 			b.Logf("sqlite: loaded %d roll-up rows (%d consumptions) in %d Txs in %s into %s",

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -311,7 +312,7 @@ func andLots[T any](rec T, err error, read func(T) ([]ledger.Lot, error)) (withL
 func (s *Service) lotsOf(ctx context.Context, contract string, debits []ledger.Debit) ([]ledger.Lot, error) {
 	lots := make([]ledger.Lot, 0, len(debits))
 	for _, d := range debits {
-		if _, seen := lotByID(lots, d.Lot); seen {
+		if slices.ContainsFunc(lots, func(l ledger.Lot) bool { return l.ID == d.Lot }) {
 			continue
 		}
 		l, err := s.store.Lot(ctx, contract, d.Lot)
@@ -726,14 +727,4 @@ func (s *Service) Balance(ctx context.Context, contract, user string) (BalanceRe
 		res.Lots = append(res.Lots, v)
 	}
 	return res, nil
-}
-
-// lotByID finds a lot by id among lots.
-func lotByID(lots []ledger.Lot, id string) (ledger.Lot, bool) {
-	for _, l := range lots {
-		if l.ID == id {
-			return l, true
-		}
-	}
-	return ledger.Lot{}, false
 }

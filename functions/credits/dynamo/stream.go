@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
@@ -110,62 +111,13 @@ func streamChange(rec stypes.Record) (Change, error) {
 	}
 	ch := Change{EventID: aws.ToString(rec.EventID), At: aws.ToTime(d.ApproximateCreationDateTime).UTC()}
 	var err error
-	if ch.Old, err = fromStream(d.OldImage); err == nil {
-		ch.New, err = fromStream(d.NewImage)
+	if d.OldImage != nil {
+		ch.Old, err = attributevalue.FromDynamoDBStreamsMap(d.OldImage)
+	}
+	if d.NewImage != nil && err == nil {
+		ch.New, err = attributevalue.FromDynamoDBStreamsMap(d.NewImage)
 	}
 	return ch, err
-}
-
-// fromStream is an item as the streams API gives it, as the table's API
-// gives it.
-func fromStream(img map[string]stypes.AttributeValue) (map[string]types.AttributeValue, error) {
-	if img == nil {
-		return nil, nil
-	}
-	out := make(map[string]types.AttributeValue, len(img))
-	for k, v := range img {
-		c, err := fromStreamValue(v)
-		if err != nil {
-			return nil, fmt.Errorf("attribute %s: %w", k, err)
-		}
-		out[k] = c
-	}
-	return out, nil
-}
-
-func fromStreamValue(v stypes.AttributeValue) (types.AttributeValue, error) {
-	switch v := v.(type) {
-	case *stypes.AttributeValueMemberS:
-		return &types.AttributeValueMemberS{Value: v.Value}, nil
-	case *stypes.AttributeValueMemberN:
-		return &types.AttributeValueMemberN{Value: v.Value}, nil
-	case *stypes.AttributeValueMemberBOOL:
-		return &types.AttributeValueMemberBOOL{Value: v.Value}, nil
-	case *stypes.AttributeValueMemberNULL:
-		return &types.AttributeValueMemberNULL{Value: v.Value}, nil
-	case *stypes.AttributeValueMemberB:
-		return &types.AttributeValueMemberB{Value: v.Value}, nil
-	case *stypes.AttributeValueMemberSS:
-		return &types.AttributeValueMemberSS{Value: v.Value}, nil
-	case *stypes.AttributeValueMemberNS:
-		return &types.AttributeValueMemberNS{Value: v.Value}, nil
-	case *stypes.AttributeValueMemberBS:
-		return &types.AttributeValueMemberBS{Value: v.Value}, nil
-	case *stypes.AttributeValueMemberL:
-		l := make([]types.AttributeValue, len(v.Value))
-		for i, e := range v.Value {
-			c, err := fromStreamValue(e)
-			if err != nil {
-				return nil, err
-			}
-			l[i] = c
-		}
-		return &types.AttributeValueMemberL{Value: l}, nil
-	case *stypes.AttributeValueMemberM:
-		m, err := fromStream(v.Value)
-		return &types.AttributeValueMemberM{Value: m}, err
-	}
-	return nil, fmt.Errorf("dynamo: stream attribute of type %T", v)
 }
 
 // Poll calls CatchUp every interval until ctx is done, reporting failures

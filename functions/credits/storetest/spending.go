@@ -329,3 +329,50 @@ func testCurrencyMismatch(t *testing.T, h *harness) {
 		t.Errorf("forma spend debits = %s", debitsString(r.Debits))
 	}
 }
+
+// testReplayAfterState: a spend's key is checked by its write, so a replay
+// plans first without its record; one that would now be refused — the
+// credits are gone, the user removed, the hold's credits held elsewhere —
+// still answers its first result, and changes nothing.
+func testReplayAfterState(t *testing.T, h *harness) {
+	h.contract()
+	h.employee("acme", "alice")
+	spend, hold := h.key(), h.key()
+	first, err := h.svc.Consume(h.ctx, req("alice", "60"), spend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := h.svc.Hold(h.ctx, req("alice", "40"), hold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		what   string
+		change func()
+	}{
+		{"the credits are gone", func() {}}, // 60 + 40 of alice's 100 are taken
+		{"the user is removed", func() {
+			if _, err := h.svc.RemoveUser(h.ctx, "acme", "alice", h.key()); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, s := range steps {
+		s.change()
+		before := h.dump()
+		for _, c := range []struct {
+			name  string
+			first credits.Outcome
+			again func() (credits.Outcome, error)
+		}{
+			{"consumption", first, func() (credits.Outcome, error) { return h.svc.Consume(h.ctx, req("alice", "60"), spend) }},
+			{"hold", held, func() (credits.Outcome, error) { return h.svc.Hold(h.ctx, req("alice", "40"), hold) }},
+		} {
+			again, err := c.again()
+			if err != nil || !again.Replayed || !bytes.Equal(again.Body, c.first.Body) {
+				t.Errorf("%s: replay of the %s = replayed %v, %v; want its first result", s.what, c.name, again.Replayed, err)
+			}
+		}
+		h.unchanged(t, "replays after "+s.what, before)
+	}
+}

@@ -72,6 +72,7 @@ var suite = []group{
 		{"3 expiry at the exact boundary: a lot expiring at T is spendable at T−1ns and not at T", testExpiryBoundary},
 		{"4 exactly once: a retry with the same key and body returns the first result byte for byte", testReplay},
 		{"4 exactly once: the same key with another body is refused and changes nothing", testKeyReused},
+		{"4 exactly once: a replay answers its first result even when the request would now be refused", testReplayAfterState},
 		{"4 exactly once: a result is kept for 35 days and no longer", testIdempotencyRetention},
 		{"4 exactly once: a mutating request without a valid key is refused", testKeyMissing},
 		{"5 conservation: a busy lot's counters and entries agree after every kind of movement", testBusyLotConserves},

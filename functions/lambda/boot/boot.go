@@ -265,43 +265,42 @@ func Serve(f Function) {
 // CreditsFromEnv builds the ledger service from the environment (TABLE_NAME,
 // DYNAMODB_ENDPOINT): it is for the sweeper's main. It reads no keys.
 func CreditsFromEnv(ctx context.Context) (*credits.Service, error) {
+	return fromEnvWithoutKeys(ctx, Credits)
+}
+
+// fromEnvWithoutKeys is the cold start of a function that reads no keys:
+// the dependencies from the environment, built into what the function
+// runs on by build, and the start logged.
+func fromEnvWithoutKeys[T any](ctx context.Context, build func(Deps) (T, error)) (T, error) {
+	var zero T
 	ctx, cancel := context.WithTimeout(ctx, coldStartTimeout)
 	defer cancel()
 	logger, cfg, err := coldStart(ctx)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
 	deps, err := depsFromEnv(ctx, os.Getenv, cfg, nil, false)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	l, err := Credits(deps)
+	v, err := build(deps)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
 	logStart(logger, deps, nil)
-	return l, nil
+	return v, nil
 }
 
 // StoreFromEnv builds the ledger's DynamoDB store from the environment
 // (TABLE_NAME, DYNAMODB_ENDPOINT): it is for the roll-up function, which
 // works on the table's stream below the ledger service. It reads no keys.
 func StoreFromEnv(ctx context.Context) (*dynamo.Store, error) {
-	ctx, cancel := context.WithTimeout(ctx, coldStartTimeout)
-	defer cancel()
-	logger, cfg, err := coldStart(ctx)
-	if err != nil {
-		return nil, err
-	}
-	deps, err := depsFromEnv(ctx, os.Getenv, cfg, nil, false)
-	if err != nil {
-		return nil, err
-	}
-	if err := errors.Join(storeProblems(deps)...); err != nil {
-		return nil, fmt.Errorf("boot: %w", err)
-	}
-	logStart(logger, deps, nil)
-	return dynamo.New(deps.DynamoDB, deps.Table), nil
+	return fromEnvWithoutKeys(ctx, func(deps Deps) (*dynamo.Store, error) {
+		if err := errors.Join(storeProblems(deps)...); err != nil {
+			return nil, fmt.Errorf("boot: %w", err)
+		}
+		return dynamo.New(deps.DynamoDB, deps.Table), nil
+	})
 }
 
 // SweeperFromEnv is CreditsFromEnv with the notification outbox delivered

@@ -86,6 +86,10 @@ func runSequence(t *testing.T, seed uint64, steps int) bool {
 			}
 			what = fmt.Sprintf("consume %s %s by %s", req.Credits, req.Currency, u)
 			dec, err = ledger.PlanConsume(stateOf(u), req, key(), e)
+			if err == nil && !consumeEntriesDerive(dec.Tx) {
+				t.Errorf("seed %d step %d: %s: its entries are not ConsumeEntries of its consumption", seed, step, what)
+				return false
+			}
 		case k < 10:
 			req := spend(u, "1")
 			req.Credits = amount()
@@ -242,4 +246,34 @@ func TestSpendingInTwoCallsEqualsSpendingInOne(t *testing.T) {
 			}
 		}
 	}
+}
+
+// consumeEntriesDerive reports whether a consumption's Tx appends exactly
+// the entries ledger.ConsumeEntries derives from its consumption.
+func consumeEntriesDerive(tx ledger.Tx) bool {
+	var es []ledger.Entry
+	var c *ledger.Consumption
+	for _, op := range tx.Ops {
+		switch op := op.(type) {
+		case ledger.PutEntry:
+			es = append(es, op.Entry)
+		case ledger.PutConsumption:
+			c = &op.Consumption
+		}
+	}
+	if c == nil {
+		return false
+	}
+	derived := ledger.ConsumeEntries(*c)
+	if len(derived) != len(es) {
+		return false
+	}
+	for i, e := range es {
+		g := derived[i]
+		if g.ID != e.ID || g.Contract != e.Contract || g.Lot != e.Lot || g.Currency != e.Currency || g.Kind != e.Kind ||
+			!g.Credits.Equal(e.Credits) || g.Ref != e.Ref || !g.At.Equal(e.At) || moveString(g.Move) != moveString(e.Move) {
+			return false
+		}
+	}
+	return true
 }

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -407,6 +408,22 @@ func debitPlan(b burn, req SpendRequest, kind EntryKind, ref string, env Env, en
 		panic("ledger: debit plan does not cover a request that refuseSpend accepted")
 	}
 	return debits, ops, nil
+}
+
+// ConsumeEntries are the entries PlanConsume appends for consumption c: one
+// per debit, in debit order, each moving its credits from remaining to
+// spent. A store may derive them from the consumption rather than write
+// them beside it (the DynamoDB adapter does, through its stream).
+func ConsumeEntries(c Consumption) []Entry {
+	out := make([]Entry, len(c.Debits))
+	for i, d := range c.Debits {
+		out[i] = Entry{
+			ID: fmt.Sprintf("%s.%d", c.ID, i+1), Contract: c.Contract, Lot: d.Lot, Currency: cmp.Or(d.Currency, c.Currency),
+			Kind: EntryConsume, Credits: d.Credits, Move: Movement{Remaining: d.Credits.Neg(), Spent: d.Credits},
+			Ref: c.ID, At: c.CreatedAt,
+		}
+	}
+	return out
 }
 
 func entry(l Lot, kind EntryKind, credits decimal.Decimal, move Movement, ref string, env Env, seq *int) Entry {

@@ -201,7 +201,7 @@ func (b *batch) plan(pending []int) []planned {
 			continue
 		}
 		st := carry.Over(r.st, it.Req.Project, it.Req.Currency, month)
-		d, err := ledger.PlanConsume(st, it.Req, it.Idem, b.s.env(b.ctx))
+		d, err := ledger.PlanConsume(st, it.Req, it.Idem, b.s.env(b.ctx, b.contract, it.Idem))
 		switch {
 		case err != nil && len(d.Tx.Ops) > 0:
 			out = append(out, planned{item: i, tx: d.Tx, refusal: err})

@@ -87,14 +87,22 @@ func (s *Service) now(ctx context.Context) time.Time {
 	return s.Now().UTC()
 }
 
-func (s *Service) env(ctx context.Context) ledger.Env {
+// env is one attempt's Env. An operation under an idempotency key gets a
+// keyed id (ledger.KeyedID: a store may keep its record with the key's),
+// any other a random one.
+func (s *Service) env(ctx context.Context, contract string, idem ledger.Idem) ledger.Env {
 	var b [12]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		panic("credits: no randomness: " + err.Error())
 	}
-	id := fmt.Sprintf("op_%x", b[:8])
-	if s.NewID != nil {
+	var id string
+	switch {
+	case s.NewID != nil:
 		id = s.NewID()
+	case idem.Key != "":
+		id = ledger.KeyedID(idem.ScopeOr(contract), idem.Key, binary.LittleEndian.Uint32(b[:4]))
+	default:
+		id = fmt.Sprintf("op_%x", b[:8])
 	}
 	return ledger.Env{At: s.now(ctx), OpID: id, Rotation: binary.LittleEndian.Uint32(b[8:])}
 }
@@ -135,7 +143,7 @@ func (s *Service) loop(ctx context.Context, contract string, idem ledger.Idem, l
 				return Outcome{}, err
 			}
 		}
-		env := s.env(ctx)
+		env := s.env(ctx, contract, idem)
 		var prior *ledger.IdempotencyRecord
 		readPrior := func() error {
 			r, ok, err := s.store.Idempotency(ctx, idem.ScopeOr(contract), idem.Key, env.At)

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"cloudcredits/functions/credits/dynamo"
+	"cloudcredits/functions/lambda/boot"
 
 	"github.com/awslabs/goformation/v7/cloudformation/serverless"
 )
@@ -58,7 +59,7 @@ func param(name string) string {
 // reads the Stripe and quote-signing secrets; the sweeper alone sends mail
 // (the notification outbox) and reads no key at all.
 var (
-	ledgerRead  = []string{"dynamodb:GetItem", "dynamodb:Query"}
+	ledgerRead  = []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
 	ledgerApply = []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"}
 )
 
@@ -82,22 +83,31 @@ func wantGrants() map[string][]grant {
 	tokenKeys := slices.Concat(
 		grants([]string{"ssm:GetParameter"}, param("TokenPublicKeysParam")),
 		grants([]string{"kms:Decrypt"}, kmsKey, kmsKeys))
-	writer := slices.Concat(grants(slices.Concat(ledgerRead, ledgerApply), tableArn), tokenKeys)
+	// An HTTP function's ledger actions are the ones its code declares
+	// (boot.Function.TableActions and IndexQueries), which a boot test
+	// checks against the calls it makes.
+	ledger := func(f boot.Function) []grant {
+		g := grants(f.TableActions(), tableArn)
+		for _, index := range f.IndexQueries() {
+			g = append(g, grants([]string{"dynamodb:Query"}, tableArn+"/index/"+index)...)
+		}
+		return slices.Concat(g, tokenKeys)
+	}
 	return map[string][]grant{
-		"reads":    slices.Concat(grants(ledgerRead, tableArn), grants([]string{"dynamodb:Query"}, poolIndexArn()), tokenKeys),
-		"spending": slices.Concat(writer, grants([]string{"dynamodb:Query"}, poolIndexArn())),
+		"reads":    ledger(boot.Reads),
+		"spending": ledger(boot.Spending),
 		// A currency sunset (PUT /v1/currencies/{cur}/sunset) finds the lots
 		// it must end through the sweep index.
-		"admin": slices.Concat(writer, grants([]string{"dynamodb:BatchGetItem"}, tableArn),
-			grants([]string{"dynamodb:Query"}, indexArn())),
-		"purchases": slices.Concat(writer, grants([]string{"ssm:GetParameter"},
+		"admin": ledger(boot.Admin),
+		"purchases": slices.Concat(ledger(boot.Purchases), grants([]string{"ssm:GetParameter"},
 			param("StripeSecretKeyParam"), param("StripeWebhookSecretParam"), param("QuoteSigningKeyParam"))),
 		// The usage roll-up adds each stream batch to the roll-up rows
-		// (transactions of ADDs with the batch's marker) and moves its
-		// status on; it reads nothing.
-		"rollup": grants([]string{"dynamodb:PutItem", "dynamodb:UpdateItem"}, tableArn),
+		// (transactions of ADDs with the batch's marker), writes the
+		// entries of the spends in it and moves its status on; it reads
+		// nothing.
+		"rollup": grants([]string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"}, tableArn),
 		"sweeper": slices.Concat(
-			grants(slices.Concat(ledgerRead, ledgerApply, []string{"dynamodb:BatchGetItem"}), tableArn),
+			grants(slices.Concat(ledgerRead, ledgerApply), tableArn),
 			grants([]string{"dynamodb:Query"}, indexArn()),
 			grants([]string{"ses:SendEmail"}, sender)),
 	}

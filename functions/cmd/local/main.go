@@ -203,10 +203,10 @@ func openStore(ctx context.Context, kind, data, endpoint, table string) (ledger.
 		if err := dynamo.CreateTable(ctx, client, table); err != nil {
 			return nil, "", fmt.Errorf("create table %s: %w", table, err)
 		}
-		st := dynamo.New(client, table)
+		st := dynamo.New(client, table, dynamo.WithEntriesFromStream())
 		// In AWS the table's stream invokes the roll-up function; here a
-		// reader polls DynamoDB Local's stream, so usage reports follow
-		// within seconds.
+		// reader polls DynamoDB Local's stream, so usage reports and the
+		// entries of spends follow within seconds.
 		r, err := dynamo.NewStreamReader(ctx, st, ddblocal.Streams(endpoint))
 		if err != nil {
 			return nil, "", err

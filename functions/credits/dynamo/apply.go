@@ -25,6 +25,13 @@ type Store struct {
 	// now is the clock that stamps entries with their write order.
 	now func() time.Time
 
+	// legacyUntil is until when records kept before keyPK are honoured
+	// (WithLegacyKeysUntil).
+	legacyUntil time.Time
+	// entriesFromStream: a spend's entries are written from the table's
+	// stream, not by its transaction (WithEntriesFromStream).
+	entriesFromStream bool
+
 	mu        sync.Mutex
 	consumed  Capacity
 	last      Capacity
@@ -35,8 +42,12 @@ var _ ledger.Store = (*Store)(nil)
 
 // New returns a Store on table, which CreateTable (or the deploy template)
 // made. Its transient failures carry core.CodeUnavailable (transient.go).
-func New(client *dynamodb.Client, table string) *Store {
-	return &Store{db: withUnavailable(client), table: table, now: time.Now}
+func New(client *dynamodb.Client, table string, opts ...Option) *Store {
+	s := &Store{db: withUnavailable(client), table: table, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // stamp returns the write-order stamp of one Apply: the clock in Unix
@@ -156,6 +167,9 @@ type write struct {
 	op   int    // index in Tx.Ops of the op it came from, named when its condition fails
 	what string // the condition, for ConflictError.Reason
 	item types.TransactWriteItem
+	// reuse is set on the create of a key's record: the time by which a
+	// record there must have expired for the key to be used again.
+	reuse time.Time
 }
 
 func (s *Store) put(op int, what string, it item, cond string, e *expr) write {
@@ -206,10 +220,29 @@ func (s *Store) Apply(ctx context.Context, tx ledger.Tx) error {
 	if err != nil {
 		return fmt.Errorf("dynamo: refusing a transaction that breaks a ledger invariant: %w", err)
 	}
-	writes, err := s.plan(lowered, s.stamp())
+	keptIDs, err := s.keptConsumptions(ctx, lowered)
 	if err != nil {
 		return err
 	}
+	writes, err := s.plan(lowered, s.stamp(), keptIDs)
+	if err != nil {
+		return err
+	}
+	err = s.transact(ctx, writes)
+	moved, merr := s.moveKept(ctx, err, writes)
+	switch {
+	case merr != nil:
+		return merr
+	case moved != nil:
+		// The key was used more than ledger.IdempotencyRetention ago, and
+		// its record keeps that use's consumption: moved out, once.
+		return s.transact(ctx, moved)
+	}
+	return err
+}
+
+// transact sends writes as one TransactWriteItems call.
+func (s *Store) transact(ctx context.Context, writes []write) error {
 	items := make([]types.TransactWriteItem, len(writes))
 	for i, w := range writes {
 		items[i] = w.item
@@ -251,7 +284,7 @@ func cancelled(err error, writes []write) error {
 // directory entry with each lot and order created), each carrying its
 // write's condition: the one switch over the primitives. stamp orders the
 // Tx's entries after every earlier Apply's.
-func (s *Store) plan(writes []ledger.Write, stamp int64) ([]write, error) {
+func (s *Store) plan(writes []ledger.Write, stamp int64, keptIDs map[string]bool) ([]write, error) {
 	out := make([]write, 0, len(writes))
 	if writesConsumption(writes) {
 		// The consumption this Tx writes carries the same usage to the
@@ -262,7 +295,29 @@ func (s *Store) plan(writes []ledger.Write, stamp int64) ([]write, error) {
 			return usage
 		})
 	}
-	for _, wr := range writes {
+	recAt, conAt := kept(writes)
+	derived := s.derivedEntries(writes, conAt, stamp)
+	for i, wr := range writes {
+		if i == recAt || derived[i] {
+			continue // written with the consumption it keeps, at conAt, or from the stream
+		}
+		if i == conAt {
+			rec := writes[recAt]
+			e := &expr{}
+			it := keptItem(rec.Rec.(ledger.IdempotencyRecord), wr.Rec.(ledger.Consumption))
+			if len(derived) > 0 {
+				it.i(AttrEntriesNs, stamp)
+			}
+			w := s.put(rec.Op, rec.What, it, keyFree(e, rec.ExpiredBy), e)
+			w.reuse = rec.ExpiredBy
+			out = append(out, w)
+			out = append(out, s.legacyKeyCheck(rec)...)
+			continue
+		}
+		if c, ok := wr.Rec.(ledger.Consumption); ok && keptIDs[c.ID] && (wr.Kind == ledger.WriteReplace || wr.Kind == ledger.WriteCheck) {
+			out = append(out, s.keptReplace(wr, c))
+			continue
+		}
 		it, extras, err := recordItem(wr.Rec, stamp)
 		if err != nil {
 			return nil, err
@@ -276,9 +331,17 @@ func (s *Store) plan(writes []ledger.Write, stamp int64) ([]write, error) {
 		case ledger.WriteCreate:
 			cond := notExists(e)
 			if !wr.ExpiredBy.IsZero() {
-				cond += " OR " + e.n(AttrExpiresNs) + " <= " + e.v(intNum(clampNs(wr.ExpiredBy)))
+				cond = keyFree(e, wr.ExpiredBy)
 			}
-			out = append(out, s.put(wr.Op, wr.What, it, cond, e))
+			w := s.put(wr.Op, wr.What, it, cond, e)
+			w.reuse = wr.ExpiredBy
+			out = append(out, w)
+			if _, ok := wr.Rec.(ledger.IdempotencyRecord); ok {
+				out = append(out, s.legacyKeyCheck(wr)...)
+			}
+			if c, ok := wr.Rec.(ledger.Consumption); ok {
+				out = append(out, s.notKeptCheck(wr, c)...)
+			}
 			for _, x := range extras {
 				// A directory entry exists exactly when its record does, so
 				// it needs no condition of its own.

@@ -70,7 +70,7 @@ func (s *Store) itemKeys(tx ledger.Tx) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dynamo: refusing a transaction that breaks a ledger invariant: %w", err)
 	}
-	writes, err := s.plan(lowered, 0)
+	writes, err := s.plan(lowered, 0, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package dynamo
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"cloudcredits/core"
@@ -637,7 +638,13 @@ func ttlSeconds(t time.Time) int64 {
 }
 
 func idemItem(rec ledger.IdempotencyRecord) item {
-	it := keyOf(idemPK(rec.Contract, rec.Key), skIdem)
+	it := keyOf(keyPK(rec.Contract, rec.Key), skIdem)
+	idemAttrs(it, rec)
+	it.i(AttrTTL, ttlSeconds(rec.ExpiresAt))
+	return it
+}
+
+func idemAttrs(it item, rec ledger.IdempotencyRecord) {
 	it.s(AttrContract, rec.Contract)
 	it.s(AttrKey, rec.Key)
 	it.s(AttrFingerprint, rec.Fingerprint)
@@ -647,8 +654,29 @@ func idemItem(rec ledger.IdempotencyRecord) item {
 	it.t(AttrCreatedAt, rec.CreatedAt)
 	it.t(AttrExpiresAt, rec.ExpiresAt)
 	it.i(AttrExpiresNs, clampNs(rec.ExpiresAt))
-	it.i(AttrTTL, ttlSeconds(rec.ExpiresAt))
+}
+
+// keptItem is a consumption kept in its key's record (see kept in
+// apply.go): one item that is both, under the key's record's key. It has
+// no TTL, since the consumption outlives the record's expiry; the record's
+// own expiry (AttrExpiresNs) still says when the key may be used again.
+func keptItem(rec ledger.IdempotencyRecord, c ledger.Consumption) item {
+	it := consumptionItem(c)
+	it[AttrPK], it[AttrSK] = str(keyPK(rec.Contract, rec.Key)), str(skIdem)
+	idemAttrs(it, rec)
 	return it
+}
+
+// keepsConsumption reports whether an item is a consumption: its own item,
+// or a key's record that keeps one (it then has the consumption's id).
+func keepsConsumption(it map[string]types.AttributeValue) bool {
+	switch keyText(it, AttrSK) {
+	case skConsumption:
+		return strings.HasPrefix(keyText(it, AttrPK), pfxConsumption)
+	case skIdem:
+		return keyText(it, AttrID) != ""
+	}
+	return false
 }
 
 func decodeIdem(m map[string]types.AttributeValue) (ledger.IdempotencyRecord, error) {

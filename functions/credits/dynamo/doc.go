@@ -1,7 +1,9 @@
 // Package dynamo is the production adapter of the ledger's storage port
 // (ledger.Store) on Amazon DynamoDB, in one table.
 //
-// Every Apply is exactly one TransactWriteItems call. Each op of the
+// Every Apply is exactly one TransactWriteItems call (two, once, when a key
+// is used again after its record expired and that record keeps a
+// consumption: keys.go). Each op of the
 // ledger.Tx becomes one transaction item whose condition expression enforces
 // the op's condition by itself, so the ledger's laws hold under any
 // concurrency even when the read that planned the Tx is stale. There is no
@@ -27,6 +29,12 @@
 // and the balance a spend reports can miss it. Everything else a spend
 // reads (the contract, the user, the budget, the idempotency record) is a
 // strongly consistent GetItem.
+//
+// A store made WithEntriesFromStream (as deployed) leaves a spend's ledger
+// entries to the table's stream: the consumption kept in its key's record
+// carries its debits, and RollUp writes the entries from it. A lot's
+// entries then lag its counters by the stream's delay (usually under a
+// second); nothing decides on entries, and an audit catches up first.
 //
 // It must never decide anything about money (core/ledger does), never turn a
 // decimal into a float (credits are DynamoDB numbers written from and read

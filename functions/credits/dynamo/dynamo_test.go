@@ -35,13 +35,29 @@ var conformanceOps = storetest.ConcurrentOps
 // TestConformance runs the one suite every store adapter must pass, each
 // subtest on a fresh table of the shared DynamoDB Local.
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) ledger.Store { return newStreamed(t) },
+	storetest.Run(t, func(t *testing.T) ledger.Store { return newStreamed(t, false) },
 		storetest.Parallel(), storetest.Ops(conformanceOps))
+}
+
+// TestConformanceEntriesFromStream runs the parts of the suite that spend,
+// hold, settle and refund again on stores that leave a spend's entries to
+// the stream (WithEntriesFromStream, as deployed): every audit catches up
+// first, so the entries the stream writes must be exactly the ones the
+// spend's transaction would have written.
+func TestConformanceEntriesFromStream(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) ledger.Store { return newStreamed(t, true) },
+		storetest.Parallel(), storetest.Ops(conformanceOps/5), storetest.Groups("Spending", "Holds", "Refunds", "Budgets", "Concurrency"))
 }
 
 // newStore creates a fresh table on DynamoDB Local and a Store on it; the
 // table is deleted when the test ends.
 func newStore(tb testing.TB, opts ...TableOption) *Store {
+	tb.Helper()
+	return newStoreWith(tb, opts, nil)
+}
+
+// newStoreWith is newStore with the Store's own options.
+func newStoreWith(tb testing.TB, opts []TableOption, storeOpts []Option) *Store {
 	tb.Helper()
 	db := ddblocal.Client(ddblocal.Endpoint(tb))
 	table := ddblocal.UniqueName(tb.Name())
@@ -51,7 +67,7 @@ func newStore(tb testing.TB, opts ...TableOption) *Store {
 	tb.Cleanup(func() {
 		_, _ = db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
 	})
-	return New(db, table)
+	return New(db, table, storeOpts...)
 }
 
 // streamed is a Store with its usage roll-up caught up on demand, from
@@ -68,14 +84,18 @@ func (s streamed) CatchUp(ctx context.Context) error {
 	return s.reader.CatchUp(ctx)
 }
 
-func newStreamed(tb testing.TB) streamed {
+func newStreamed(tb testing.TB, entriesFromStream bool) streamed {
 	tb.Helper()
-	if !storetest.ReadsRollups(tb.Name()) {
+	if !entriesFromStream && !storetest.ReadsRollups(tb.Name()) {
 		// A rule that reads no roll-up gets a table without the stream:
 		// DynamoDB Local slows down for every table as its streams fill.
 		return streamed{Store: newStore(tb, WithoutStream())}
 	}
-	st := newStore(tb)
+	var opts []Option
+	if entriesFromStream {
+		opts = append(opts, WithEntriesFromStream())
+	}
+	st := newStoreWith(tb, nil, opts)
 	r, err := NewStreamReader(context.Background(), st, ddblocal.Streams(ddblocal.Endpoint(tb)))
 	if err != nil {
 		tb.Fatal(err)

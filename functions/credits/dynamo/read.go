@@ -341,9 +341,23 @@ func (s *Store) Hold(ctx context.Context, contract, id string) (ledger.Hold, err
 	return getOne(ctx, s, holdPK(contract, id), skHold, decodeHold, "hold", id)
 }
 
-// Consumption reads one consumption.
+// Consumption reads one consumption: from the key's record its keyed id
+// names (keys.go) and its own item at once, or from its own item alone.
 func (s *Store) Consumption(ctx context.Context, contract, id string) (ledger.Consumption, error) {
-	return getOne(ctx, s, consumptionPK(contract, id), skConsumption, decodeConsumption, "consumption", id)
+	d, keyed := ledger.DigestOf(id)
+	if !keyed {
+		return getOne(ctx, s, consumptionPK(contract, id), skConsumption, decodeConsumption, "consumption", id)
+	}
+	items, err := s.batchGet(ctx, []item{keyOf(keyDigestPK(contract, d), skIdem), keyOf(consumptionPK(contract, id), skConsumption)})
+	if err != nil {
+		return ledger.Consumption{}, err
+	}
+	for _, it := range items {
+		if keyText(it, AttrID) == id && keyText(it, AttrContract) == contract {
+			return decodeConsumption(it)
+		}
+	}
+	return ledger.Consumption{}, ledger.NotFound("consumption", id)
 }
 
 // Budget reads a project's cap in a currency.
@@ -369,19 +383,27 @@ func (s *Store) BudgetUsed(ctx context.Context, contract, project string, curren
 
 // Idempotency reads the record for (contract, key) if it is live at `at`;
 // TTL may not have deleted an expired one yet, so expiry is checked here.
+// While legacy keys are honoured (WithLegacyKeysUntil) it reads where
+// records were kept before as well, in the same call.
 func (s *Store) Idempotency(ctx context.Context, contract, key string, at time.Time) (ledger.IdempotencyRecord, bool, error) {
-	it, err := s.get(ctx, idemPK(contract, key), skIdem)
-	if err != nil || it == nil {
-		return ledger.IdempotencyRecord{}, false, err
+	keys := []item{keyOf(keyPK(contract, key), skIdem)}
+	if at.Before(s.legacyUntil) {
+		keys = append(keys, keyOf(legacyIdemPK(contract, key), skIdem))
 	}
-	rec, err := decodeIdem(it)
+	items, err := s.batchGet(ctx, keys)
 	if err != nil {
 		return ledger.IdempotencyRecord{}, false, err
 	}
-	if !rec.LiveAt(at) {
-		return ledger.IdempotencyRecord{}, false, nil
+	for _, it := range items {
+		rec, err := decodeIdem(it)
+		if err != nil {
+			return ledger.IdempotencyRecord{}, false, err
+		}
+		if rec.Key == key && rec.LiveAt(at) {
+			return rec, true, nil
+		}
 	}
-	return rec, true, nil
+	return ledger.IdempotencyRecord{}, false, nil
 }
 
 // Entries reads a lot's entries in write order: by the stamp of the Apply

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"cloudcredits/core/ledger"
@@ -68,6 +67,9 @@ func (s *Store) RollUp(ctx context.Context, changes []Change) error {
 	if err != nil || len(changes) == 0 {
 		return err
 	}
+	if err := s.writeEntries(ctx, changes); err != nil {
+		return err
+	}
 	batch := batchID(changes)
 	for i := 0; i < len(rows); i += rollupRowsPerTx {
 		if err := s.rollUpChunk(ctx, batch, i/rollupRowsPerTx, rows[i:min(i+rollupRowsPerTx, len(rows))], latest); err != nil {
@@ -77,12 +79,37 @@ func (s *Store) RollUp(ctx context.Context, changes []Change) error {
 	return s.markRolledUp(ctx, latest)
 }
 
+// writeEntries writes the entries of each consumption a change creates
+// that left them to the stream (AttrEntriesNs; WithEntriesFromStream):
+// ledger.ConsumeEntries of it, stamped as its transaction would have. An
+// entry never changes, so writing one again (a batch delivered twice)
+// writes the same item.
+func (s *Store) writeEntries(ctx context.Context, changes []Change) error {
+	var puts []item
+	for _, ch := range changes {
+		if ch.New == nil || !keepsConsumption(ch.New) || ch.New[AttrEntriesNs] == nil ||
+			ch.Old != nil && keyText(ch.Old, AttrID) == keyText(ch.New, AttrID) {
+			continue
+		}
+		c, err := decodeConsumption(ch.New)
+		r := reader{it: ch.New}
+		stamp := r.i(AttrEntriesNs)
+		if err = cmp.Or(err, r.err); err != nil {
+			return fmt.Errorf("dynamo: entries of change %s: %w", ch.EventID, err)
+		}
+		for _, e := range ledger.ConsumeEntries(c) {
+			puts = append(puts, entryItem(e, stamp))
+		}
+	}
+	return s.putAll(ctx, puts)
+}
+
 // usageDeltas sums a batch's consumption changes by roll-up row, in row
 // order, and returns the latest change's time.
 func usageDeltas(changes []Change) ([]ledger.Usage, time.Time, error) {
 	sums := map[ledger.UsageKey]*ledger.Usage{}
 	add := func(img map[string]types.AttributeValue, sign int64) error {
-		if img == nil || keyText(img, AttrSK) != skConsumption || !strings.HasPrefix(keyText(img, AttrPK), pfxConsumption) {
+		if img == nil || !keepsConsumption(img) {
 			return nil
 		}
 		c, err := decodeConsumption(img)
@@ -198,4 +225,38 @@ func (s *Store) UsageAsOf(ctx context.Context) (time.Time, error) {
 	r := reader{it: it}
 	ns := r.i(AttrAt)
 	return time.Unix(0, ns).UTC(), r.err
+}
+
+// batchWriteMax is DynamoDB's limit on requests per BatchWriteItem.
+const batchWriteMax = 25
+
+// putAll puts items with BatchWriteItem, sending again what DynamoDB left
+// unprocessed (with the same back-off and rounds as batchGet).
+func (s *Store) putAll(ctx context.Context, items []item) error {
+	for start := 0; start < len(items); start += batchWriteMax {
+		var pending []types.WriteRequest
+		for _, it := range items[start:min(start+batchWriteMax, len(items))] {
+			pending = append(pending, types.WriteRequest{PutRequest: &types.PutRequest{Item: it}})
+		}
+		for round := 0; len(pending) > 0; round++ {
+			if round == batchGetRetriesMax {
+				return fmt.Errorf("dynamo: batch write: %d items still unprocessed after %d rounds", len(pending), round)
+			}
+			if round > 0 {
+				if err := sleep(ctx, time.Duration(1<<round)*10*time.Millisecond); err != nil {
+					return err
+				}
+			}
+			out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
+				RequestItems:           map[string][]types.WriteRequest{s.table: pending},
+				ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+			})
+			if err != nil {
+				return fmt.Errorf("dynamo: batch write: %w", err)
+			}
+			s.addWrite(false, out.ConsumedCapacity...)
+			pending = out.UnprocessedItems[s.table]
+		}
+	}
+	return nil
 }

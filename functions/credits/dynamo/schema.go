@@ -108,31 +108,34 @@ const (
 	AttrUsed               = "used"
 	AttrBudgetMonth        = "budget_month"
 	AttrWrittenNs          = "written_ns"
-	AttrStatus             = "status"
-	AttrPacks              = "packs"
-	AttrUnitPrice          = "unit_price"
-	AttrTotal              = "total"
-	AttrMoneyCurrency      = "money_currency"
-	AttrPriceBookVersion   = "price_book_version"
-	AttrPayment            = "payment"
-	AttrProvider           = "provider"
-	AttrSessionID          = "session_id"
-	AttrCheckoutURL        = "checkout_url"
-	AttrTestMode           = "test_mode"
-	AttrQuote              = "quote_id"
-	AttrPaidAt             = "paid_at"
-	AttrFulfilledAt        = "fulfilled_at"
-	AttrCancelledAt        = "cancelled_at"
-	AttrSalesEnd           = "sales_end"
-	AttrFinalExpiry        = "final_expiry"
-	AttrSuccessor          = "successor"
-	AttrUpdatedAt          = "updated_at"
-	AttrNotifyEmail        = "notify_email"
-	AttrTo                 = "to"
-	AttrSubject            = "subject"
-	AttrBody               = "body"
-	AttrSentAt             = "sent_at"
-	AttrClaimedUntil       = "claimed_until"
+	// AttrEntriesNs, on a kept consumption whose entries the stream
+	// writes (WithEntriesFromStream), is the stamp they are written with.
+	AttrEntriesNs        = "entries_ns"
+	AttrStatus           = "status"
+	AttrPacks            = "packs"
+	AttrUnitPrice        = "unit_price"
+	AttrTotal            = "total"
+	AttrMoneyCurrency    = "money_currency"
+	AttrPriceBookVersion = "price_book_version"
+	AttrPayment          = "payment"
+	AttrProvider         = "provider"
+	AttrSessionID        = "session_id"
+	AttrCheckoutURL      = "checkout_url"
+	AttrTestMode         = "test_mode"
+	AttrQuote            = "quote_id"
+	AttrPaidAt           = "paid_at"
+	AttrFulfilledAt      = "fulfilled_at"
+	AttrCancelledAt      = "cancelled_at"
+	AttrSalesEnd         = "sales_end"
+	AttrFinalExpiry      = "final_expiry"
+	AttrSuccessor        = "successor"
+	AttrUpdatedAt        = "updated_at"
+	AttrNotifyEmail      = "notify_email"
+	AttrTo               = "to"
+	AttrSubject          = "subject"
+	AttrBody             = "body"
+	AttrSentAt           = "sent_at"
+	AttrClaimedUntil     = "claimed_until"
 	// AttrPoolPK and AttrPoolSK are a lot's IndexPool keys, kept on every
 	// lot that is not retired: an Add that gives a lot credits back copies
 	// them into AttrGSI2PK and AttrGSI2SK (an update expression can copy
@@ -167,6 +170,7 @@ const (
 	pfxHold        = "HOLD#"
 	pfxConsumption = "CONSUMPTION#"
 	pfxIdem        = "IDEM#"
+	pfxKey         = "KEY#"
 	pfxLotDir      = "LOTID#"
 	pfxOrderDir    = "ORDERID#"
 	pfxQuote       = "QUOTE#"
@@ -205,7 +209,14 @@ func entriesPK(contract, lot string) string {
 }
 func holdPK(contract, id string) string        { return pfxHold + contract + "#" + id }
 func consumptionPK(contract, id string) string { return pfxConsumption + contract + "#" + id }
-func idemPK(contract, key string) string       { return pfxIdem + contract + "#" + key }
+
+// keyPK is where the record of an idempotency key lives: named by the key's
+// digest (ledger.KeyDigest), so a keyed id (ledger.KeyedID) leads to it.
+func keyPK(scope, key string) string          { return keyDigestPK(scope, ledger.KeyDigest(scope, key)) }
+func keyDigestPK(scope, digest string) string { return pfxKey + scope + "#" + digest }
+
+// legacyIdemPK is where records were kept before keyPK, by the key itself.
+func legacyIdemPK(scope, key string) string    { return pfxIdem + scope + "#" + key }
 func lotDirPK(lot string) string               { return pfxLotDir + lot }
 func orderDirPK(order string) string           { return pfxOrderDir + order }
 func orderSK(order string) string              { return skOrder + order }

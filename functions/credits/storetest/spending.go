@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -250,6 +252,25 @@ func testIdempotencyRetention(t *testing.T, h *harness) {
 	if err != nil || !ok || !bytes.Equal(rec.Response, out.Body) {
 		t.Errorf("the new record = %s, %v, %v; want the new body", rec.Response, ok, err)
 	}
+	// Both consumptions of the key outlive its records: each read by its
+	// own id, the first still refundable.
+	var was, now ledger.ConsumeResult
+	if err := errors.Join(json.Unmarshal(first.Body, &was), json.Unmarshal(out.Body, &now)); err != nil || was.ConsumptionID == now.ConsumptionID {
+		t.Fatalf("the two consumptions %q and %q (%v): want two ids", was.ConsumptionID, now.ConsumptionID, err)
+	}
+	for _, id := range []string{was.ConsumptionID, now.ConsumptionID} {
+		if c, err := h.st.Consumption(h.ctx, "acme", id); err != nil || c.ID != id || !c.Credits.Equal(d("10")) {
+			t.Errorf("consumption %s after its key was used again: %+v, %v", id, c, err)
+		}
+	}
+	h.mustRefund("acme", was.ConsumptionID, "4")
+	if c, err := h.st.Consumption(h.ctx, "acme", was.ConsumptionID); err != nil || !c.Refunded.Equal(d("4")) {
+		t.Errorf("the first consumption after its refund: %+v, %v; want 4 refunded", c, err)
+	}
+	if c, err := h.st.Consumption(h.ctx, "acme", now.ConsumptionID); err != nil || !c.Refunded.IsZero() {
+		t.Errorf("the second consumption after the first's refund: %+v, %v; want none refunded", c, err)
+	}
+	h.wantLot("acme", alice.ID, counters{remaining: "84", spent: "20", refunded: "4"})
 	// After the record lapsed, another body under the old key is a new request.
 	h.clk.Set(gone.Add(35 * day))
 	if out, err := h.svc.Consume(h.ctx, req("alice", "12"), k); err != nil || out.Replayed {

@@ -38,6 +38,19 @@ type config struct {
 	parallel bool
 	ops      int
 	workers  int
+	groups   map[string]bool // nil: every group
+}
+
+// Groups runs only the named groups of the suite ("Concurrency" is the
+// concurrency property test): for a second run of the parts a store's
+// option changes.
+func Groups(names ...string) Option {
+	return func(c *config) {
+		c.groups = map[string]bool{}
+		for _, n := range names {
+			c.groups[n] = true
+		}
+	}
 }
 
 // Parallel runs the subtests of each group in parallel. Every subtest opens
@@ -56,6 +69,9 @@ func Run(t *testing.T, open func(t *testing.T) ledger.Store, opts ...Option) {
 		o(&cfg)
 	}
 	for _, g := range suite {
+		if cfg.groups != nil && !cfg.groups[g.name] {
+			continue
+		}
 		t.Run(g.name, func(t *testing.T) {
 			for _, s := range g.specs {
 				t.Run(s.name, func(t *testing.T) {
@@ -66,6 +82,9 @@ func Run(t *testing.T, open func(t *testing.T) ledger.Store, opts ...Option) {
 				})
 			}
 		})
+	}
+	if cfg.groups != nil && !cfg.groups["Concurrency"] {
+		return
 	}
 	t.Run("Concurrency", func(t *testing.T) {
 		t.Run(concurrencySpec, func(t *testing.T) {
@@ -380,6 +399,7 @@ func (h *harness) lots(contract string) []ledger.Lot {
 
 func (h *harness) entries(contract, lot string) []ledger.Entry {
 	h.t.Helper()
+	h.catchUp()
 	es, err := h.st.Entries(h.ctx, contract, lot)
 	if err != nil {
 		h.t.Fatalf("read entries of %s: %v", lot, err)
@@ -653,6 +673,7 @@ func entryShapeOK(e ledger.Entry) bool {
 // negative), the entries' movements sum to the counters, the grant entries
 // sum to the amount, and every entry is well formed and unique.
 func (h *harness) audit(t *testing.T, contract string) {
+	h.catchUp()
 	t.Helper()
 	lots, err := allLots(h.ctx, h.st, contract)
 	if err != nil {
@@ -754,9 +775,9 @@ func allLots(ctx context.Context, st ledger.Store, contract string) ([]ledger.Lo
 }
 
 // catchUp brings what a store derives in the background up to date, as
-// its background process would: the usage roll-ups a stream feeds (a
-// store with such a process has CatchUp; one that rolls up in the spend's
-// transaction has nothing to catch up).
+// its background process would: the usage roll-ups and the entries a
+// stream feeds (a store with such a process has CatchUp; one that writes
+// them in the spend's transaction has nothing to catch up).
 func (h *harness) catchUp() {
 	h.t.Helper()
 	if c, ok := h.st.(interface{ CatchUp(context.Context) error }); ok {

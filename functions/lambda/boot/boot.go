@@ -58,6 +58,10 @@ const (
 	// call the authenticated routes from a browser (optional; the public
 	// routes answer any origin).
 	EnvCORSOrigins = "CORS_ORIGINS"
+	// EnvLegacyKeysUntil, RFC 3339, is set only while a table upgraded
+	// from idempotency records kept by the key itself may still hold live
+	// ones (dynamo.WithLegacyKeysUntil).
+	EnvLegacyKeysUntil = "LEGACY_KEYS_UNTIL"
 )
 
 // coldStartTimeout bounds reading the configuration at cold start (the SSM
@@ -99,6 +103,9 @@ type Deps struct {
 	// DynamoDB is the client of the ledger's table.
 	DynamoDB *dynamodb.Client
 	Table    string
+	// LegacyKeysUntil is until when the store honours idempotency records
+	// kept where they were before key digests (zero: none).
+	LegacyKeysUntil time.Time
 	// Issuer, Audience and PublicKeys verify bearer tokens. Public keys
 	// only: a function can verify a token, never mint one.
 	Issuer     string
@@ -129,11 +136,17 @@ func Credits(deps Deps) (*credits.Service, error) {
 	if err := errors.Join(storeProblems(deps)...); err != nil {
 		return nil, fmt.Errorf("boot: %w", err)
 	}
-	l := credits.New(dynamo.New(deps.DynamoDB, deps.Table), nil)
+	l := credits.New(deps.store(), nil)
 	if deps.Now != nil {
 		l.Now = deps.Now
 	}
 	return l, nil
+}
+
+// store is the ledger's store on deps' table, whose stream feeds the
+// roll-up function (so a spend's entries come from there).
+func (deps Deps) store() *dynamo.Store {
+	return dynamo.New(deps.DynamoDB, deps.Table, dynamo.WithLegacyKeysUntil(deps.LegacyKeysUntil), dynamo.WithEntriesFromStream())
 }
 
 func storeProblems(deps Deps) []error {
@@ -299,7 +312,7 @@ func StoreFromEnv(ctx context.Context) (*dynamo.Store, error) {
 		if err := errors.Join(storeProblems(deps)...); err != nil {
 			return nil, fmt.Errorf("boot: %w", err)
 		}
-		return dynamo.New(deps.DynamoDB, deps.Table), nil
+		return deps.store(), nil
 	})
 }
 
@@ -346,6 +359,13 @@ func depsFromEnv(ctx context.Context, getenv func(string) string, cfg aws.Config
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Deps{}, fmt.Errorf("boot: environment: %w", err)
+	}
+	if v := getenv(EnvLegacyKeysUntil); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return Deps{}, fmt.Errorf("boot: environment: %s is not an RFC 3339 time: %q", EnvLegacyKeysUntil, v)
+		}
+		deps.LegacyKeysUntil = t
 	}
 	deps.DynamoDB = dynamoClient(cfg, getenv(EnvDynamoEndpoint))
 	for _, o := range strings.Split(getenv(EnvCORSOrigins), ",") {

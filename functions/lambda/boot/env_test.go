@@ -5,9 +5,11 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"cloudcredits/functions/credits/dynamo"
 	"cloudcredits/functions/internal/ddblocal"
@@ -164,6 +166,33 @@ func TestSweeperNeedsNotifyFrom(t *testing.T) {
 		t.Setenv(boot.EnvNotifyFrom, from)
 		if _, err := boot.SweeperFromEnv(context.Background()); err == nil || !strings.Contains(err.Error(), boot.EnvNotifyFrom) {
 			t.Errorf("SweeperFromEnv with %s=%q: %v, want an error naming %s", boot.EnvNotifyFrom, from, err, boot.EnvNotifyFrom)
+		}
+	}
+}
+
+// An upgrade's window for idempotency records kept by the key itself is
+// read as an RFC 3339 time; anything else stops the function at cold start.
+func TestLegacyKeysWindowFromEnvironment(t *testing.T) {
+	t.Parallel()
+	base := map[string]string{boot.EnvTable: "ledger", boot.EnvDynamoEndpoint: "http://127.0.0.1:1"}
+	for _, tc := range []struct {
+		value string
+		want  time.Time
+		ok    bool
+	}{
+		{"", time.Time{}, true},
+		{"2027-01-10T00:00:00Z", time.Date(2027, 1, 10, 0, 0, 0, 0, time.UTC), true},
+		{"2027-01-10", time.Time{}, false},
+		{"next month", time.Time{}, false},
+	} {
+		vars := maps.Clone(base)
+		vars[boot.EnvLegacyKeysUntil] = tc.value
+		deps, err := boot.DepsFromEnv(context.Background(), environment(vars), staticAWS, nil, false)
+		switch {
+		case tc.ok && (err != nil || !deps.LegacyKeysUntil.Equal(tc.want)):
+			t.Errorf("%q: %v, %v; want %v", tc.value, deps.LegacyKeysUntil, err, tc.want)
+		case !tc.ok && (err == nil || !strings.Contains(err.Error(), boot.EnvLegacyKeysUntil)):
+			t.Errorf("%q: %v; want an error naming %s", tc.value, err, boot.EnvLegacyKeysUntil)
 		}
 	}
 }

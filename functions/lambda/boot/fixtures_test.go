@@ -8,7 +8,10 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 
 	"cloudcredits/core"
 	"cloudcredits/functions/api"
@@ -17,6 +20,8 @@ import (
 	"cloudcredits/functions/lambda/internal/lambdatest"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go/middleware"
 	"github.com/shopspring/decimal"
 )
 
@@ -311,5 +316,96 @@ func TestHandlerNeedsEveryDependency(t *testing.T) {
 	deps.PublicKeys = []*rsa.PublicKey{&weak.PublicKey}
 	if _, err := boot.Handler(deps, api.GroupReads); err == nil {
 		t.Error("a 1024-bit key was accepted")
+	}
+}
+
+// calls records the IAM actions a DynamoDB client's calls need: the
+// operation, a transaction's items by kind, a Query on an index as
+// "Query@<index>".
+type calls struct {
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func (c *calls) add(a string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seen[a] = true
+}
+
+// recording returns a client of db's table that records its calls in c.
+func recording(db *dynamodb.Client, c *calls) *dynamodb.Client {
+	mw := middleware.InitializeMiddlewareFunc("recordActions", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+		switch p := in.Parameters.(type) {
+		case *dynamodb.TransactWriteItemsInput:
+			for _, it := range p.TransactItems {
+				switch {
+				case it.Put != nil:
+					c.add("dynamodb:PutItem")
+				case it.Update != nil:
+					c.add("dynamodb:UpdateItem")
+				case it.ConditionCheck != nil:
+					c.add("dynamodb:ConditionCheckItem")
+				case it.Delete != nil:
+					c.add("dynamodb:DeleteItem")
+				}
+			}
+		case *dynamodb.QueryInput:
+			if p.IndexName != nil {
+				c.add("dynamodb:Query@" + *p.IndexName)
+			} else {
+				c.add("dynamodb:Query")
+			}
+		default:
+			c.add("dynamodb:" + awsmiddleware.GetOperationName(ctx))
+		}
+		return next.HandleInitialize(ctx, in)
+	})
+	return dynamodb.New(db.Options(), func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error { return s.Initialize.Add(mw, middleware.After) })
+	})
+}
+
+// Each function's calls for its fixtures, made against DynamoDB Local,
+// are among the actions it declares (boot.Function.TableActions and
+// IndexQueries), which the deploy template's roles allow and no more.
+func TestFunctionsCallOnlyWhatTheyDeclare(t *testing.T) {
+	t.Parallel()
+	env := lambdatest.New(t)
+	for _, f := range boot.Functions() {
+		c := &calls{seen: map[string]bool{}}
+		deps := env.Deps()
+		deps.DynamoDB = recording(env.DB, c)
+		h, err := boot.Handler(deps, f.Groups()...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ran := 0
+		for _, fx := range fixtures {
+			if fx.owner != f {
+				continue
+			}
+			ev := lambdatest.HTTPEvent(t, fx.name)
+			lambdatest.Authorize(t, &ev, env.Signer)
+			if resp := lambdatest.Serve(t, h, ev); resp.StatusCode != fx.status {
+				t.Fatalf("%s: %s answers %d: %s", f, fx.name, resp.StatusCode, resp.Body)
+			}
+			ran++
+		}
+		declared := map[string]bool{}
+		for _, a := range f.TableActions() {
+			declared[a] = true
+		}
+		for _, index := range f.IndexQueries() {
+			declared["dynamodb:Query@"+index] = true
+		}
+		for a := range c.seen {
+			if !declared[a] {
+				t.Errorf("%s calls %s for its fixtures, which it does not declare (and its role does not allow)", f, a)
+			}
+		}
+		if ran > 0 && len(c.seen) == 0 {
+			t.Errorf("%s: %d fixtures recorded no call", f, ran)
+		}
 	}
 }

@@ -103,7 +103,8 @@ func newPool(tb testing.TB, spec poolSpec) (*capacity.Recorder, *credits.Service
 		_, _ = base.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
 	})
 	rec, client := capacity.NewRecorder(base)
-	store := dynamo.New(client, table)
+	// As deployed: a spend's entries come from the stream.
+	store := dynamo.New(client, table, dynamo.WithEntriesFromStream())
 	t0 := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
 	var tick atomic.Int64
 	svc := credits.New(store, func() time.Time { return t0.Add(time.Duration(tick.Add(1)) * time.Millisecond) })

@@ -25,10 +25,31 @@ type shape struct {
 	integer  map[string]bool
 	// expires is the column a Create's ExpiredBy compares ("" when none).
 	expires string
-	values  func(ledger.Record) ([]any, error)
+	// createsMany: a batch's creates of this shape are written several
+	// rows to an INSERT (qCreateMany; see deferred), as the records a
+	// spend creates are.
+	createsMany bool
+	values      func(ledger.Record) ([]any, error)
 
 	// The statements, built by build.
 	qCreate, qCreateExpired, qReplace, qUpsert, qVersion, qCounters, qSetCounters, qInsertCounters string
+	// qCreateMany[n] is qCreate of n rows, for n a power of two from 2 to
+	// createRowsMax (createChunk picks them).
+	qCreateMany map[int]string
+}
+
+// createRowsMax bounds the rows of one multi-row INSERT.
+const createRowsMax = 64
+
+// createChunk is how many of n rows (n > 0) the next INSERT takes: the
+// largest power of two at most n and createRowsMax, so a few prepared
+// statements write any number of rows.
+func createChunk(n int) int {
+	c := 1
+	for c*2 <= min(n, createRowsMax) {
+		c *= 2
+	}
+	return c
 }
 
 // shapeOf returns the shape of a record.
@@ -86,13 +107,13 @@ var shapes = map[string]*shape{
 	"lots": {table: "lots", cols: lotCols, keyCols: 2, versioned: true,
 		counters: []string{"amount", "remaining", "held", "spent", "expired", "withdrawn", "refunded"},
 		values:   func(r ledger.Record) ([]any, error) { return lotValues(r.(ledger.Lot)) }},
-	"entries": {table: "entries", cols: entryCols, keyCols: 2,
+	"entries": {table: "entries", cols: entryCols, keyCols: 2, createsMany: true,
 		values: func(r ledger.Record) ([]any, error) { return entryValues(r.(ledger.Entry)) }},
-	"idempotency": {table: "idempotency", cols: idempotencyCols, keyCols: 2, expires: "expires_at",
+	"idempotency": {table: "idempotency", cols: idempotencyCols, keyCols: 2, expires: "expires_at", createsMany: true,
 		values: func(r ledger.Record) ([]any, error) { return idempotencyValues(r.(ledger.IdempotencyRecord)) }},
-	"holds": {table: "holds", cols: holdCols, keyCols: 2, versioned: true,
+	"holds": {table: "holds", cols: holdCols, keyCols: 2, versioned: true, createsMany: true,
 		values: func(r ledger.Record) ([]any, error) { return holdValues(r.(ledger.Hold)) }},
-	"consumptions": {table: "consumptions", cols: consumptionCols, keyCols: 2, versioned: true,
+	"consumptions": {table: "consumptions", cols: consumptionCols, keyCols: 2, versioned: true, createsMany: true,
 		values: func(r ledger.Record) ([]any, error) { return consumptionValues(r.(ledger.Consumption)) }},
 	"budget_usage": {table: "budget_usage", cols: budgetUsedCols, keyCols: 4, counters: []string{"used"},
 		values: func(r ledger.Record) ([]any, error) { return budgetUsedValues(r.(ledger.BudgetUsed)), nil }},
@@ -135,6 +156,14 @@ func (sh *shape) build() {
 	}
 	key := strings.Join(where, " AND ")
 	sh.qCreate = insertSQL(sh.table, sh.cols, "ON CONFLICT DO NOTHING")
+	if sh.createsMany {
+		sh.qCreateMany = map[int]string{}
+		row := "(" + placeholders(len(names)) + ")"
+		for n := 2; n <= createRowsMax; n *= 2 {
+			sh.qCreateMany[n] = fmt.Sprintf("INSERT INTO %s (%s) VALUES %s ON CONFLICT DO NOTHING",
+				sh.table, sh.cols, strings.TrimSuffix(strings.Repeat(row+",", n), ","))
+		}
+	}
 	sh.qUpsert = insertSQL(sh.table, sh.cols, "ON CONFLICT DO UPDATE SET "+setExcluded(sh.cols))
 	if sh.expires != "" {
 		sh.qCreateExpired = insertSQL(sh.table, sh.cols,
@@ -157,7 +186,8 @@ func (sh *shape) build() {
 			set[i] = c + " = ?"
 		}
 		if sh.versioned {
-			set = append(set, "version = version + 1")
+			// One per Add the write carries (writeTx.writeCounters).
+			set = append(set, "version = version + ?")
 		}
 		sh.qSetCounters = fmt.Sprintf("UPDATE %s SET %s WHERE %s", sh.table, strings.Join(set, ", "), key)
 		sh.qInsertCounters = insertSQL(sh.table, strings.Join(append(names[:sh.keyCols:sh.keyCols], sh.counters...), ", "), "")
@@ -170,6 +200,9 @@ func (sh *shape) statements() []string {
 		if q != "" {
 			out = append(out, q)
 		}
+	}
+	for n := 2; n <= createRowsMax && sh.qCreateMany != nil; n *= 2 {
+		out = append(out, sh.qCreateMany[n])
 	}
 	return out
 }

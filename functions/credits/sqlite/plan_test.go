@@ -77,3 +77,16 @@ func TestLotQueryPlans(t *testing.T) {
 		{"Lots", rLots, "USING PRIMARY KEY (contract=? AND id>?)", []any{"c", "", 10}},
 	})
 }
+
+// A batch's read of its keys' idempotency records looks each key up on the
+// primary key: it never scans the scope's records.
+func TestIdempotencyManyQueryPlan(t *testing.T) {
+	st, err := Open(filepath.Join(t.TempDir(), "ledger.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	wantPlans(t, st, "SCAN idempotency", []planCase{
+		{"IdempotencyMany", rIdempotencyMany, "USING PRIMARY KEY (contract=? AND key=?)", []any{"c", `["a","b"]`}},
+	})
+}

@@ -226,6 +226,31 @@ func (s *Store) Idempotency(ctx context.Context, contract, key string, at time.T
 	return r, true, nil
 }
 
+var _ ledger.IdempotencyLister = (*Store)(nil)
+
+// IdempotencyMany reads the records of keys in one query (the keys go in
+// as one JSON array), each judged live at `at` as Idempotency judges it.
+func (s *Store) IdempotencyMany(ctx context.Context, scope string, keys []string, at time.Time) (map[string]ledger.IdempotencyRecord, error) {
+	if len(keys) == 0 {
+		return map[string]ledger.IdempotencyRecord{}, nil
+	}
+	list, err := encodeJSON(keys)
+	if err != nil {
+		return nil, err
+	}
+	records, err := many(ctx, s, scanIdempotency, "idempotency records", len(keys), rIdempotencyMany, scope, list)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]ledger.IdempotencyRecord, len(records))
+	for _, r := range records {
+		if r.LiveAt(at) {
+			out[r.Key] = r
+		}
+	}
+	return out, nil
+}
+
 func (s *Store) Entries(ctx context.Context, contract, lot string) ([]ledger.Entry, error) {
 	return many(ctx, s, scanEntry, "entries", unbounded,
 		rEntries, contract, lot)

@@ -30,6 +30,9 @@ type shape struct {
 	// spend creates are.
 	createsMany bool
 	values      func(ledger.Record) ([]any, error)
+	// key, when set, is values' first keyCols without the rest: the
+	// shapes an Add names (only by key) have one.
+	key func(ledger.Record) []any
 
 	// The statements, built by build.
 	qCreate, qCreateExpired, qReplace, qUpsert, qVersion, qCounters, qSetCounters, qInsertCounters string
@@ -96,6 +99,9 @@ func shapeOf(r ledger.Record) (*shape, error) {
 
 // keyOf is a record's key columns' values.
 func (sh *shape) keyOf(r ledger.Record) ([]any, error) {
+	if sh.key != nil {
+		return sh.key(r), nil
+	}
 	args, err := sh.values(r)
 	if err != nil {
 		return nil, err
@@ -106,7 +112,8 @@ func (sh *shape) keyOf(r ledger.Record) ([]any, error) {
 var shapes = map[string]*shape{
 	"lots": {table: "lots", cols: lotCols, keyCols: 2, versioned: true,
 		counters: []string{"amount", "remaining", "held", "spent", "expired", "withdrawn", "refunded"},
-		values:   func(r ledger.Record) ([]any, error) { return lotValues(r.(ledger.Lot)) }},
+		values:   func(r ledger.Record) ([]any, error) { return lotValues(r.(ledger.Lot)) },
+		key:      func(r ledger.Record) []any { l := r.(ledger.Lot); return []any{l.Contract, l.ID} }},
 	"entries": {table: "entries", cols: entryCols, keyCols: 2, createsMany: true,
 		values: func(r ledger.Record) ([]any, error) { return entryValues(r.(ledger.Entry)) }},
 	"idempotency": {table: "idempotency", cols: idempotencyCols, keyCols: 2, expires: "expires_at", createsMany: true,
@@ -116,10 +123,12 @@ var shapes = map[string]*shape{
 	"consumptions": {table: "consumptions", cols: consumptionCols, keyCols: 2, versioned: true, createsMany: true,
 		values: func(r ledger.Record) ([]any, error) { return consumptionValues(r.(ledger.Consumption)) }},
 	"budget_usage": {table: "budget_usage", cols: budgetUsedCols, keyCols: 4, counters: []string{"used"},
-		values: func(r ledger.Record) ([]any, error) { return budgetUsedValues(r.(ledger.BudgetUsed)), nil }},
+		values: func(r ledger.Record) ([]any, error) { return budgetUsedValues(r.(ledger.BudgetUsed)), nil },
+		key:    func(r ledger.Record) []any { return budgetUsedValues(r.(ledger.BudgetUsed))[:4] }},
 	"usage": {table: "usage", cols: usageCols, keyCols: 7, counters: []string{"credits", "count"},
 		integer: map[string]bool{"count": true},
-		values:  func(r ledger.Record) ([]any, error) { return usageValues(r.(ledger.Usage)), nil }},
+		values:  func(r ledger.Record) ([]any, error) { return usageValues(r.(ledger.Usage)), nil },
+		key:     func(r ledger.Record) []any { return usageValues(r.(ledger.Usage))[:7] }},
 	"attempts": {table: "attempts", cols: attemptCols, keyCols: 2,
 		values: func(r ledger.Record) ([]any, error) { return attemptValues(r.(ledger.Attempt)) }},
 	"contracts": {table: "contracts", cols: contractCols, keyCols: 1, versioned: true,

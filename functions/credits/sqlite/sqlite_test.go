@@ -505,6 +505,38 @@ func TestIdempotencyExpiry(t *testing.T) {
 	}
 }
 
+// TestIdempotencyMany: the one read of many keys answers exactly what
+// Idempotency answers for each: a live record, nothing for an expired one,
+// another scope's or a key without one.
+func TestIdempotencyMany(t *testing.T) {
+	st := openTemp(t)
+	ctx := context.Background()
+	rec := func(scope, key string, expires time.Time) ledger.IdempotencyRecord {
+		return ledger.IdempotencyRecord{Contract: scope, Key: key, Fingerprint: "f-" + key, Response: []byte(`{"k":"` + key + `"}`),
+			CreatedAt: t0.Add(-time.Hour), ExpiresAt: expires}
+	}
+	live, expired, other := rec("c1", "live", t0.Add(day)), rec("c1", "expired", t0), rec("c2", "other", t0.Add(day))
+	for _, r := range []ledger.IdempotencyRecord{live, expired, other} {
+		apply(t, st, ledger.PutIdempotency{At: t0.Add(-time.Hour), Record: r})
+	}
+	got, err := st.IdempotencyMany(ctx, "c1", []string{"live", "expired", "other", "none", `"q"\`}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || !reflect.DeepEqual(got["live"], live) {
+		t.Errorf("IdempotencyMany = %+v; want only the live record of c1", got)
+	}
+	for _, key := range []string{"live", "expired", "other", "none"} {
+		one, ok, err := st.Idempotency(ctx, "c1", key, t0)
+		if many, inMany := got[key]; err != nil || ok != inMany || !reflect.DeepEqual(one, many) {
+			t.Errorf("key %s: Idempotency %+v, %v, %v; IdempotencyMany %+v, %v", key, one, ok, err, many, inMany)
+		}
+	}
+	if got, err := st.IdempotencyMany(ctx, "c1", nil, t0); err != nil || len(got) != 0 {
+		t.Errorf("no keys: %v, %v; want an empty answer", got, err)
+	}
+}
+
 func TestSweeperLists(t *testing.T) {
 	st := openTemp(t)
 	ctx := context.Background()

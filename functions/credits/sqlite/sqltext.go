@@ -71,33 +71,35 @@ var (
 	rLots      = "SELECT " + lotCols + " FROM lots WHERE contract = ? AND id > ? ORDER BY id LIMIT ?"
 	// The WHERE repeats lots_pool's, so the read uses that index and
 	// never touches a used-up or retired lot.
-	rSpendLots     = "SELECT " + lotCols + " FROM lots INDEXED BY lots_pool WHERE contract = ? AND owner IN ('', ?) AND remaining <> '0' AND retired = 0 AND (end_at IS NULL OR end_at > ?) ORDER BY owner = '', end_at IS NULL, end_at, granted_at, id"
-	rOwnerLots     = "SELECT " + lotCols + " FROM lots INDEXED BY lots_owner WHERE contract = ? AND owner = ? AND kind = 'individual' ORDER BY id"
-	rLot           = qLotRead
-	rLotContract   = "SELECT contract FROM lots WHERE id = ? ORDER BY contract LIMIT 2"
-	rHold          = "SELECT " + holdCols + " FROM holds WHERE contract = ? AND id = ?"
-	rConsumption   = "SELECT " + consumptionCols + " FROM consumptions WHERE contract = ? AND id = ?"
-	rBudget        = "SELECT monthly_cap FROM budgets WHERE contract = ? AND project = ? AND currency = ?"
-	rBudgetUsed    = qBudgetUsedRead
-	rIdempotency   = qIdemRead
-	rEntries       = "SELECT " + entryCols + " FROM entries WHERE contract = ? AND lot = ? ORDER BY seq"
-	rUsage         = "SELECT " + usageCols + " FROM usage WHERE contract = ? AND month >= ? AND month <= ? ORDER BY month, currency, user, service, project, entity"
-	rAttempts      = "SELECT " + attemptCols + " FROM attempts WHERE contract = ? ORDER BY at, id"
-	rEndedLots     = "SELECT " + lotCols + " FROM lots WHERE end_at IS NOT NULL AND remaining <> '0' AND end_at <= ? ORDER BY end_at, contract, id LIMIT ?"
-	rExpiredHolds  = "SELECT " + holdCols + " FROM holds WHERE state = 'open' AND expires_at <= ? ORDER BY expires_at, contract, id LIMIT ?"
-	rOrder         = "SELECT " + orderCols + " FROM orders WHERE contract = ? AND id = ?"
-	rOrders        = "SELECT " + orderCols + " FROM orders WHERE contract = ? ORDER BY created_at, id LIMIT ?"
-	rOrderContract = "SELECT contract FROM orders WHERE id = ? ORDER BY contract LIMIT 2"
-	rQuoteAccepted = "SELECT " + quoteAcceptanceCols + " FROM quote_acceptances WHERE quote_id = ?"
-	rSunset        = "SELECT " + sunsetCols + " FROM sunsets WHERE currency = ?"
-	rSunsets       = "SELECT " + sunsetCols + " FROM sunsets ORDER BY currency"
-	rLotsOutliving = "SELECT " + lotCols + " FROM lots WHERE currency = ? AND (end_at IS NULL OR end_at > ?) ORDER BY contract, id LIMIT ?"
-	rLotsEnding    = "SELECT " + lotCols + " FROM lots WHERE end_at IS NOT NULL AND remaining <> '0' AND end_at > ? AND end_at <= ? ORDER BY end_at, contract, id LIMIT ?"
-	rPendingNotes  = "SELECT " + notificationCols + " FROM notifications WHERE state = 'pending' AND " + notificationDue + " <= ? ORDER BY " + notificationDue + ", id LIMIT ?"
+	rSpendLots   = "SELECT " + lotCols + " FROM lots INDEXED BY lots_pool WHERE contract = ? AND owner IN ('', ?) AND remaining <> '0' AND retired = 0 AND (end_at IS NULL OR end_at > ?) ORDER BY owner = '', end_at IS NULL, end_at, granted_at, id"
+	rOwnerLots   = "SELECT " + lotCols + " FROM lots INDEXED BY lots_owner WHERE contract = ? AND owner = ? AND kind = 'individual' ORDER BY id"
+	rLot         = qLotRead
+	rLotContract = "SELECT contract FROM lots WHERE id = ? ORDER BY contract LIMIT 2"
+	rHold        = "SELECT " + holdCols + " FROM holds WHERE contract = ? AND id = ?"
+	rConsumption = "SELECT " + consumptionCols + " FROM consumptions WHERE contract = ? AND id = ?"
+	rBudget      = "SELECT monthly_cap FROM budgets WHERE contract = ? AND project = ? AND currency = ?"
+	rBudgetUsed  = qBudgetUsedRead
+	rIdempotency = qIdemRead
+	// The keys are a JSON array; each is looked up on the primary key.
+	rIdempotencyMany = "SELECT " + idempotencyCols + " FROM idempotency WHERE contract = ? AND key IN (SELECT value FROM json_each(?))"
+	rEntries         = "SELECT " + entryCols + " FROM entries WHERE contract = ? AND lot = ? ORDER BY seq"
+	rUsage           = "SELECT " + usageCols + " FROM usage WHERE contract = ? AND month >= ? AND month <= ? ORDER BY month, currency, user, service, project, entity"
+	rAttempts        = "SELECT " + attemptCols + " FROM attempts WHERE contract = ? ORDER BY at, id"
+	rEndedLots       = "SELECT " + lotCols + " FROM lots WHERE end_at IS NOT NULL AND remaining <> '0' AND end_at <= ? ORDER BY end_at, contract, id LIMIT ?"
+	rExpiredHolds    = "SELECT " + holdCols + " FROM holds WHERE state = 'open' AND expires_at <= ? ORDER BY expires_at, contract, id LIMIT ?"
+	rOrder           = "SELECT " + orderCols + " FROM orders WHERE contract = ? AND id = ?"
+	rOrders          = "SELECT " + orderCols + " FROM orders WHERE contract = ? ORDER BY created_at, id LIMIT ?"
+	rOrderContract   = "SELECT contract FROM orders WHERE id = ? ORDER BY contract LIMIT 2"
+	rQuoteAccepted   = "SELECT " + quoteAcceptanceCols + " FROM quote_acceptances WHERE quote_id = ?"
+	rSunset          = "SELECT " + sunsetCols + " FROM sunsets WHERE currency = ?"
+	rSunsets         = "SELECT " + sunsetCols + " FROM sunsets ORDER BY currency"
+	rLotsOutliving   = "SELECT " + lotCols + " FROM lots WHERE currency = ? AND (end_at IS NULL OR end_at > ?) ORDER BY contract, id LIMIT ?"
+	rLotsEnding      = "SELECT " + lotCols + " FROM lots WHERE end_at IS NOT NULL AND remaining <> '0' AND end_at > ? AND end_at <= ? ORDER BY end_at, contract, id LIMIT ?"
+	rPendingNotes    = "SELECT " + notificationCols + " FROM notifications WHERE state = 'pending' AND " + notificationDue + " <= ? ORDER BY " + notificationDue + ", id LIMIT ?"
 	// +contract keeps SQLite off the contract index: the id range on the
 	// primary key is the narrow one.
 	rNotesPrefix   = "SELECT " + notificationCols + " FROM notifications WHERE id >= ? AND id < ? AND +contract = ? ORDER BY id LIMIT ?"
 	rNotifications = "SELECT * FROM (SELECT " + notificationCols + " FROM notifications WHERE contract = ? ORDER BY created_at DESC, id DESC LIMIT ?) ORDER BY created_at, id"
 	readQueries    = []string{rLotsEnding, rPendingNotes, rNotifications, rNotesPrefix, rSunset, rSunsets, rLotsOutliving, rContract, rContracts, rUser, rUsers, rGranted, rLots, rSpendLots, rOwnerLots, rLot, rLotContract, rHold, rConsumption, rBudget,
-		rBudgetUsed, rIdempotency, rEntries, rUsage, rAttempts, rEndedLots, rExpiredHolds, rOrder, rOrders, rOrderContract, rQuoteAccepted}
+		rBudgetUsed, rIdempotency, rIdempotencyMany, rEntries, rUsage, rAttempts, rEndedLots, rExpiredHolds, rOrder, rOrders, rOrderContract, rQuoteAccepted}
 )

@@ -280,10 +280,18 @@ func timeArg(what string, at time.Time) (any, error) {
 	return t, nil
 }
 
-// EndedLots reads the partial index lots_ended: the WHERE below repeats the
-// index's own condition so SQLite may use it.
+// EndedLots reads the partial index lots_sweep: the lots ended by `at`
+// with credits left, and the finished ones (nothing left, nothing held)
+// that ended ledger.RetireGrace before it, for the sweep to retire. A
+// retired lot leaves the index, so a read follows the sweep's work, not
+// the table's history.
 func (s *Store) EndedLots(ctx context.Context, at time.Time, limit int) ([]ledger.Lot, error) {
-	return dueBy(ctx, s, scanLot, "ended lots", rEndedLots, at, limit)
+	t, err1 := encodeTime(at)
+	graced, err2 := encodeTime(at.Add(-ledger.RetireGrace))
+	if err := errors.Join(err1, err2); err != nil || t == nil || graced == nil {
+		return nil, fmt.Errorf("sqlite: ended lots at %v: need a time in range: %w", at, err)
+	}
+	return many(ctx, s, scanLot, "ended lots", unbounded, rEndedLots, t, graced, clampLimit(limit))
 }
 
 // ExpiredHolds reads the partial index holds_open_expiry.
@@ -346,7 +354,7 @@ func (s *Store) NotificationsByPrefix(ctx context.Context, contract, prefix stri
 		prefix, prefix+string(utf8.MaxRune), contract, ledger.NotificationsPerContractMax)
 }
 
-// LotsEndingWithin reads the partial index lots_ended for ends in
+// LotsEndingWithin reads the partial index lots_sweep for ends in
 // (after, by].
 func (s *Store) LotsEndingWithin(ctx context.Context, after, by time.Time, limit int) ([]ledger.Lot, error) {
 	a, err1 := encodeTime(after)

@@ -85,17 +85,20 @@ var (
 	rEntries         = "SELECT " + entryCols + " FROM entries WHERE contract = ? AND lot = ? ORDER BY seq"
 	rUsage           = "SELECT " + usageCols + " FROM usage WHERE contract = ? AND month >= ? AND month <= ? ORDER BY month, currency, user, service, project, entity"
 	rAttempts        = "SELECT " + attemptCols + " FROM attempts WHERE contract = ? ORDER BY at, id"
-	rEndedLots       = "SELECT " + lotCols + " FROM lots WHERE end_at IS NOT NULL AND remaining <> '0' AND end_at <= ? ORDER BY end_at, contract, id LIMIT ?"
-	rExpiredHolds    = "SELECT " + holdCols + " FROM holds WHERE state = 'open' AND expires_at <= ? ORDER BY expires_at, contract, id LIMIT ?"
-	rOrder           = "SELECT " + orderCols + " FROM orders WHERE contract = ? AND id = ?"
-	rOrders          = "SELECT " + orderCols + " FROM orders WHERE contract = ? ORDER BY created_at, id LIMIT ?"
-	rOrderContract   = "SELECT contract FROM orders WHERE id = ? ORDER BY contract LIMIT 2"
-	rQuoteAccepted   = "SELECT " + quoteAcceptanceCols + " FROM quote_acceptances WHERE quote_id = ?"
-	rSunset          = "SELECT " + sunsetCols + " FROM sunsets WHERE currency = ?"
-	rSunsets         = "SELECT " + sunsetCols + " FROM sunsets ORDER BY currency"
-	rLotsOutliving   = "SELECT " + lotCols + " FROM lots WHERE currency = ? AND (end_at IS NULL OR end_at > ?) ORDER BY contract, id LIMIT ?"
-	rLotsEnding      = "SELECT " + lotCols + " FROM lots WHERE end_at IS NOT NULL AND remaining <> '0' AND end_at > ? AND end_at <= ? ORDER BY end_at, contract, id LIMIT ?"
-	rPendingNotes    = "SELECT " + notificationCols + " FROM notifications WHERE state = 'pending' AND " + notificationDue + " <= ? ORDER BY " + notificationDue + ", id LIMIT ?"
+	// The sweep's lists read lots_sweep; each WHERE repeats its condition.
+	// EndedLots: what has credits left, and what is finished and ended
+	// ?2 = ledger.RetireGrace before ?1, to retire.
+	rEndedLots     = "SELECT " + lotCols + " FROM lots INDEXED BY lots_sweep WHERE end_at IS NOT NULL AND retired = 0 AND end_at <= ?1 AND (remaining <> '0' OR (held = '0' AND end_at <= ?2)) ORDER BY end_at, contract, id LIMIT ?3"
+	rExpiredHolds  = "SELECT " + holdCols + " FROM holds WHERE state = 'open' AND expires_at <= ? ORDER BY expires_at, contract, id LIMIT ?"
+	rOrder         = "SELECT " + orderCols + " FROM orders WHERE contract = ? AND id = ?"
+	rOrders        = "SELECT " + orderCols + " FROM orders WHERE contract = ? ORDER BY created_at, id LIMIT ?"
+	rOrderContract = "SELECT contract FROM orders WHERE id = ? ORDER BY contract LIMIT 2"
+	rQuoteAccepted = "SELECT " + quoteAcceptanceCols + " FROM quote_acceptances WHERE quote_id = ?"
+	rSunset        = "SELECT " + sunsetCols + " FROM sunsets WHERE currency = ?"
+	rSunsets       = "SELECT " + sunsetCols + " FROM sunsets ORDER BY currency"
+	rLotsOutliving = "SELECT " + lotCols + " FROM lots WHERE currency = ? AND (end_at IS NULL OR end_at > ?) ORDER BY contract, id LIMIT ?"
+	rLotsEnding    = "SELECT " + lotCols + " FROM lots INDEXED BY lots_sweep WHERE end_at IS NOT NULL AND retired = 0 AND remaining <> '0' AND end_at > ? AND end_at <= ? ORDER BY end_at, contract, id LIMIT ?"
+	rPendingNotes  = "SELECT " + notificationCols + " FROM notifications WHERE state = 'pending' AND " + notificationDue + " <= ? ORDER BY " + notificationDue + ", id LIMIT ?"
 	// +contract keeps SQLite off the contract index: the id range on the
 	// primary key is the narrow one.
 	rNotesPrefix   = "SELECT " + notificationCols + " FROM notifications WHERE id >= ? AND id < ? AND +contract = ? ORDER BY id LIMIT ?"

@@ -365,19 +365,18 @@ func (s *Store) LotsEndingWithin(ctx context.Context, after, by time.Time, limit
 	return many(ctx, s, scanLot, "lots ending", unbounded, rLotsEnding, a, b, clampLimit(limit))
 }
 
-// ReadSpend reads what a spend plans on, one read after another (each is
-// a local index lookup; see ledger.Store.ReadSpend).
+// ReadSpend reads what a spend plans on: the contract with the user in
+// one read (a join on both primary keys), then the lots; each is a local
+// index lookup (see ledger.Store.ReadSpend).
 func (s *Store) ReadSpend(ctx context.Context, q ledger.SpendQuery) (ledger.SpendState, error) {
 	var st ledger.SpendState
 	var err error
-	if st.Contract, err = s.Contract(ctx, q.Contract); err != nil {
-		return st, err
-	}
-	switch u, err := s.User(ctx, q.Contract, q.User); {
-	case err == nil:
-		st.User = &u
-	case core.ErrorCode(err) != core.CodeNotFound:
-		return st, err
+	st.Contract, st.User, err = scanContractUser(s.readRow(ctx, rContractUser, q.Contract, q.User))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return st, ledger.NotFound("contract", q.Contract)
+	case err != nil:
+		return st, fmt.Errorf("sqlite: read contract %s with user %s: %w", q.Contract, q.User, err)
 	}
 	if st.Lots, err = s.SpendLots(ctx, q.Contract, q.User, q.At); err != nil || q.Project == "" {
 		return st, err

@@ -38,10 +38,52 @@ func contractValues(c ledger.Contract) ([]any, error) {
 
 func scanContract(s scanner) (ledger.Contract, error) {
 	var c ledger.Contract
-	err := s.Scan(&c.ID, &c.Customer, &c.Entity, jsonCol{"covered_entities", &c.CoveredEntities}, &c.ContractorCoverage,
-		timeCol{&c.Start}, timeCol{&c.End}, &c.ExtensionMonths, &c.Channel, decCol{"monthly_baseline", &c.MonthlyBaseline},
-		&c.PlanActive, timeCol{&c.TerminatedAt}, &c.Version, &c.NotifyEmail)
+	err := s.Scan(contractDest(&c)...)
 	return c, err
+}
+
+// contractDest is where a row of contractCols scans to.
+func contractDest(c *ledger.Contract) []any {
+	return []any{&c.ID, &c.Customer, &c.Entity, jsonCol{"covered_entities", &c.CoveredEntities}, &c.ContractorCoverage,
+		timeCol{&c.Start}, timeCol{&c.End}, &c.ExtensionMonths, &c.Channel, decCol{"monthly_baseline", &c.MonthlyBaseline},
+		&c.PlanActive, timeCol{&c.TerminatedAt}, &c.Version, &c.NotifyEmail}
+}
+
+// contractUserCols are a contract's columns (as c), whether the user (u,
+// LEFT JOINed) exists, and the user's columns — '' and 0 where there is no
+// user, so the row scans with userDest either way.
+var contractUserCols = func() string {
+	var cols []string
+	for _, c := range columns(contractCols) {
+		cols = append(cols, "c."+c)
+	}
+	cols = append(cols, "u.id IS NOT NULL")
+	for _, c := range columns(userCols) {
+		switch c {
+		case "added_at", "removed_at": // times are NULL for the zero time anyway
+			cols = append(cols, "u."+c)
+		case "can_spend", "active", "version":
+			cols = append(cols, "coalesce(u."+c+", 0)")
+		default:
+			cols = append(cols, "coalesce(u."+c+", '')")
+		}
+	}
+	return strings.Join(cols, ", ")
+}()
+
+// scanContractUser reads a row of contractUserCols: the contract, and the
+// user when the contract has one by the id asked for (else nil).
+func scanContractUser(s scanner) (ledger.Contract, *ledger.User, error) {
+	var (
+		c   ledger.Contract
+		u   ledger.User
+		has bool
+	)
+	err := s.Scan(append(append(contractDest(&c), &has), userDest(&u)...)...)
+	if err != nil || !has {
+		return c, nil, err
+	}
+	return c, &u, nil
 }
 
 const userCols = `contract, id, kind, entity, can_spend, active, added_at, removed_at, version`
@@ -57,9 +99,14 @@ func userValues(u ledger.User) ([]any, error) {
 
 func scanUser(s scanner) (ledger.User, error) {
 	var u ledger.User
-	err := s.Scan(&u.Contract, &u.ID, textCol[ledger.UserKind]{&u.Kind}, &u.Entity, &u.CanSpend, &u.Active,
-		timeCol{&u.AddedAt}, timeCol{&u.RemovedAt}, &u.Version)
+	err := s.Scan(userDest(&u)...)
 	return u, err
+}
+
+// userDest is where a row of userCols scans to.
+func userDest(u *ledger.User) []any {
+	return []any{&u.Contract, &u.ID, textCol[ledger.UserKind]{&u.Kind}, &u.Entity, &u.CanSpend, &u.Active,
+		timeCol{&u.AddedAt}, timeCol{&u.RemovedAt}, &u.Version}
 }
 
 const lotCols = `contract, id, currency, kind, owner, source, grant_id, order_id,

@@ -844,3 +844,36 @@ func TestMigratesTheSweepIndex(t *testing.T) {
 		t.Errorf("EndedLots after migrating = %v; want the ended lot", got)
 	}
 }
+
+// TestReadSpendContractAndUser: the one read of a spend's contract and
+// user answers as Contract and User do: the user when on the contract
+// (another contract's user of that id is not), nil when not, and
+// not_found for a contract that does not exist.
+func TestReadSpendContractAndUser(t *testing.T) {
+	st := openTemp(t)
+	seed(t, st)
+	ctx := context.Background()
+	other := ledger.Contract{ID: "c2", Customer: "Other", Entity: "o", CoveredEntities: []string{}, MonthlyBaseline: dec("1"), Version: 1}
+	apply(t, st, ledger.PutContract{Contract: other},
+		ledger.PutUser{User: ledger.User{Contract: "c2", ID: "u2", Kind: ledger.Contractor, Entity: "o", Active: true, Version: 1}})
+	for _, tc := range []struct{ contract, user string }{{"c1", "u1"}, {"c1", "u2"}, {"c2", "u2"}, {"c2", "u1"}} {
+		got, err := st.ReadSpend(ctx, ledger.SpendQuery{Contract: tc.contract, User: tc.user, Currency: core.Cloud, At: t0})
+		if err != nil {
+			t.Fatalf("ReadSpend(%s, %s): %v", tc.contract, tc.user, err)
+		}
+		wantC := must(st.Contract(ctx, tc.contract))
+		wantU, uerr := st.User(ctx, tc.contract, tc.user)
+		if !reflect.DeepEqual(got.Contract, wantC) {
+			t.Errorf("ReadSpend(%s, %s) contract %+v; want %+v", tc.contract, tc.user, got.Contract, wantC)
+		}
+		switch {
+		case uerr == nil && (got.User == nil || !reflect.DeepEqual(*got.User, wantU)):
+			t.Errorf("ReadSpend(%s, %s) user %+v; want %+v", tc.contract, tc.user, got.User, wantU)
+		case uerr != nil && got.User != nil:
+			t.Errorf("ReadSpend(%s, %s) user %+v; want none (%v)", tc.contract, tc.user, *got.User, uerr)
+		}
+	}
+	if _, err := st.ReadSpend(ctx, ledger.SpendQuery{Contract: "c9", User: "u1", Currency: core.Cloud, At: t0}); !isCode(err, core.CodeNotFound) {
+		t.Errorf("ReadSpend of a contract that does not exist: %v; want not_found", err)
+	}
+}

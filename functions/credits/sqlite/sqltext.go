@@ -66,9 +66,12 @@ var (
 	rContract  = "SELECT " + contractCols + " FROM contracts WHERE id = ?"
 	rContracts = "SELECT id FROM contracts WHERE id > ? ORDER BY id LIMIT ?"
 	rUser      = "SELECT " + userCols + " FROM users WHERE contract = ? AND id = ?"
-	rUsers     = "SELECT " + userCols + " FROM users WHERE contract = ? ORDER BY id"
-	rGranted   = "SELECT count(*) FROM grants WHERE contract = ? AND user = ?"
-	rLots      = "SELECT " + lotCols + " FROM lots WHERE contract = ? AND id > ? ORDER BY id LIMIT ?"
+	// A spend's contract and user in one read (ReadSpend): ?1 the
+	// contract, ?2 the user.
+	rContractUser = "SELECT " + contractUserCols + " FROM contracts c LEFT JOIN users u ON u.contract = c.id AND u.id = ?2 WHERE c.id = ?1"
+	rUsers        = "SELECT " + userCols + " FROM users WHERE contract = ? ORDER BY id"
+	rGranted      = "SELECT count(*) FROM grants WHERE contract = ? AND user = ?"
+	rLots         = "SELECT " + lotCols + " FROM lots WHERE contract = ? AND id > ? ORDER BY id LIMIT ?"
 	// The WHERE repeats lots_pool's, so the read uses that index and
 	// never touches a used-up or retired lot.
 	rSpendLots   = "SELECT " + lotCols + " FROM lots INDEXED BY lots_pool WHERE contract = ? AND owner IN ('', ?) AND remaining <> '0' AND retired = 0 AND (end_at IS NULL OR end_at > ?) ORDER BY owner = '', end_at IS NULL, end_at, granted_at, id"
@@ -103,6 +106,6 @@ var (
 	// primary key is the narrow one.
 	rNotesPrefix   = "SELECT " + notificationCols + " FROM notifications WHERE id >= ? AND id < ? AND +contract = ? ORDER BY id LIMIT ?"
 	rNotifications = "SELECT * FROM (SELECT " + notificationCols + " FROM notifications WHERE contract = ? ORDER BY created_at DESC, id DESC LIMIT ?) ORDER BY created_at, id"
-	readQueries    = []string{rLotsEnding, rPendingNotes, rNotifications, rNotesPrefix, rSunset, rSunsets, rLotsOutliving, rContract, rContracts, rUser, rUsers, rGranted, rLots, rSpendLots, rOwnerLots, rLot, rLotContract, rHold, rConsumption, rBudget,
+	readQueries    = []string{rContractUser, rLotsEnding, rPendingNotes, rNotifications, rNotesPrefix, rSunset, rSunsets, rLotsOutliving, rContract, rContracts, rUser, rUsers, rGranted, rLots, rSpendLots, rOwnerLots, rLot, rLotContract, rHold, rConsumption, rBudget,
 		rBudgetUsed, rIdempotency, rIdempotencyMany, rEntries, rUsage, rAttempts, rEndedLots, rExpiredHolds, rOrder, rOrders, rOrderContract, rQuoteAccepted}
 )

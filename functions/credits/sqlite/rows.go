@@ -50,8 +50,8 @@ func contractDest(c *ledger.Contract) []any {
 }
 
 // contractUserCols are a contract's columns (as c), whether the user (u,
-// LEFT JOINed) exists, and the user's columns — '' and 0 where there is no
-// user, so the row scans with userDest either way.
+// LEFT JOINed) exists, and the user's columns — empty text and 0 where
+// there is no user, so the row scans with userDest either way.
 var contractUserCols = func() string {
 	var cols []string
 	for _, c := range columns(contractCols) {

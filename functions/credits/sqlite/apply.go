@@ -155,7 +155,7 @@ func (s *Store) tryBatch(batch []*applyReq, savepoints bool) error {
 	}
 	w := &writeTx{s: s, tx: sqlTx, ctx: ctx, stmts: map[string]*sql.Stmt{}}
 	if !savepoints && txs > 1 {
-		w.deferred = &deferred{counters: map[string]*counters{}, creates: map[*shape][][]any{}}
+		w.deferred = &deferred{counters: map[string]*counters{}, creates: map[*shape][]any{}, txs: txs}
 	}
 	failed, err := w.applyBatch(batch, savepoints)
 	if err == nil && !failed && w.deferred != nil {
@@ -271,9 +271,10 @@ type writeTx struct {
 type deferred struct {
 	counters      map[string]*counters // by table and key
 	counterOrder  []*counters
-	counterShapes []*shape // counterShapes[i] is counterOrder[i]'s
-	creates       map[*shape][][]any
+	counterShapes []*shape         // counterShapes[i] is counterOrder[i]'s
+	creates       map[*shape][]any // each shape's rows, one after another
 	createOrder   []*shape
+	txs           int // in the batch: room for a row of each shape per Tx
 }
 
 // stmt returns the statement prepared for query on the writer connection,
@@ -337,8 +338,9 @@ func (w *writeTx) apply(wr ledger.Write) error {
 			d := w.deferred
 			if _, ok := d.creates[sh]; !ok {
 				d.createOrder = append(d.createOrder, sh)
+				d.creates[sh] = make([]any, 0, d.txs*sh.ncols)
 			}
-			d.creates[sh] = append(d.creates[sh], args)
+			d.creates[sh] = append(d.creates[sh], args...)
 			return nil
 		}
 		if err := w.flush(); err != nil {
@@ -474,13 +476,11 @@ func counterKey(sh *shape, key []any) string {
 func (w *writeTx) flush() error {
 	d := w.deferred
 	for _, sh := range d.createOrder {
+		cols := sh.ncols
 		rows := d.creates[sh]
 		for len(rows) > 0 {
-			n := createChunk(len(rows))
-			args := make([]any, 0, n*len(rows[0]))
-			for _, r := range rows[:n] {
-				args = append(args, r...)
-			}
+			n := createChunk(len(rows) / cols)
+			args := rows[:n*cols]
 			query := sh.qCreate
 			if n > 1 {
 				query = sh.qCreateMany[n]
@@ -492,7 +492,7 @@ func (w *writeTx) flush() error {
 			if got, err := res.RowsAffected(); err != nil || got != int64(n) {
 				return cmpErr(err, failed("%s: %d of %d new rows had a key already taken", sh.table, int64(n)-got, n))
 			}
-			rows = rows[n:]
+			rows = rows[n*cols:]
 		}
 	}
 	for i, c := range d.counterOrder {
@@ -503,7 +503,7 @@ func (w *writeTx) flush() error {
 			return err
 		}
 	}
-	*d = deferred{counters: map[string]*counters{}, creates: map[*shape][][]any{}}
+	*d = deferred{counters: map[string]*counters{}, creates: map[*shape][]any{}, txs: d.txs}
 	return nil
 }
 

@@ -14,6 +14,16 @@ import (
 
 type scanner interface{ Scan(dest ...any) error }
 
+// How many columns the rows a spend writes have: their values are
+// allocated at that size.
+var (
+	lenLotCols         = len(columns(lotCols))
+	lenEntryCols       = len(columns(entryCols))
+	lenHoldCols        = len(columns(holdCols))
+	lenConsumptionCols = len(columns(consumptionCols))
+	lenIdempotencyCols = len(columns(idempotencyCols))
+)
+
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }
@@ -114,7 +124,7 @@ const lotCols = `contract, id, currency, kind, owner, source, grant_id, order_id
 	granted_at, effective_at, expires_at, notice_at, closes_at, end_at, version, retired`
 
 func lotValues(l ledger.Lot) ([]any, error) {
-	var v values
+	v := values{args: make([]any, 0, lenLotCols)}
 	v.add(l.Contract, l.ID, string(l.Currency), string(l.Kind), l.Owner, string(l.Source), l.Grant, l.Order)
 	v.dec(l.Amount)
 	v.dec(l.Remaining)
@@ -156,7 +166,7 @@ const entryCols = `contract, id, lot, currency, kind, credits,
 	move_remaining, move_held, move_spent, move_expired, move_withdrawn, move_refunded, ref, at`
 
 func entryValues(e ledger.Entry) ([]any, error) {
-	var v values
+	v := values{args: make([]any, 0, lenEntryCols)}
 	v.add(e.Contract, e.ID, e.Lot, string(e.Currency), string(e.Kind))
 	v.dec(e.Credits)
 	v.dec(e.Move.Remaining)
@@ -184,7 +194,7 @@ const holdCols = `contract, id, user, entity, project, service, currency, credit
 	created_at, expires_at, closed_at, consumption, version`
 
 func holdValues(h ledger.Hold) ([]any, error) {
-	var v values
+	v := values{args: make([]any, 0, lenHoldCols)}
 	v.add(h.Contract, h.ID, h.User, h.Entity, h.Project, h.Service, string(h.Currency))
 	v.dec(h.Credits)
 	v.json(h.Debits)
@@ -208,7 +218,7 @@ const consumptionCols = `contract, id, user, entity, project, service, currency,
 	created_at, refunded, returned, budget_month, version`
 
 func consumptionValues(c ledger.Consumption) ([]any, error) {
-	var v values
+	v := values{args: make([]any, 0, lenConsumptionCols)}
 	v.add(c.Contract, c.ID, c.User, c.Entity, c.Project, c.Service, string(c.Currency))
 	v.dec(c.Credits)
 	v.json(c.Debits)
@@ -231,7 +241,7 @@ func scanConsumption(s scanner) (ledger.Consumption, error) {
 const idempotencyCols = `contract, key, fingerprint, response, created_at, expires_at`
 
 func idempotencyValues(r ledger.IdempotencyRecord) ([]any, error) {
-	var v values
+	v := values{args: make([]any, 0, lenIdempotencyCols)}
 	response := r.Response
 	if response == nil {
 		response = []byte{} // the column is NOT NULL; nil and empty read back alike

@@ -14,6 +14,7 @@ import (
 type shape struct {
 	table   string
 	cols    string
+	ncols   int // how many cols names (set by build)
 	keyCols int
 	// versioned: the table has a version column (ledger.WriteReplace and
 	// ledger.WriteCheck compare it; an Add moves it on).
@@ -159,6 +160,7 @@ func init() {
 // build writes the shape's statements.
 func (sh *shape) build() {
 	names := columns(sh.cols)
+	sh.ncols = len(names)
 	where := make([]string, sh.keyCols)
 	for i, c := range names[:sh.keyCols] {
 		where[i] = c + " = ?"

@@ -465,7 +465,11 @@ func counterKey(sh *shape, key []any) string {
 	b.WriteString(sh.table)
 	for _, k := range key {
 		b.WriteByte(0)
-		fmt.Fprint(&b, k)
+		if s, ok := k.(string); ok { // every key column is text
+			b.WriteString(s)
+		} else {
+			fmt.Fprint(&b, k)
+		}
 	}
 	return b.String()
 }

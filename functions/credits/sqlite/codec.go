@@ -40,6 +40,11 @@ func decodeTime(v sql.NullInt64) time.Time {
 	return time.Unix(0, v.Int64).UTC()
 }
 
+// decZero is what "0" decodes to (as decimal.NewFromString decodes it),
+// one value shared by every column that holds 0 — most of a lot's
+// counters: a decimal is never changed in place, so sharing it is safe.
+var decZero = decimal.New(0, 0)
+
 // encodeDecimal is the one text form of a decimal in the database.
 func encodeDecimal(d decimal.Decimal) string {
 	if d.IsZero() {
@@ -49,6 +54,9 @@ func encodeDecimal(d decimal.Decimal) string {
 }
 
 func decodeDecimal(column, s string) (decimal.Decimal, error) {
+	if s == "0" {
+		return decZero, nil
+	}
 	d, err := decimal.NewFromString(s)
 	if err != nil {
 		return decimal.Zero, fmt.Errorf("column %s holds %q, not a decimal: %w", column, s, err)

@@ -1,12 +1,14 @@
 package sqlite
 
 import (
+	"database/sql"
 	"fmt"
 	"strings"
-	"time"
 
 	"cloudcredits/core"
 	"cloudcredits/core/ledger"
+
+	"github.com/shopspring/decimal"
 )
 
 // The column lists and row codecs of each table, one place per table, so a
@@ -143,24 +145,38 @@ func lotValues(l ledger.Lot) ([]any, error) {
 	return v.args, v.err
 }
 
+// scanLot reads a row of lotCols. A spend reads every lot it may draw
+// on, so the columns scan into plain strings and integers (the quick
+// conversions database/sql has) and are decoded here.
 func scanLot(s scanner) (ledger.Lot, error) {
 	var (
-		l   ledger.Lot
-		end time.Time
+		l                      ledger.Lot
+		currency, kind, source string
+		c                      [7]string // amount … refunded
+		t                      [6]sql.NullInt64
 	)
-	if err := s.Scan(&l.Contract, &l.ID, textCol[core.Currency]{&l.Currency}, textCol[ledger.Kind]{&l.Kind}, &l.Owner,
-		textCol[ledger.Source]{&l.Source}, &l.Grant, &l.Order,
-		decCol{"amount", &l.Amount}, decCol{"remaining", &l.Remaining}, decCol{"held", &l.Held}, decCol{"spent", &l.Spent},
-		decCol{"expired", &l.Expired}, decCol{"withdrawn", &l.Withdrawn}, decCol{"refunded", &l.Refunded},
-		timeCol{&l.GrantedAt}, timeCol{&l.EffectiveFrom}, timeCol{&l.ExpiresAt}, timeCol{&l.WithdrawNoticeAt},
-		timeCol{&l.ClosesAt}, timeCol{&end}, &l.Version, &l.Retired); err != nil {
+	if err := s.Scan(&l.Contract, &l.ID, &currency, &kind, &l.Owner, &source, &l.Grant, &l.Order,
+		&c[0], &c[1], &c[2], &c[3], &c[4], &c[5], &c[6],
+		&t[0], &t[1], &t[2], &t[3], &t[4], &t[5], &l.Version, &l.Retired); err != nil {
 		return l, err
 	}
-	if !end.Equal(l.End()) {
+	l.Currency, l.Kind, l.Source = core.Currency(currency), ledger.Kind(kind), ledger.Source(source)
+	for i, d := range []*decimal.Decimal{&l.Amount, &l.Remaining, &l.Held, &l.Spent, &l.Expired, &l.Withdrawn, &l.Refunded} {
+		var err error
+		if *d, err = decodeDecimal(lotCounterCols[i], c[i]); err != nil {
+			return l, err
+		}
+	}
+	l.GrantedAt, l.EffectiveFrom, l.ExpiresAt = decodeTime(t[0]), decodeTime(t[1]), decodeTime(t[2])
+	l.WithdrawNoticeAt, l.ClosesAt = decodeTime(t[3]), decodeTime(t[4])
+	if !decodeTime(t[5]).Equal(l.End()) {
 		return l, fmt.Errorf("lot %s/%s: end_at disagrees with its expiry and close", l.Contract, l.ID)
 	}
 	return l, nil
 }
+
+// lotCounterCols are the decimal columns of lotCols, in order.
+var lotCounterCols = [7]string{"amount", "remaining", "held", "spent", "expired", "withdrawn", "refunded"}
 
 const entryCols = `contract, id, lot, currency, kind, credits,
 	move_remaining, move_held, move_spent, move_expired, move_withdrawn, move_refunded, ref, at`

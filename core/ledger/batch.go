@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"time"
 
 	"cloudcredits/core"
 
@@ -25,6 +26,15 @@ import (
 // once. A Store that is not one gets its Txs applied one Apply each.
 type EachApplier interface {
 	ApplyEach(ctx context.Context, txs []Tx) []error
+}
+
+// IdempotencyLister is a Store that reads the records of many keys of one
+// scope in one read: IdempotencyMany answers, for each key of keys that
+// has a record live at `at`, that record (as Store.Idempotency would);
+// keys without one are absent from the map. A batch reads its items' keys
+// so; a Store that is not one gets one Idempotency read per key.
+type IdempotencyLister interface {
+	IdempotencyMany(ctx context.Context, scope string, keys []string, at time.Time) (map[string]IdempotencyRecord, error)
 }
 
 // Carry is what the earlier items of a batch planned and have not applied

@@ -3,9 +3,12 @@ package ledger_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"cloudcredits/core/ledger"
 )
+
+var made = time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
 
 func TestKeyedIDCarriesItsKeyDigest(t *testing.T) {
 	for _, k := range []struct{ scope, key string }{
@@ -19,7 +22,7 @@ func TestKeyedIDCarriesItsKeyDigest(t *testing.T) {
 		if len(d) != ledger.KeyDigestLen || strings.Trim(d, "abcdefghijklmnopqrstuvwxyz234567") != "" {
 			t.Errorf("KeyDigest(%q, %q) = %q: want %d letters and digits", k.scope, k.key, d, ledger.KeyDigestLen)
 		}
-		id := ledger.KeyedID(k.scope, k.key, 0xdeadbeef)
+		id := ledger.KeyedID(k.scope, k.key, made, 0xdeadbeef)
 		if got, ok := ledger.DigestOf(id); !ok || got != d {
 			t.Errorf("DigestOf(%q) = %q, %v; want %q", id, got, ok, d)
 		}
@@ -32,13 +35,16 @@ func TestKeyedIDCarriesItsKeyDigest(t *testing.T) {
 		ledger.KeyDigest("a", "b\x00c") == ledger.KeyDigest("a\x00b", "c") {
 		t.Error("two keys share a digest")
 	}
-	if a, b := ledger.KeyedID("acme", "k", 1), ledger.KeyedID("acme", "k", 2); a == b {
+	if a, b := ledger.KeyedID("acme", "k", made, 1), ledger.KeyedID("acme", "k", made, 2); a == b {
 		t.Errorf("two nonces give one id %q", a)
+	}
+	if a, b := ledger.KeyedID("acme", "k", made, 1), ledger.KeyedID("acme", "k", made.Add(time.Millisecond), 1); a >= b {
+		t.Errorf("an id made later sorts first: %q, %q", a, b)
 	}
 }
 
 func TestDigestOfRefusesOtherIDs(t *testing.T) {
-	good := ledger.KeyedID("acme", "k", 7)
+	good := ledger.KeyedID("acme", "k", made, 7)
 	for _, id := range []string{
 		"", "op_0123456789abcdef", "L1", "lot_" + good[3:], good + "0", good[:len(good)-1],
 		strings.Replace(good, "_", "-", 2), good[:len(good)-1] + "g", strings.ToUpper(good[:5]) + good[5:],

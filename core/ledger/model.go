@@ -159,19 +159,32 @@ func (l Lot) Conserves() bool {
 			return false
 		}
 	}
-	sum := l.Remaining.Add(l.Spent).Add(l.Held).Add(l.Expired).Add(l.Withdrawn).Sub(l.Refunded)
-	return sum.Equal(l.Amount)
+	sum := plus(plus(plus(plus(l.Remaining, l.Spent), l.Held), l.Expired), l.Withdrawn)
+	return sum.Sub(l.Refunded).Equal(l.Amount)
 }
 
 // Apply returns the lot with a movement added to its counters.
 func (l Lot) Apply(m Movement) Lot {
-	l.Remaining = l.Remaining.Add(m.Remaining)
-	l.Held = l.Held.Add(m.Held)
-	l.Spent = l.Spent.Add(m.Spent)
-	l.Expired = l.Expired.Add(m.Expired)
-	l.Withdrawn = l.Withdrawn.Add(m.Withdrawn)
-	l.Refunded = l.Refunded.Add(m.Refunded)
+	l.Remaining = plus(l.Remaining, m.Remaining)
+	l.Held = plus(l.Held, m.Held)
+	l.Spent = plus(l.Spent, m.Spent)
+	l.Expired = plus(l.Expired, m.Expired)
+	l.Withdrawn = plus(l.Withdrawn, m.Withdrawn)
+	l.Refunded = plus(l.Refunded, m.Refunded)
 	return l
+}
+
+// plus is a + b. A movement or a lot's counters are mostly zeros, and
+// adding a zero is the other operand: plus skips that addition (and its
+// allocations) and returns the same value.
+func plus(a, b decimal.Decimal) decimal.Decimal {
+	switch {
+	case b.IsZero():
+		return a
+	case a.IsZero():
+		return b
+	}
+	return a.Add(b)
 }
 
 // Movement is a change to a lot's counters. Every movement the planner makes

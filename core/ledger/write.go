@@ -277,7 +277,7 @@ func lower(op Op) (Write, error) {
 			// Only a decrease can take a counter below zero.
 			if c.bounded && c.by.Sign() < 0 {
 				a.AtLeast = zeroAtLeast()
-				w.What += fmt.Sprintf(", %s ≥ %s", c.counter, c.by.Neg())
+				w.What += ", " + string(c.counter) + " ≥ " + strings.TrimPrefix(c.by.String(), "-") // c.by.Neg()
 				if c.counter == CounterRemaining && o.Empties {
 					a.AtMost = zeroAtLeast()
 					w.What += " (exactly: the lot empties)"

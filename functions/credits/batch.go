@@ -124,17 +124,7 @@ func (b *batch) admit() []int {
 // replays reads each pending item's idempotency record and answers the
 // items it decides (a replay, a reused key); it returns the rest.
 func (b *batch) replays(pending []int) []int {
-	priors := make([]*ledger.IdempotencyRecord, len(pending))
-	errs := make([]error, len(pending))
-	forEach(len(pending), func(j int) {
-		it := b.items[pending[j]]
-		r, ok, err := b.s.store.Idempotency(b.ctx, it.Idem.ScopeOr(b.contract), it.Idem.Key, b.at)
-		if err != nil {
-			errs[j] = fmt.Errorf("read idempotency record: %w", err)
-		} else if ok {
-			priors[j] = &r
-		}
-	})
+	priors, errs := b.priors(pending)
 	var rest []int
 	for j, i := range pending {
 		if errs[j] != nil {
@@ -152,6 +142,51 @@ func (b *batch) replays(pending []int) []int {
 		}
 	}
 	return rest
+}
+
+// priors reads the live idempotency record of each pending item's key:
+// one read per scope where the store lists many keys at once
+// (ledger.IdempotencyLister), else one read per key.
+func (b *batch) priors(pending []int) ([]*ledger.IdempotencyRecord, []error) {
+	priors := make([]*ledger.IdempotencyRecord, len(pending))
+	errs := make([]error, len(pending))
+	if l, ok := b.s.store.(ledger.IdempotencyLister); ok {
+		byScope := map[string][]int{} // scope → indexes into pending
+		var scopes []string
+		for j, i := range pending {
+			scope := b.items[i].Idem.ScopeOr(b.contract)
+			if _, seen := byScope[scope]; !seen {
+				scopes = append(scopes, scope)
+			}
+			byScope[scope] = append(byScope[scope], j)
+		}
+		for _, scope := range scopes {
+			js := byScope[scope]
+			keys := make([]string, len(js))
+			for n, j := range js {
+				keys[n] = b.items[pending[j]].Idem.Key
+			}
+			records, err := l.IdempotencyMany(b.ctx, scope, keys, b.at)
+			for n, j := range js {
+				if err != nil {
+					errs[j] = fmt.Errorf("read idempotency records: %w", err)
+				} else if r, ok := records[keys[n]]; ok {
+					priors[j] = &r
+				}
+			}
+		}
+		return priors, errs
+	}
+	forEach(len(pending), func(j int) {
+		it := b.items[pending[j]]
+		r, ok, err := b.s.store.Idempotency(b.ctx, it.Idem.ScopeOr(b.contract), it.Idem.Key, b.at)
+		if err != nil {
+			errs[j] = fmt.Errorf("read idempotency record: %w", err)
+		} else if ok {
+			priors[j] = &r
+		}
+	})
+	return priors, errs
 }
 
 // readStates reads, once per user, project and currency of the pending

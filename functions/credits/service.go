@@ -33,7 +33,7 @@ type Service struct {
 	store ledger.Store
 	// Now is the clock; tests pass a fixed or stepping one.
 	Now func() time.Time
-	// NewID makes operation ids; nil means random ids.
+	// NewID makes operation ids; nil means newID's.
 	NewID func() string
 	// Notifier delivers the outbox on each Sweep; nil leaves notifications
 	// pending (they are still recorded).
@@ -89,7 +89,7 @@ func (s *Service) now(ctx context.Context) time.Time {
 
 // env is one attempt's Env. An operation under an idempotency key gets a
 // keyed id (ledger.KeyedID: a store may keep its record with the key's),
-// any other a random one.
+// any other newID's; both begin with the system clock's milliseconds.
 func (s *Service) env(ctx context.Context, contract string, idem ledger.Idem) ledger.Env {
 	var b [12]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -100,11 +100,24 @@ func (s *Service) env(ctx context.Context, contract string, idem ledger.Idem) le
 	case s.NewID != nil:
 		id = s.NewID()
 	case idem.Key != "":
-		id = ledger.KeyedID(idem.ScopeOr(contract), idem.Key, binary.LittleEndian.Uint32(b[:4]))
+		id = ledger.KeyedID(idem.ScopeOr(contract), idem.Key, time.Now(), binary.LittleEndian.Uint32(b[:4]))
 	default:
-		id = fmt.Sprintf("op_%x", b[:8])
+		id = newID(time.Now(), b[:8])
 	}
 	return ledger.Env{At: s.now(ctx), OpID: id, Rotation: binary.LittleEndian.Uint32(b[8:])}
+}
+
+// newID is an operation id: "op_", the Unix milliseconds of the system
+// clock when it was made (12 hex digits), then 64 random bits (16). The
+// random part makes it unique; the time in front makes ids made one after
+// another sort together, so the records keyed by them (consumptions,
+// holds, entries) are added at the end of a store's ordered indexes
+// rather than all over them, which would touch one page of each per
+// record. It is the system clock, not the request's instant (a test's
+// clock may stand still), and says nothing about when the operation
+// happened: records carry their own times.
+func newID(now time.Time, random []byte) string {
+	return fmt.Sprintf("op_%012x%x", uint64(now.UnixMilli())&(1<<48-1), random)
 }
 
 // run is the read–plan–apply loop every mutation shares. plan reads what it

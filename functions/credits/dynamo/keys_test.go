@@ -51,7 +51,7 @@ func TestSpendKeepsItsConsumptionInTheKeysRecord(t *testing.T) {
 	}
 	// Another contract's id, and an id that names the key but not this
 	// consumption, are not found.
-	for _, id := range []string{ledger.KeyedID("c1", "job-1", 1), ledger.KeyedID("c2", "job-1", 1)} {
+	for _, id := range []string{ledger.KeyedID("c1", "job-1", time.Now(), 1), ledger.KeyedID("c2", "job-1", time.Now(), 1)} {
 		if _, err := st.Consumption(ctx, "c1", id); core.ErrorCode(err) != core.CodeNotFound {
 			t.Errorf("Consumption(%s) = %v, want not_found", id, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"cloudcredits/core"
@@ -113,6 +114,7 @@ func (s *Store) writeLoop() {
 func (s *Store) commitBatch(batch []*applyReq) {
 	err := s.tryBatch(batch, false)
 	if errors.Is(err, errTxFailed) {
+		s.savepointBatches.Add(1)
 		for _, r := range batch {
 			clear(r.errs)
 		}
@@ -152,7 +154,16 @@ func (s *Store) tryBatch(batch []*applyReq, savepoints bool) error {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
 	w := &writeTx{s: s, tx: sqlTx, ctx: ctx, stmts: map[string]*sql.Stmt{}}
+	if !savepoints && txs > 1 {
+		w.deferred = &deferred{counters: map[string]*counters{}, creates: map[*shape][]any{}, txs: txs}
+	}
 	failed, err := w.applyBatch(batch, savepoints)
+	if err == nil && !failed && w.deferred != nil {
+		// A write held back that fails now can't be told apart from
+		// the others: the batch goes again with savepoints, where each
+		// Tx's writes go straight to the table.
+		failed = w.flush() != nil
+	}
 	switch {
 	case err != nil:
 		sqlTx.Rollback()
@@ -240,6 +251,30 @@ type writeTx struct {
 	ctx context.Context
 	// stmts are the prepared statements bound to tx, each bound once.
 	stmts map[string]*sql.Stmt
+	// deferred, when not nil, holds writes back until flush: see deferred.
+	deferred *deferred
+}
+
+// deferred is what a batch of several Txs, applied without savepoints,
+// holds back to write once at the end (flush) rather than a statement per
+// write: each record's counters, read once and added to in memory, and
+// the records created in the shapes that take several rows in one INSERT.
+//
+// Every condition is still checked, in order, on the state the Txs
+// before it leave: a counter's bounds, its record's existence and a lot's
+// life on the counters read inside this transaction with the earlier Adds
+// applied; a create's free key by the INSERT itself, which must insert
+// every row it was given. Any other write first flushes what is held, so
+// it reads and writes the tables as if nothing had been held back. When
+// anything fails the batch's transaction is rolled back and it is applied
+// again with a savepoint per Tx and nothing held back.
+type deferred struct {
+	counters      map[string]*counters // by table and key
+	counterOrder  []*counters
+	counterShapes []*shape         // counterShapes[i] is counterOrder[i]'s
+	creates       map[*shape][]any // each shape's rows, one after another
+	createOrder   []*shape
+	txs           int // in the batch: room for a row of each shape per Tx
 }
 
 // stmt returns the statement prepared for query on the writer connection,
@@ -290,6 +325,27 @@ func (w *writeTx) apply(wr ledger.Write) error {
 	sh, err := shapeOf(wr.Rec)
 	if err != nil {
 		return err
+	}
+	if w.deferred != nil {
+		switch {
+		case wr.Kind == ledger.WriteAdd:
+			return w.addDeferred(sh, wr)
+		case wr.Kind == ledger.WriteCreate && sh.createsMany:
+			args, err := sh.values(wr.Rec)
+			if err != nil {
+				return err
+			}
+			d := w.deferred
+			if _, ok := d.creates[sh]; !ok {
+				d.createOrder = append(d.createOrder, sh)
+				d.creates[sh] = make([]any, 0, d.txs*sh.ncols)
+			}
+			d.creates[sh] = append(d.creates[sh], args...)
+			return nil
+		}
+		if err := w.flush(); err != nil {
+			return err
+		}
 	}
 	switch wr.Kind {
 	case ledger.WriteCreate:
@@ -372,45 +428,154 @@ func (w *writeTx) add(sh *shape, wr ledger.Write) error {
 	if err != nil {
 		return err
 	}
+	c, err := w.readCounters(sh, key)
+	if err != nil {
+		return err
+	}
+	if err := c.add(sh, wr); err != nil {
+		return err
+	}
+	return w.writeCounters(sh, c, wr.What)
+}
+
+// addDeferred is add on the record's counters held in memory, read from
+// the table the first time the batch adds to them.
+func (w *writeTx) addDeferred(sh *shape, wr ledger.Write) error {
+	key, err := sh.keyOf(wr.Rec)
+	if err != nil {
+		return err
+	}
+	d := w.deferred
+	ck := counterKey(sh, key)
+	c, ok := d.counters[ck]
+	if !ok {
+		if c, err = w.readCounters(sh, key); err != nil {
+			return err
+		}
+		d.counters[ck] = c
+		d.counterOrder = append(d.counterOrder, c)
+		d.counterShapes = append(d.counterShapes, sh)
+	}
+	return c.add(sh, wr)
+}
+
+// counterKey names a record for deferred.counters: its table and key.
+func counterKey(sh *shape, key []any) string {
+	var b strings.Builder
+	b.WriteString(sh.table)
+	for _, k := range key {
+		b.WriteByte(0)
+		if s, ok := k.(string); ok { // every key column is text
+			b.WriteString(s)
+		} else {
+			fmt.Fprint(&b, k)
+		}
+	}
+	return b.String()
+}
+
+// flush writes what deferred holds: the rows created, several to an
+// INSERT, each of which must insert every row it was given (a key taken
+// is a failed condition), then each record's counters once.
+func (w *writeTx) flush() error {
+	d := w.deferred
+	for _, sh := range d.createOrder {
+		cols := sh.ncols
+		rows := d.creates[sh]
+		for len(rows) > 0 {
+			n := createChunk(len(rows) / cols)
+			args := rows[:n*cols]
+			query := sh.qCreate
+			if n > 1 {
+				query = sh.qCreateMany[n]
+			}
+			res, err := w.exec(query, args...)
+			if err != nil {
+				return err
+			}
+			if got, err := res.RowsAffected(); err != nil || got != int64(n) {
+				return cmpErr(err, failed("%s: %d of %d new rows had a key already taken", sh.table, int64(n)-got, n))
+			}
+			rows = rows[n*cols:]
+		}
+	}
+	for i, c := range d.counterOrder {
+		if c.adds == 0 {
+			continue
+		}
+		if err := w.writeCounters(d.counterShapes[i], c, d.counterShapes[i].table+" row read in this transaction"); err != nil {
+			return err
+		}
+	}
+	*d = deferred{counters: map[string]*counters{}, creates: map[*shape][]any{}, txs: d.txs}
+	return nil
+}
+
+// counters is a record's counters as read inside the write transaction,
+// with the Adds applied to them since.
+type counters struct {
+	key    []any
+	exists bool // the record was in the table when read
+	vals   []decimal.Decimal
+	// effective and end are a lot's, for a LiveAt condition.
+	effective, end sql.NullInt64
+	// adds counts the Adds applied: each moves a versioned record's
+	// version on by one.
+	adds int64
+}
+
+// readCounters reads the counters of the record at key (all zero when
+// there is none).
+func (w *writeTx) readCounters(sh *shape, key []any) (*counters, error) {
 	n := len(sh.counters)
+	c := &counters{key: key, exists: true, vals: make([]decimal.Decimal, n)}
 	texts := make([]any, n, n+2)
-	vals := make([]decimal.Decimal, n)
-	for i, c := range sh.counters {
-		if sh.integer[c] {
+	for i, col := range sh.counters {
+		if sh.integer[col] {
 			texts[i] = new(int64)
 		} else {
 			texts[i] = new(string)
 		}
 	}
-	var effective, end sql.NullInt64
 	dest := texts
 	if sh.table == "lots" {
-		dest = append(texts, &effective, &end)
+		dest = append(texts, &c.effective, &c.end)
 	}
-	exists := true
 	switch err := w.queryRow(sh.qCounters, key...).Scan(dest...); {
 	case errors.Is(err, sql.ErrNoRows):
-		if wr.MustExist {
-			return failed("%s: it does not exist", wr.What)
+		c.exists = false
+		for i := range c.vals {
+			c.vals[i] = decimal.Zero
 		}
-		exists = false
 	case err != nil:
-		return err
+		return nil, err
 	default:
-		for i, c := range sh.counters {
-			if sh.integer[c] {
-				vals[i] = decimal.NewFromInt(*texts[i].(*int64))
-			} else if vals[i], err = decodeDecimal(c, *texts[i].(*string)); err != nil {
-				return err
+		for i, col := range sh.counters {
+			if sh.integer[col] {
+				c.vals[i] = decimal.NewFromInt(*texts[i].(*int64))
+			} else if c.vals[i], err = decodeDecimal(col, *texts[i].(*string)); err != nil {
+				return nil, err
 			}
 		}
 	}
+	return c, nil
+}
+
+// add applies wr's Adds to the counters, checking its conditions on them:
+// the record exists (MustExist), is live (LiveAt), and each counter stays
+// within its bounds; a lot must still conserve credits.
+func (c *counters) add(sh *shape, wr ledger.Write) error {
+	exists := c.exists || c.adds > 0
+	if wr.MustExist && !exists {
+		return failed("%s: it does not exist", wr.What)
+	}
 	if !wr.LiveAt.IsZero() {
-		l := ledger.Lot{EffectiveFrom: decodeTime(effective), ExpiresAt: decodeTime(end)}
-		if !exists || !l.LiveAt(wr.LiveAt) {
+		l := ledger.Lot{EffectiveFrom: decodeTime(c.effective), ExpiresAt: decodeTime(c.end)}
+		if !c.exists || !l.LiveAt(wr.LiveAt) {
 			return failed("%s: not live at %s", wr.What, wr.LiveAt.Format(time.RFC3339Nano))
 		}
 	}
+	vals := slices.Clone(c.vals)
 	for _, a := range wr.Adds {
 		i := slices.Index(sh.counters, string(a.Counter))
 		if i < 0 {
@@ -424,22 +589,34 @@ func (w *writeTx) add(sh *shape, wr ledger.Write) error {
 	if sh.table == "lots" {
 		l := ledger.Lot{Amount: vals[0], Remaining: vals[1], Held: vals[2], Spent: vals[3], Expired: vals[4], Withdrawn: vals[5], Refunded: vals[6]}
 		if !l.Conserves() {
-			return core.Errorf(core.CodeInternal, "lot %v would not conserve credits: %+v", key, l)
+			return core.Errorf(core.CodeInternal, "lot %v would not conserve credits: %+v", c.key, l)
 		}
 	}
-	args := make([]any, n)
-	for i, c := range sh.counters {
-		if sh.integer[c] {
-			args[i] = vals[i].IntPart()
+	c.vals = vals
+	c.adds++
+	return nil
+}
+
+// writeCounters writes the counters back: it creates the record when it
+// was not there, else updates it (moving a versioned record's version on
+// by one per Add).
+func (w *writeTx) writeCounters(sh *shape, c *counters, what string) error {
+	args := make([]any, len(sh.counters), len(sh.counters)+1+len(c.key))
+	for i, col := range sh.counters {
+		if sh.integer[col] {
+			args[i] = c.vals[i].IntPart()
 		} else {
-			args[i] = encodeDecimal(vals[i])
+			args[i] = encodeDecimal(c.vals[i])
 		}
 	}
-	if !exists {
-		_, err = w.exec(sh.qInsertCounters, append(key, args...)...)
+	if !c.exists {
+		_, err := w.exec(sh.qInsertCounters, append(slices.Clip(c.key), args...)...)
 		return err
 	}
-	return w.updateOne(wr.What, sh.qSetCounters, append(args, key...)...)
+	if sh.versioned {
+		args = append(args, c.adds)
+	}
+	return w.updateOne(what, sh.qSetCounters, append(args, c.key...)...)
 }
 
 // cmpErr returns err when there is one, else the condition's failure.

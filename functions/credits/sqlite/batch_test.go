@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"cloudcredits/core"
 	"cloudcredits/core/ledger"
 	"cloudcredits/functions/credits"
+
+	"github.com/shopspring/decimal"
 )
 
 // batchOf is n one-credit consumptions of f's user, each with a fresh key.
@@ -138,5 +141,99 @@ func TestApplyEachIsOneCommitOfSeparateTxs(t *testing.T) {
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("cancelled Tx %d: %v; want context.Canceled", i, err)
 		}
+	}
+}
+
+// TestApplyEachHoldsBackWrites: a batch's counters and created rows are
+// written once at its end (deferred), yet each Tx is judged exactly as if
+// written one after another. A batch whose Txs all hold is applied so in
+// one go: a write that is not held back (a lot's replace at the version the
+// earlier moves left) sees everything before it. In a batch where some
+// fail — a key an earlier Tx of the batch took, a lot an earlier Tx
+// emptied, an expired idempotency record to replace — each Tx gets its own
+// outcome (the batch goes again with savepoints).
+func TestApplyEachHoldsBackWrites(t *testing.T) {
+	st := openTemp(t)
+	seed(t, st) // L1: 100 credits, 90 remaining, 10 held, version 2
+	ctx := context.Background()
+	spend := func(id, entryID string, credits string) ledger.Tx {
+		m := ledger.Movement{Remaining: dec(credits).Neg(), Spent: dec(credits)}
+		return ledger.Tx{At: t0, Ops: []ledger.Op{
+			ledger.MoveLot{Lot: "L1", Contract: "c1", Move: m, LiveAt: t0},
+			ledger.PutEntry{Entry: ledger.Entry{ID: entryID, Contract: "c1", Lot: "L1", Currency: core.Cloud,
+				Kind: ledger.EntryConsume, Credits: dec(credits), Move: m, Ref: id, At: t0}},
+			ledger.PutConsumption{Consumption: ledger.Consumption{ID: id, Contract: "c1", User: "u1", Entity: "acme",
+				Currency: core.Cloud, Credits: dec(credits), Debits: []ledger.Debit{{Lot: "L1", Credits: dec(credits)}},
+				CreatedAt: t0, Refunded: decimal.Zero, Returned: []decimal.Decimal{decimal.Zero}, BudgetMonth: "2025-03"}},
+			ledger.AddUsage{Key: ledger.UsageKey{Contract: "c1", Month: "2025-03", Currency: core.Cloud, User: "u1"}, Credits: dec(credits), Count: 1},
+			ledger.PutIdempotency{At: t0, Record: ledger.IdempotencyRecord{Contract: "c1", Key: "k-" + id,
+				Fingerprint: "f", Response: []byte(`{}`), CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}},
+		}}
+	}
+	check := func(batch string, txs []ledger.Tx, conflicts []int, savepoints int64) {
+		t.Helper()
+		commits, again := st.commits.Load(), st.savepointBatches.Load()
+		errs := st.ApplyEach(ctx, txs)
+		for i, want := range conflicts {
+			c, ok := asConflict(errs[i])
+			switch {
+			case want < 0 && errs[i] != nil:
+				t.Errorf("%s, Tx %d: %v; want it applied", batch, i, errs[i])
+			case want >= 0 && (!ok || c.Op != want):
+				t.Errorf("%s, Tx %d: %v; want a conflict on op %d", batch, i, errs[i], want)
+			}
+		}
+		if n := st.commits.Load() - commits; n != 1 {
+			t.Errorf("%s: %d commits; want 1", batch, n)
+		}
+		if n := st.savepointBatches.Load() - again; n != savepoints {
+			t.Errorf("%s: applied again with savepoints %d times; want %d", batch, n, savepoints)
+		}
+	}
+
+	l1 := must(st.Lot(ctx, "c1", "L1"))
+	l1.Remaining, l1.Spent, l1.Version = dec("88"), dec("2"), 4 // as the two spends before it leave it
+	check("good batch", []ledger.Tx{
+		spend("Ca", "Ea", "1"),
+		spend("Cb", "Eb", "1"),
+		{At: t0, Ops: []ledger.Op{l1.Ended(t0.Add(300*day), time.Time{}, time.Time{})}},
+		spend("Cc", "Ec", "1"),
+	}, []int{-1, -1, -1, -1}, 0)
+
+	check("batch with failures", []ledger.Tx{
+		spend("Cd", "Ed", "1"),
+		spend("Ce", "Ed", "1"), // the entry id Tx 0 took
+		{At: t0, Ops: []ledger.Op{ledger.MoveLot{Lot: "L1", Contract: "c1", Move: ledger.Movement{Remaining: dec("-87"), Spent: dec("87")}}}},
+		spend("Cf", "Ef", "1"),
+		{At: t0, Ops: []ledger.Op{ledger.PutIdempotency{At: t0, Record: ledger.IdempotencyRecord{Contract: "c1", Key: "stale",
+			Fingerprint: "g", Response: []byte(`{"again":true}`), CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}}}},
+	}, []int{-1, 1, 0, -1, -1}, 1)
+
+	got := must(st.Lot(ctx, "c1", "L1"))
+	if got.Remaining.String() != "85" || got.Spent.String() != "5" || got.Version != 8 || !got.ExpiresAt.Equal(t0.Add(300*day)) {
+		t.Errorf("L1 after the batches: remaining %s, spent %s, version %d, expires %v; want 85, 5, 8, the replaced expiry",
+			got.Remaining, got.Spent, got.Version, got.ExpiresAt)
+	}
+	var ids []string
+	for _, e := range must(st.Entries(ctx, "c1", "L1")) {
+		ids = append(ids, e.ID)
+	}
+	if fmt.Sprint(ids) != "[E1 Ea Eb Ec Ed Ef]" {
+		t.Errorf("entries of L1 %v; want [E1 Ea Eb Ec Ed Ef]", ids)
+	}
+	for id, want := range map[string]bool{"Ca": true, "Cb": true, "Cc": true, "Cd": true, "Ce": false, "Cf": true} {
+		if _, err := st.Consumption(ctx, "c1", id); (err == nil) != want {
+			t.Errorf("consumption %s: %v; want it stored %v", id, err, want)
+		}
+		if _, ok, _ := st.Idempotency(ctx, "c1", "k-"+id, t0); ok != want {
+			t.Errorf("idempotency record of %s stored %v; want %v", id, ok, want)
+		}
+	}
+	if r, ok, _ := st.Idempotency(ctx, "c1", "stale", t0); !ok || r.Fingerprint != "g" {
+		t.Errorf("expired record: %+v, %v; want it replaced", r, ok)
+	}
+	u := must(st.Usage(ctx, "c1", "2025-03", "2025-03"))
+	if len(u) != 1 || u[0].Count != 5 || u[0].Credits.String() != "5" {
+		t.Errorf("usage %+v; want one row of 5 credits in 5 spends", u)
 	}
 }

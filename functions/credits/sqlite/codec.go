@@ -40,10 +40,23 @@ func decodeTime(v sql.NullInt64) time.Time {
 	return time.Unix(0, v.Int64).UTC()
 }
 
+// decZero is what "0" decodes to (as decimal.NewFromString decodes it),
+// one value shared by every column that holds 0 — most of a lot's
+// counters: a decimal is never changed in place, so sharing it is safe.
+var decZero = decimal.New(0, 0)
+
 // encodeDecimal is the one text form of a decimal in the database.
-func encodeDecimal(d decimal.Decimal) string { return d.String() }
+func encodeDecimal(d decimal.Decimal) string {
+	if d.IsZero() {
+		return "0" // d.String(), without its allocations: most counters are 0
+	}
+	return d.String()
+}
 
 func decodeDecimal(column, s string) (decimal.Decimal, error) {
+	if s == "0" {
+		return decZero, nil
+	}
 	d, err := decimal.NewFromString(s)
 	if err != nil {
 		return decimal.Zero, fmt.Errorf("column %s holds %q, not a decimal: %w", column, s, err)
@@ -147,7 +160,16 @@ type values struct {
 	err  error
 }
 
-func (v *values) add(a ...any) { v.args = append(v.args, a...) }
+// valuesCap is the columns a row's values are allocated for at first: the
+// widest row a spend writes fits without growing.
+const valuesCap = 24
+
+func (v *values) add(a ...any) {
+	if v.args == nil {
+		v.args = make([]any, 0, valuesCap)
+	}
+	v.args = append(v.args, a...)
+}
 
 func (v *values) time(t time.Time) {
 	a, err := encodeTime(t)
@@ -157,7 +179,16 @@ func (v *values) time(t time.Time) {
 	v.args = append(v.args, a)
 }
 
-func (v *values) dec(d decimal.Decimal) { v.args = append(v.args, encodeDecimal(d)) }
+func (v *values) dec(d decimal.Decimal) {
+	if d.IsZero() {
+		v.args = append(v.args, zeroText) // no string to box
+		return
+	}
+	v.args = append(v.args, encodeDecimal(d))
+}
+
+// zeroText is encodeDecimal(0) as a column value.
+var zeroText any = "0"
 
 func (v *values) json(x any) {
 	s, err := encodeJSON(x)

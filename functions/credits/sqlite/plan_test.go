@@ -76,4 +76,23 @@ func TestLotQueryPlans(t *testing.T) {
 		{"OwnerLots", rOwnerLots, "USING INDEX lots_owner (contract=? AND owner=?)", []any{"c", "u"}},
 		{"Lots", rLots, "USING PRIMARY KEY (contract=? AND id>?)", []any{"c", "", 10}},
 	})
+	// The contract and the user a spend reads with its lots: two lookups,
+	// each on its table's primary key.
+	wantPlans(t, st, "SCAN", []planCase{
+		{"ReadSpend's contract", rContractUser, "SEARCH c USING PRIMARY KEY (id=?)", []any{"c", "u"}},
+		{"ReadSpend's user", rContractUser, "SEARCH u USING PRIMARY KEY (contract=? AND id=?)", []any{"c", "u"}},
+	})
+}
+
+// A batch's read of its keys' idempotency records looks each key up on the
+// primary key: it never scans the scope's records.
+func TestIdempotencyManyQueryPlan(t *testing.T) {
+	st, err := Open(filepath.Join(t.TempDir(), "ledger.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	wantPlans(t, st, "SCAN idempotency", []planCase{
+		{"IdempotencyMany", rIdempotencyMany, "USING PRIMARY KEY (contract=? AND key=?)", []any{"c", `["a","b"]`}},
+	})
 }

@@ -226,6 +226,31 @@ func (s *Store) Idempotency(ctx context.Context, contract, key string, at time.T
 	return r, true, nil
 }
 
+var _ ledger.IdempotencyLister = (*Store)(nil)
+
+// IdempotencyMany reads the records of keys in one query (the keys go in
+// as one JSON array), each judged live at `at` as Idempotency judges it.
+func (s *Store) IdempotencyMany(ctx context.Context, scope string, keys []string, at time.Time) (map[string]ledger.IdempotencyRecord, error) {
+	if len(keys) == 0 {
+		return map[string]ledger.IdempotencyRecord{}, nil
+	}
+	list, err := encodeJSON(keys)
+	if err != nil {
+		return nil, err
+	}
+	records, err := many(ctx, s, scanIdempotency, "idempotency records", len(keys), rIdempotencyMany, scope, list)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]ledger.IdempotencyRecord, len(records))
+	for _, r := range records {
+		if r.LiveAt(at) {
+			out[r.Key] = r
+		}
+	}
+	return out, nil
+}
+
 func (s *Store) Entries(ctx context.Context, contract, lot string) ([]ledger.Entry, error) {
 	return many(ctx, s, scanEntry, "entries", unbounded,
 		rEntries, contract, lot)
@@ -255,10 +280,18 @@ func timeArg(what string, at time.Time) (any, error) {
 	return t, nil
 }
 
-// EndedLots reads the partial index lots_ended: the WHERE below repeats the
-// index's own condition so SQLite may use it.
+// EndedLots reads the partial index lots_sweep: the lots ended by `at`
+// with credits left, and the finished ones (nothing left, nothing held)
+// that ended ledger.RetireGrace before it, for the sweep to retire. A
+// retired lot leaves the index, so a read follows the sweep's work, not
+// the table's history.
 func (s *Store) EndedLots(ctx context.Context, at time.Time, limit int) ([]ledger.Lot, error) {
-	return dueBy(ctx, s, scanLot, "ended lots", rEndedLots, at, limit)
+	t, err1 := encodeTime(at)
+	graced, err2 := encodeTime(at.Add(-ledger.RetireGrace))
+	if err := errors.Join(err1, err2); err != nil || t == nil || graced == nil {
+		return nil, fmt.Errorf("sqlite: ended lots at %v: need a time in range: %w", at, err)
+	}
+	return many(ctx, s, scanLot, "ended lots", unbounded, rEndedLots, t, graced, clampLimit(limit))
 }
 
 // ExpiredHolds reads the partial index holds_open_expiry.
@@ -321,7 +354,7 @@ func (s *Store) NotificationsByPrefix(ctx context.Context, contract, prefix stri
 		prefix, prefix+string(utf8.MaxRune), contract, ledger.NotificationsPerContractMax)
 }
 
-// LotsEndingWithin reads the partial index lots_ended for ends in
+// LotsEndingWithin reads the partial index lots_sweep for ends in
 // (after, by].
 func (s *Store) LotsEndingWithin(ctx context.Context, after, by time.Time, limit int) ([]ledger.Lot, error) {
 	a, err1 := encodeTime(after)
@@ -332,19 +365,18 @@ func (s *Store) LotsEndingWithin(ctx context.Context, after, by time.Time, limit
 	return many(ctx, s, scanLot, "lots ending", unbounded, rLotsEnding, a, b, clampLimit(limit))
 }
 
-// ReadSpend reads what a spend plans on, one read after another (each is
-// a local index lookup; see ledger.Store.ReadSpend).
+// ReadSpend reads what a spend plans on: the contract with the user in
+// one read (a join on both primary keys), then the lots; each is a local
+// index lookup (see ledger.Store.ReadSpend).
 func (s *Store) ReadSpend(ctx context.Context, q ledger.SpendQuery) (ledger.SpendState, error) {
 	var st ledger.SpendState
 	var err error
-	if st.Contract, err = s.Contract(ctx, q.Contract); err != nil {
-		return st, err
-	}
-	switch u, err := s.User(ctx, q.Contract, q.User); {
-	case err == nil:
-		st.User = &u
-	case core.ErrorCode(err) != core.CodeNotFound:
-		return st, err
+	st.Contract, st.User, err = scanContractUser(s.readRow(ctx, rContractUser, q.Contract, q.User))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return st, ledger.NotFound("contract", q.Contract)
+	case err != nil:
+		return st, fmt.Errorf("sqlite: read contract %s with user %s: %w", q.Contract, q.User, err)
 	}
 	if st.Lots, err = s.SpendLots(ctx, q.Contract, q.User, q.At); err != nil || q.Project == "" {
 		return st, err

@@ -1,18 +1,30 @@
 package sqlite
 
 import (
+	"database/sql"
 	"fmt"
 	"strings"
-	"time"
 
 	"cloudcredits/core"
 	"cloudcredits/core/ledger"
+
+	"github.com/shopspring/decimal"
 )
 
 // The column lists and row codecs of each table, one place per table, so a
 // read and a write can't disagree on the order.
 
 type scanner interface{ Scan(dest ...any) error }
+
+// How many columns the rows a spend writes have: their values are
+// allocated at that size.
+var (
+	lenLotCols         = len(columns(lotCols))
+	lenEntryCols       = len(columns(entryCols))
+	lenHoldCols        = len(columns(holdCols))
+	lenConsumptionCols = len(columns(consumptionCols))
+	lenIdempotencyCols = len(columns(idempotencyCols))
+)
 
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
@@ -38,10 +50,52 @@ func contractValues(c ledger.Contract) ([]any, error) {
 
 func scanContract(s scanner) (ledger.Contract, error) {
 	var c ledger.Contract
-	err := s.Scan(&c.ID, &c.Customer, &c.Entity, jsonCol{"covered_entities", &c.CoveredEntities}, &c.ContractorCoverage,
-		timeCol{&c.Start}, timeCol{&c.End}, &c.ExtensionMonths, &c.Channel, decCol{"monthly_baseline", &c.MonthlyBaseline},
-		&c.PlanActive, timeCol{&c.TerminatedAt}, &c.Version, &c.NotifyEmail)
+	err := s.Scan(contractDest(&c)...)
 	return c, err
+}
+
+// contractDest is where a row of contractCols scans to.
+func contractDest(c *ledger.Contract) []any {
+	return []any{&c.ID, &c.Customer, &c.Entity, jsonCol{"covered_entities", &c.CoveredEntities}, &c.ContractorCoverage,
+		timeCol{&c.Start}, timeCol{&c.End}, &c.ExtensionMonths, &c.Channel, decCol{"monthly_baseline", &c.MonthlyBaseline},
+		&c.PlanActive, timeCol{&c.TerminatedAt}, &c.Version, &c.NotifyEmail}
+}
+
+// contractUserCols are a contract's columns (as c), whether the user (u,
+// LEFT JOINed) exists, and the user's columns — empty text and 0 where
+// there is no user, so the row scans with userDest either way.
+var contractUserCols = func() string {
+	var cols []string
+	for _, c := range columns(contractCols) {
+		cols = append(cols, "c."+c)
+	}
+	cols = append(cols, "u.id IS NOT NULL")
+	for _, c := range columns(userCols) {
+		switch c {
+		case "added_at", "removed_at": // times are NULL for the zero time anyway
+			cols = append(cols, "u."+c)
+		case "can_spend", "active", "version":
+			cols = append(cols, "coalesce(u."+c+", 0)")
+		default:
+			cols = append(cols, "coalesce(u."+c+", '')")
+		}
+	}
+	return strings.Join(cols, ", ")
+}()
+
+// scanContractUser reads a row of contractUserCols: the contract, and the
+// user when the contract has one by the id asked for (else nil).
+func scanContractUser(s scanner) (ledger.Contract, *ledger.User, error) {
+	var (
+		c   ledger.Contract
+		u   ledger.User
+		has bool
+	)
+	err := s.Scan(append(append(contractDest(&c), &has), userDest(&u)...)...)
+	if err != nil || !has {
+		return c, nil, err
+	}
+	return c, &u, nil
 }
 
 const userCols = `contract, id, kind, entity, can_spend, active, added_at, removed_at, version`
@@ -57,9 +111,14 @@ func userValues(u ledger.User) ([]any, error) {
 
 func scanUser(s scanner) (ledger.User, error) {
 	var u ledger.User
-	err := s.Scan(&u.Contract, &u.ID, textCol[ledger.UserKind]{&u.Kind}, &u.Entity, &u.CanSpend, &u.Active,
-		timeCol{&u.AddedAt}, timeCol{&u.RemovedAt}, &u.Version)
+	err := s.Scan(userDest(&u)...)
 	return u, err
+}
+
+// userDest is where a row of userCols scans to.
+func userDest(u *ledger.User) []any {
+	return []any{&u.Contract, &u.ID, textCol[ledger.UserKind]{&u.Kind}, &u.Entity, &u.CanSpend, &u.Active,
+		timeCol{&u.AddedAt}, timeCol{&u.RemovedAt}, &u.Version}
 }
 
 const lotCols = `contract, id, currency, kind, owner, source, grant_id, order_id,
@@ -67,7 +126,7 @@ const lotCols = `contract, id, currency, kind, owner, source, grant_id, order_id
 	granted_at, effective_at, expires_at, notice_at, closes_at, end_at, version, retired`
 
 func lotValues(l ledger.Lot) ([]any, error) {
-	var v values
+	v := values{args: make([]any, 0, lenLotCols)}
 	v.add(l.Contract, l.ID, string(l.Currency), string(l.Kind), l.Owner, string(l.Source), l.Grant, l.Order)
 	v.dec(l.Amount)
 	v.dec(l.Remaining)
@@ -86,30 +145,44 @@ func lotValues(l ledger.Lot) ([]any, error) {
 	return v.args, v.err
 }
 
+// scanLot reads a row of lotCols. A spend reads every lot it may draw
+// on, so the columns scan into plain strings and integers (the quick
+// conversions database/sql has) and are decoded here.
 func scanLot(s scanner) (ledger.Lot, error) {
 	var (
-		l   ledger.Lot
-		end time.Time
+		l                      ledger.Lot
+		currency, kind, source string
+		c                      [7]string // amount … refunded
+		t                      [6]sql.NullInt64
 	)
-	if err := s.Scan(&l.Contract, &l.ID, textCol[core.Currency]{&l.Currency}, textCol[ledger.Kind]{&l.Kind}, &l.Owner,
-		textCol[ledger.Source]{&l.Source}, &l.Grant, &l.Order,
-		decCol{"amount", &l.Amount}, decCol{"remaining", &l.Remaining}, decCol{"held", &l.Held}, decCol{"spent", &l.Spent},
-		decCol{"expired", &l.Expired}, decCol{"withdrawn", &l.Withdrawn}, decCol{"refunded", &l.Refunded},
-		timeCol{&l.GrantedAt}, timeCol{&l.EffectiveFrom}, timeCol{&l.ExpiresAt}, timeCol{&l.WithdrawNoticeAt},
-		timeCol{&l.ClosesAt}, timeCol{&end}, &l.Version, &l.Retired); err != nil {
+	if err := s.Scan(&l.Contract, &l.ID, &currency, &kind, &l.Owner, &source, &l.Grant, &l.Order,
+		&c[0], &c[1], &c[2], &c[3], &c[4], &c[5], &c[6],
+		&t[0], &t[1], &t[2], &t[3], &t[4], &t[5], &l.Version, &l.Retired); err != nil {
 		return l, err
 	}
-	if !end.Equal(l.End()) {
+	l.Currency, l.Kind, l.Source = core.Currency(currency), ledger.Kind(kind), ledger.Source(source)
+	for i, d := range []*decimal.Decimal{&l.Amount, &l.Remaining, &l.Held, &l.Spent, &l.Expired, &l.Withdrawn, &l.Refunded} {
+		var err error
+		if *d, err = decodeDecimal(lotCounterCols[i], c[i]); err != nil {
+			return l, err
+		}
+	}
+	l.GrantedAt, l.EffectiveFrom, l.ExpiresAt = decodeTime(t[0]), decodeTime(t[1]), decodeTime(t[2])
+	l.WithdrawNoticeAt, l.ClosesAt = decodeTime(t[3]), decodeTime(t[4])
+	if !decodeTime(t[5]).Equal(l.End()) {
 		return l, fmt.Errorf("lot %s/%s: end_at disagrees with its expiry and close", l.Contract, l.ID)
 	}
 	return l, nil
 }
 
+// lotCounterCols are the decimal columns of lotCols, in order.
+var lotCounterCols = [7]string{"amount", "remaining", "held", "spent", "expired", "withdrawn", "refunded"}
+
 const entryCols = `contract, id, lot, currency, kind, credits,
 	move_remaining, move_held, move_spent, move_expired, move_withdrawn, move_refunded, ref, at`
 
 func entryValues(e ledger.Entry) ([]any, error) {
-	var v values
+	v := values{args: make([]any, 0, lenEntryCols)}
 	v.add(e.Contract, e.ID, e.Lot, string(e.Currency), string(e.Kind))
 	v.dec(e.Credits)
 	v.dec(e.Move.Remaining)
@@ -137,7 +210,7 @@ const holdCols = `contract, id, user, entity, project, service, currency, credit
 	created_at, expires_at, closed_at, consumption, version`
 
 func holdValues(h ledger.Hold) ([]any, error) {
-	var v values
+	v := values{args: make([]any, 0, lenHoldCols)}
 	v.add(h.Contract, h.ID, h.User, h.Entity, h.Project, h.Service, string(h.Currency))
 	v.dec(h.Credits)
 	v.json(h.Debits)
@@ -161,7 +234,7 @@ const consumptionCols = `contract, id, user, entity, project, service, currency,
 	created_at, refunded, returned, budget_month, version`
 
 func consumptionValues(c ledger.Consumption) ([]any, error) {
-	var v values
+	v := values{args: make([]any, 0, lenConsumptionCols)}
 	v.add(c.Contract, c.ID, c.User, c.Entity, c.Project, c.Service, string(c.Currency))
 	v.dec(c.Credits)
 	v.json(c.Debits)
@@ -184,7 +257,7 @@ func scanConsumption(s scanner) (ledger.Consumption, error) {
 const idempotencyCols = `contract, key, fingerprint, response, created_at, expires_at`
 
 func idempotencyValues(r ledger.IdempotencyRecord) ([]any, error) {
-	var v values
+	v := values{args: make([]any, 0, lenIdempotencyCols)}
 	response := r.Response
 	if response == nil {
 		response = []byte{} // the column is NOT NULL; nil and empty read back alike

@@ -320,6 +320,18 @@ ALTER TABLE lots ADD COLUMN retired INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX lots_pool ON lots (contract, owner, end_at, granted_at, id) WHERE remaining <> '0' AND retired = 0;
 CREATE INDEX lots_owner ON lots (contract, owner) WHERE kind = 'individual';
 `,
+
+	// 10: the sweep's work list keeps a lot from its end until the sweep
+	// retires it (ledger.Store.EndedLots), not only while it has credits
+	// left: an index whose condition names remaining is rewritten by every
+	// debit of a lot that has an end — one more page each spend writes —
+	// while end_at and retired change only when a lot's life does. The
+	// finished lots in it are handed to the sweep to retire once
+	// ledger.RetireGrace has passed.
+	`
+DROP INDEX lots_ended;
+CREATE INDEX lots_sweep ON lots (end_at) WHERE end_at IS NOT NULL AND retired = 0;
+`,
 }
 
 // notificationDue is a notification's due time, the later of created_at

@@ -14,6 +14,7 @@ import (
 type shape struct {
 	table   string
 	cols    string
+	ncols   int // how many cols names (set by build)
 	keyCols int
 	// versioned: the table has a version column (ledger.WriteReplace and
 	// ledger.WriteCheck compare it; an Add moves it on).
@@ -25,10 +26,34 @@ type shape struct {
 	integer  map[string]bool
 	// expires is the column a Create's ExpiredBy compares ("" when none).
 	expires string
-	values  func(ledger.Record) ([]any, error)
+	// createsMany: a batch's creates of this shape are written several
+	// rows to an INSERT (qCreateMany; see deferred), as the records a
+	// spend creates are.
+	createsMany bool
+	values      func(ledger.Record) ([]any, error)
+	// key, when set, is values' first keyCols without the rest: the
+	// shapes an Add names (only by key) have one.
+	key func(ledger.Record) []any
 
 	// The statements, built by build.
 	qCreate, qCreateExpired, qReplace, qUpsert, qVersion, qCounters, qSetCounters, qInsertCounters string
+	// qCreateMany[n] is qCreate of n rows, for n a power of two from 2 to
+	// createRowsMax (createChunk picks them).
+	qCreateMany map[int]string
+}
+
+// createRowsMax bounds the rows of one multi-row INSERT.
+const createRowsMax = 64
+
+// createChunk is how many of n rows (n > 0) the next INSERT takes: the
+// largest power of two at most n and createRowsMax, so a few prepared
+// statements write any number of rows.
+func createChunk(n int) int {
+	c := 1
+	for c*2 <= min(n, createRowsMax) {
+		c *= 2
+	}
+	return c
 }
 
 // shapeOf returns the shape of a record.
@@ -75,6 +100,9 @@ func shapeOf(r ledger.Record) (*shape, error) {
 
 // keyOf is a record's key columns' values.
 func (sh *shape) keyOf(r ledger.Record) ([]any, error) {
+	if sh.key != nil {
+		return sh.key(r), nil
+	}
 	args, err := sh.values(r)
 	if err != nil {
 		return nil, err
@@ -85,20 +113,23 @@ func (sh *shape) keyOf(r ledger.Record) ([]any, error) {
 var shapes = map[string]*shape{
 	"lots": {table: "lots", cols: lotCols, keyCols: 2, versioned: true,
 		counters: []string{"amount", "remaining", "held", "spent", "expired", "withdrawn", "refunded"},
-		values:   func(r ledger.Record) ([]any, error) { return lotValues(r.(ledger.Lot)) }},
-	"entries": {table: "entries", cols: entryCols, keyCols: 2,
+		values:   func(r ledger.Record) ([]any, error) { return lotValues(r.(ledger.Lot)) },
+		key:      func(r ledger.Record) []any { l := r.(ledger.Lot); return []any{l.Contract, l.ID} }},
+	"entries": {table: "entries", cols: entryCols, keyCols: 2, createsMany: true,
 		values: func(r ledger.Record) ([]any, error) { return entryValues(r.(ledger.Entry)) }},
-	"idempotency": {table: "idempotency", cols: idempotencyCols, keyCols: 2, expires: "expires_at",
+	"idempotency": {table: "idempotency", cols: idempotencyCols, keyCols: 2, expires: "expires_at", createsMany: true,
 		values: func(r ledger.Record) ([]any, error) { return idempotencyValues(r.(ledger.IdempotencyRecord)) }},
-	"holds": {table: "holds", cols: holdCols, keyCols: 2, versioned: true,
+	"holds": {table: "holds", cols: holdCols, keyCols: 2, versioned: true, createsMany: true,
 		values: func(r ledger.Record) ([]any, error) { return holdValues(r.(ledger.Hold)) }},
-	"consumptions": {table: "consumptions", cols: consumptionCols, keyCols: 2, versioned: true,
+	"consumptions": {table: "consumptions", cols: consumptionCols, keyCols: 2, versioned: true, createsMany: true,
 		values: func(r ledger.Record) ([]any, error) { return consumptionValues(r.(ledger.Consumption)) }},
 	"budget_usage": {table: "budget_usage", cols: budgetUsedCols, keyCols: 4, counters: []string{"used"},
-		values: func(r ledger.Record) ([]any, error) { return budgetUsedValues(r.(ledger.BudgetUsed)), nil }},
+		values: func(r ledger.Record) ([]any, error) { return budgetUsedValues(r.(ledger.BudgetUsed)), nil },
+		key:    func(r ledger.Record) []any { return budgetUsedValues(r.(ledger.BudgetUsed))[:4] }},
 	"usage": {table: "usage", cols: usageCols, keyCols: 7, counters: []string{"credits", "count"},
 		integer: map[string]bool{"count": true},
-		values:  func(r ledger.Record) ([]any, error) { return usageValues(r.(ledger.Usage)), nil }},
+		values:  func(r ledger.Record) ([]any, error) { return usageValues(r.(ledger.Usage)), nil },
+		key:     func(r ledger.Record) []any { return usageValues(r.(ledger.Usage))[:7] }},
 	"attempts": {table: "attempts", cols: attemptCols, keyCols: 2,
 		values: func(r ledger.Record) ([]any, error) { return attemptValues(r.(ledger.Attempt)) }},
 	"contracts": {table: "contracts", cols: contractCols, keyCols: 1, versioned: true,
@@ -129,12 +160,21 @@ func init() {
 // build writes the shape's statements.
 func (sh *shape) build() {
 	names := columns(sh.cols)
+	sh.ncols = len(names)
 	where := make([]string, sh.keyCols)
 	for i, c := range names[:sh.keyCols] {
 		where[i] = c + " = ?"
 	}
 	key := strings.Join(where, " AND ")
 	sh.qCreate = insertSQL(sh.table, sh.cols, "ON CONFLICT DO NOTHING")
+	if sh.createsMany {
+		sh.qCreateMany = map[int]string{}
+		row := "(" + placeholders(len(names)) + ")"
+		for n := 2; n <= createRowsMax; n *= 2 {
+			sh.qCreateMany[n] = fmt.Sprintf("INSERT INTO %s (%s) VALUES %s ON CONFLICT DO NOTHING",
+				sh.table, sh.cols, strings.TrimSuffix(strings.Repeat(row+",", n), ","))
+		}
+	}
 	sh.qUpsert = insertSQL(sh.table, sh.cols, "ON CONFLICT DO UPDATE SET "+setExcluded(sh.cols))
 	if sh.expires != "" {
 		sh.qCreateExpired = insertSQL(sh.table, sh.cols,
@@ -157,7 +197,8 @@ func (sh *shape) build() {
 			set[i] = c + " = ?"
 		}
 		if sh.versioned {
-			set = append(set, "version = version + 1")
+			// One per Add the write carries (writeTx.writeCounters).
+			set = append(set, "version = version + ?")
 		}
 		sh.qSetCounters = fmt.Sprintf("UPDATE %s SET %s WHERE %s", sh.table, strings.Join(set, ", "), key)
 		sh.qInsertCounters = insertSQL(sh.table, strings.Join(append(names[:sh.keyCols:sh.keyCols], sh.counters...), ", "), "")
@@ -170,6 +211,9 @@ func (sh *shape) statements() []string {
 		if q != "" {
 			out = append(out, q)
 		}
+	}
+	for n := 2; n <= createRowsMax && sh.qCreateMany != nil; n *= 2 {
+		out = append(out, sh.qCreateMany[n])
 	}
 	return out
 }

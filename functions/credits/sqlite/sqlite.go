@@ -47,8 +47,9 @@ type Store struct {
 	quit       chan struct{}  // closed by Close
 	writerDone chan struct{}  // closed when writeLoop has returned
 
-	// commits and committedTxs count group commits and the Txs they carried.
-	commits, committedTxs atomic.Int64
+	// commits and committedTxs count group commits and the Txs they carried;
+	// savepointBatches the batches applied again with a savepoint per Tx.
+	commits, committedTxs, savepointBatches atomic.Int64
 
 	// Statements prepared at Open, by query text; see writeQueries and
 	// readQueries. unprepared counts queries run without one (a test keeps

@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -505,13 +507,53 @@ func TestIdempotencyExpiry(t *testing.T) {
 	}
 }
 
+// TestIdempotencyMany: the one read of many keys answers exactly what
+// Idempotency answers for each: a live record, nothing for an expired one,
+// another scope's or a key without one.
+func TestIdempotencyMany(t *testing.T) {
+	st := openTemp(t)
+	ctx := context.Background()
+	rec := func(scope, key string, expires time.Time) ledger.IdempotencyRecord {
+		return ledger.IdempotencyRecord{Contract: scope, Key: key, Fingerprint: "f-" + key, Response: []byte(`{"k":"` + key + `"}`),
+			CreatedAt: t0.Add(-time.Hour), ExpiresAt: expires}
+	}
+	live, expired, other := rec("c1", "live", t0.Add(day)), rec("c1", "expired", t0), rec("c2", "other", t0.Add(day))
+	for _, r := range []ledger.IdempotencyRecord{live, expired, other} {
+		apply(t, st, ledger.PutIdempotency{At: t0.Add(-time.Hour), Record: r})
+	}
+	got, err := st.IdempotencyMany(ctx, "c1", []string{"live", "expired", "other", "none", `"q"\`}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || !reflect.DeepEqual(got["live"], live) {
+		t.Errorf("IdempotencyMany = %+v; want only the live record of c1", got)
+	}
+	for _, key := range []string{"live", "expired", "other", "none"} {
+		one, ok, err := st.Idempotency(ctx, "c1", key, t0)
+		if many, inMany := got[key]; err != nil || ok != inMany || !reflect.DeepEqual(one, many) {
+			t.Errorf("key %s: Idempotency %+v, %v, %v; IdempotencyMany %+v, %v", key, one, ok, err, many, inMany)
+		}
+	}
+	if got, err := st.IdempotencyMany(ctx, "c1", nil, t0); err != nil || len(got) != 0 {
+		t.Errorf("no keys: %v, %v; want an empty answer", got, err)
+	}
+}
+
 func TestSweeperLists(t *testing.T) {
 	st := openTemp(t)
 	ctx := context.Background()
 	ended := lot("c1", "ended", "5", t0.Add(-2*day), t0.Add(-day))
 	atNow := lot("c2", "atnow", "5", t0.Add(-2*day), t0)
-	empty := lot("c1", "empty", "5", t0.Add(-2*day), t0.Add(-day))
+	// Finished lots (nothing left): handed to the sweep to retire once
+	// ledger.RetireGrace has passed since their end, and nothing held.
+	empty := lot("c1", "empty", "5", t0.Add(-2*day), t0.Add(-ledger.RetireGrace))
 	empty.Remaining, empty.Spent = decimal.Zero, dec("5")
+	recent := lot("c1", "recent", "5", t0.Add(-2*day), t0.Add(1-ledger.RetireGrace))
+	recent.Remaining, recent.Spent = decimal.Zero, dec("5")
+	holding := lot("c1", "holding", "5", t0.Add(-2*day), t0.Add(-2*ledger.RetireGrace))
+	holding.Remaining, holding.Held = decimal.Zero, dec("5")
+	retired := lot("c1", "retired", "5", t0.Add(-3*day), t0.Add(-2*ledger.RetireGrace))
+	retired.Remaining, retired.Spent, retired.Retired = decimal.Zero, dec("5"), true
 	closed := lot("c2", "closed", "5", t0.Add(-2*day), time.Time{})
 	closed.WithdrawNoticeAt, closed.ClosesAt = t0.Add(-3*day), t0.Add(-time.Hour)
 	later := lot("c1", "later", "5", t0.Add(-2*day), t0.Add(1))
@@ -520,6 +562,7 @@ func TestSweeperLists(t *testing.T) {
 		return ledger.PutHold{Hold: ledger.Hold{ID: id, Contract: "c1", State: state, Credits: dec("1"), CreatedAt: t0.Add(-day), ExpiresAt: expires}}
 	}
 	apply(t, st, ledger.CreateLot{Lot: ended}, ledger.CreateLot{Lot: atNow}, ledger.CreateLot{Lot: empty},
+		ledger.CreateLot{Lot: recent}, ledger.CreateLot{Lot: holding}, ledger.CreateLot{Lot: retired},
 		ledger.CreateLot{Lot: closed}, ledger.CreateLot{Lot: later}, ledger.CreateLot{Lot: never},
 		hold("h-past", ledger.HoldOpen, t0.Add(-time.Hour)), hold("h-now", ledger.HoldOpen, t0),
 		hold("h-later", ledger.HoldOpen, t0.Add(1)), hold("h-settled", ledger.HoldSettled, t0.Add(-time.Hour)))
@@ -528,7 +571,7 @@ func TestSweeperLists(t *testing.T) {
 	for _, l := range must(st.EndedLots(ctx, t0, 100)) {
 		ids = append(ids, l.Contract+"/"+l.ID)
 	}
-	if want := []string{"c1/ended", "c2/closed", "c2/atnow"}; !reflect.DeepEqual(ids, want) {
+	if want := []string{"c1/empty", "c1/ended", "c2/closed", "c2/atnow"}; !reflect.DeepEqual(ids, want) {
 		t.Errorf("EndedLots = %v, want %v", ids, want)
 	}
 	if got := must(st.EndedLots(ctx, t0, 1)); len(got) != 1 {
@@ -542,16 +585,13 @@ func TestSweeperLists(t *testing.T) {
 		t.Errorf("ExpiredHolds = %v, want %v", ids, want)
 	}
 
-	// Both lists are served by their partial indexes, not a table scan.
-	for _, q := range []string{
-		"SELECT id FROM lots WHERE end_at IS NOT NULL AND remaining <> '0' AND end_at <= 0 ORDER BY end_at, contract, id LIMIT 1",
-		"SELECT id FROM holds WHERE state = 'open' AND expires_at <= 0 ORDER BY expires_at, contract, id LIMIT 1",
-	} {
-		plan := queryPlan(t, st, q)
-		if !strings.Contains(plan, "INDEX lots_ended") && !strings.Contains(plan, "INDEX holds_open_expiry") {
-			t.Errorf("%s\nplan: %s", q, plan)
-		}
-	}
+	// The lists are served by their partial indexes, in their order: no
+	// table scan, no sort.
+	wantPlans(t, st, "TEMP B-TREE", []planCase{
+		{"EndedLots", rEndedLots, "USING INDEX lots_sweep", []any{0, 0, 1}},
+		{"LotsEndingWithin", rLotsEnding, "USING INDEX lots_sweep", []any{0, 1, 1}},
+		{"ExpiredHolds", rExpiredHolds, "USING INDEX holds_open_expiry", []any{0, 1}},
+	})
 }
 
 func queryPlan(t *testing.T, st *Store, q string, args ...any) string {
@@ -764,5 +804,76 @@ func TestMigratesAVersion1Database(t *testing.T) {
 	apply(t, st, ledger.PutOrder{Order: pendingOrder("O1")})
 	if o, err := st.Order(context.Background(), "c1", "O1"); err != nil || o.Status != ledger.OrderPending {
 		t.Errorf("Order after migration = %+v, %v", o, err)
+	}
+}
+
+// TestMigratesTheSweepIndex: a database made at schema version 9 (whose
+// sweep list was lots_ended, lots with credits left) opens with lots_sweep
+// in its place, and the sweep finds the lots it held before.
+func TestMigratesTheSweepIndex(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	db, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals, err := lotValues(lot("c1", "ended", "5", t0.Add(-2*day), t0.Add(-day)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range append(slices.Clone(migrations[:9]), "PRAGMA user_version = 9") {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%.40s: %v", q, err)
+		}
+	}
+	if _, err := db.Exec(insertSQL("lots", lotCols, ""), vals...); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	st, err := Open(path)
+	if err != nil {
+		t.Fatalf("Open(version 9): %v", err)
+	}
+	defer st.Close()
+	indexes := must(many(context.Background(), st, scanText, "indexes", unbounded,
+		"SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'lots' AND name NOT LIKE 'sqlite_%' ORDER BY name"))
+	if want := "[lots_currency_end lots_id lots_owner lots_pool lots_sweep]"; fmt.Sprint(indexes) != want {
+		t.Errorf("indexes on lots after migrating: %v; want %s", indexes, want)
+	}
+	if got := must(st.EndedLots(context.Background(), t0, 10)); len(got) != 1 || got[0].ID != "ended" {
+		t.Errorf("EndedLots after migrating = %v; want the ended lot", got)
+	}
+}
+
+// TestReadSpendContractAndUser: the one read of a spend's contract and
+// user answers as Contract and User do: the user when on the contract
+// (another contract's user of that id is not), nil when not, and
+// not_found for a contract that does not exist.
+func TestReadSpendContractAndUser(t *testing.T) {
+	st := openTemp(t)
+	seed(t, st)
+	ctx := context.Background()
+	other := ledger.Contract{ID: "c2", Customer: "Other", Entity: "o", CoveredEntities: []string{}, MonthlyBaseline: dec("1"), Version: 1}
+	apply(t, st, ledger.PutContract{Contract: other},
+		ledger.PutUser{User: ledger.User{Contract: "c2", ID: "u2", Kind: ledger.Contractor, Entity: "o", Active: true, Version: 1}})
+	for _, tc := range []struct{ contract, user string }{{"c1", "u1"}, {"c1", "u2"}, {"c2", "u2"}, {"c2", "u1"}} {
+		got, err := st.ReadSpend(ctx, ledger.SpendQuery{Contract: tc.contract, User: tc.user, Currency: core.Cloud, At: t0})
+		if err != nil {
+			t.Fatalf("ReadSpend(%s, %s): %v", tc.contract, tc.user, err)
+		}
+		wantC := must(st.Contract(ctx, tc.contract))
+		wantU, uerr := st.User(ctx, tc.contract, tc.user)
+		if !reflect.DeepEqual(got.Contract, wantC) {
+			t.Errorf("ReadSpend(%s, %s) contract %+v; want %+v", tc.contract, tc.user, got.Contract, wantC)
+		}
+		switch {
+		case uerr == nil && (got.User == nil || !reflect.DeepEqual(*got.User, wantU)):
+			t.Errorf("ReadSpend(%s, %s) user %+v; want %+v", tc.contract, tc.user, got.User, wantU)
+		case uerr != nil && got.User != nil:
+			t.Errorf("ReadSpend(%s, %s) user %+v; want none (%v)", tc.contract, tc.user, *got.User, uerr)
+		}
+	}
+	if _, err := st.ReadSpend(ctx, ledger.SpendQuery{Contract: "c9", User: "u1", Currency: core.Cloud, At: t0}); !isCode(err, core.CodeNotFound) {
+		t.Errorf("ReadSpend of a contract that does not exist: %v; want not_found", err)
 	}
 }

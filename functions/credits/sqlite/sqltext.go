@@ -66,24 +66,32 @@ var (
 	rContract  = "SELECT " + contractCols + " FROM contracts WHERE id = ?"
 	rContracts = "SELECT id FROM contracts WHERE id > ? ORDER BY id LIMIT ?"
 	rUser      = "SELECT " + userCols + " FROM users WHERE contract = ? AND id = ?"
-	rUsers     = "SELECT " + userCols + " FROM users WHERE contract = ? ORDER BY id"
-	rGranted   = "SELECT count(*) FROM grants WHERE contract = ? AND user = ?"
-	rLots      = "SELECT " + lotCols + " FROM lots WHERE contract = ? AND id > ? ORDER BY id LIMIT ?"
+	// A spend's contract and user in one read (ReadSpend): ?1 the
+	// contract, ?2 the user.
+	rContractUser = "SELECT " + contractUserCols + " FROM contracts c LEFT JOIN users u ON u.contract = c.id AND u.id = ?2 WHERE c.id = ?1"
+	rUsers        = "SELECT " + userCols + " FROM users WHERE contract = ? ORDER BY id"
+	rGranted      = "SELECT count(*) FROM grants WHERE contract = ? AND user = ?"
+	rLots         = "SELECT " + lotCols + " FROM lots WHERE contract = ? AND id > ? ORDER BY id LIMIT ?"
 	// The WHERE repeats lots_pool's, so the read uses that index and
 	// never touches a used-up or retired lot.
-	rSpendLots     = "SELECT " + lotCols + " FROM lots INDEXED BY lots_pool WHERE contract = ? AND owner IN ('', ?) AND remaining <> '0' AND retired = 0 AND (end_at IS NULL OR end_at > ?) ORDER BY owner = '', end_at IS NULL, end_at, granted_at, id"
-	rOwnerLots     = "SELECT " + lotCols + " FROM lots INDEXED BY lots_owner WHERE contract = ? AND owner = ? AND kind = 'individual' ORDER BY id"
-	rLot           = qLotRead
-	rLotContract   = "SELECT contract FROM lots WHERE id = ? ORDER BY contract LIMIT 2"
-	rHold          = "SELECT " + holdCols + " FROM holds WHERE contract = ? AND id = ?"
-	rConsumption   = "SELECT " + consumptionCols + " FROM consumptions WHERE contract = ? AND id = ?"
-	rBudget        = "SELECT monthly_cap FROM budgets WHERE contract = ? AND project = ? AND currency = ?"
-	rBudgetUsed    = qBudgetUsedRead
-	rIdempotency   = qIdemRead
-	rEntries       = "SELECT " + entryCols + " FROM entries WHERE contract = ? AND lot = ? ORDER BY seq"
-	rUsage         = "SELECT " + usageCols + " FROM usage WHERE contract = ? AND month >= ? AND month <= ? ORDER BY month, currency, user, service, project, entity"
-	rAttempts      = "SELECT " + attemptCols + " FROM attempts WHERE contract = ? ORDER BY at, id"
-	rEndedLots     = "SELECT " + lotCols + " FROM lots WHERE end_at IS NOT NULL AND remaining <> '0' AND end_at <= ? ORDER BY end_at, contract, id LIMIT ?"
+	rSpendLots   = "SELECT " + lotCols + " FROM lots INDEXED BY lots_pool WHERE contract = ? AND owner IN ('', ?) AND remaining <> '0' AND retired = 0 AND (end_at IS NULL OR end_at > ?) ORDER BY owner = '', end_at IS NULL, end_at, granted_at, id"
+	rOwnerLots   = "SELECT " + lotCols + " FROM lots INDEXED BY lots_owner WHERE contract = ? AND owner = ? AND kind = 'individual' ORDER BY id"
+	rLot         = qLotRead
+	rLotContract = "SELECT contract FROM lots WHERE id = ? ORDER BY contract LIMIT 2"
+	rHold        = "SELECT " + holdCols + " FROM holds WHERE contract = ? AND id = ?"
+	rConsumption = "SELECT " + consumptionCols + " FROM consumptions WHERE contract = ? AND id = ?"
+	rBudget      = "SELECT monthly_cap FROM budgets WHERE contract = ? AND project = ? AND currency = ?"
+	rBudgetUsed  = qBudgetUsedRead
+	rIdempotency = qIdemRead
+	// The keys are a JSON array; each is looked up on the primary key.
+	rIdempotencyMany = "SELECT " + idempotencyCols + " FROM idempotency WHERE contract = ? AND key IN (SELECT value FROM json_each(?))"
+	rEntries         = "SELECT " + entryCols + " FROM entries WHERE contract = ? AND lot = ? ORDER BY seq"
+	rUsage           = "SELECT " + usageCols + " FROM usage WHERE contract = ? AND month >= ? AND month <= ? ORDER BY month, currency, user, service, project, entity"
+	rAttempts        = "SELECT " + attemptCols + " FROM attempts WHERE contract = ? ORDER BY at, id"
+	// The sweep's lists read lots_sweep; each WHERE repeats its condition.
+	// EndedLots: what has credits left, and what is finished and ended
+	// ?2 = ledger.RetireGrace before ?1, to retire.
+	rEndedLots     = "SELECT " + lotCols + " FROM lots INDEXED BY lots_sweep WHERE end_at IS NOT NULL AND retired = 0 AND end_at <= ?1 AND (remaining <> '0' OR (held = '0' AND end_at <= ?2)) ORDER BY end_at, contract, id LIMIT ?3"
 	rExpiredHolds  = "SELECT " + holdCols + " FROM holds WHERE state = 'open' AND expires_at <= ? ORDER BY expires_at, contract, id LIMIT ?"
 	rOrder         = "SELECT " + orderCols + " FROM orders WHERE contract = ? AND id = ?"
 	rOrders        = "SELECT " + orderCols + " FROM orders WHERE contract = ? ORDER BY created_at, id LIMIT ?"
@@ -92,12 +100,12 @@ var (
 	rSunset        = "SELECT " + sunsetCols + " FROM sunsets WHERE currency = ?"
 	rSunsets       = "SELECT " + sunsetCols + " FROM sunsets ORDER BY currency"
 	rLotsOutliving = "SELECT " + lotCols + " FROM lots WHERE currency = ? AND (end_at IS NULL OR end_at > ?) ORDER BY contract, id LIMIT ?"
-	rLotsEnding    = "SELECT " + lotCols + " FROM lots WHERE end_at IS NOT NULL AND remaining <> '0' AND end_at > ? AND end_at <= ? ORDER BY end_at, contract, id LIMIT ?"
+	rLotsEnding    = "SELECT " + lotCols + " FROM lots INDEXED BY lots_sweep WHERE end_at IS NOT NULL AND retired = 0 AND remaining <> '0' AND end_at > ? AND end_at <= ? ORDER BY end_at, contract, id LIMIT ?"
 	rPendingNotes  = "SELECT " + notificationCols + " FROM notifications WHERE state = 'pending' AND " + notificationDue + " <= ? ORDER BY " + notificationDue + ", id LIMIT ?"
 	// +contract keeps SQLite off the contract index: the id range on the
 	// primary key is the narrow one.
 	rNotesPrefix   = "SELECT " + notificationCols + " FROM notifications WHERE id >= ? AND id < ? AND +contract = ? ORDER BY id LIMIT ?"
 	rNotifications = "SELECT * FROM (SELECT " + notificationCols + " FROM notifications WHERE contract = ? ORDER BY created_at DESC, id DESC LIMIT ?) ORDER BY created_at, id"
-	readQueries    = []string{rLotsEnding, rPendingNotes, rNotifications, rNotesPrefix, rSunset, rSunsets, rLotsOutliving, rContract, rContracts, rUser, rUsers, rGranted, rLots, rSpendLots, rOwnerLots, rLot, rLotContract, rHold, rConsumption, rBudget,
-		rBudgetUsed, rIdempotency, rEntries, rUsage, rAttempts, rEndedLots, rExpiredHolds, rOrder, rOrders, rOrderContract, rQuoteAccepted}
+	readQueries    = []string{rContractUser, rLotsEnding, rPendingNotes, rNotifications, rNotesPrefix, rSunset, rSunsets, rLotsOutliving, rContract, rContracts, rUser, rUsers, rGranted, rLots, rSpendLots, rOwnerLots, rLot, rLotContract, rHold, rConsumption, rBudget,
+		rBudgetUsed, rIdempotency, rIdempotencyMany, rEntries, rUsage, rAttempts, rEndedLots, rExpiredHolds, rOrder, rOrders, rOrderContract, rQuoteAccepted}
 )

@@ -128,3 +128,17 @@ func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 		t.Errorf("nil map = %s", got)
 	}
 }
+
+func TestAppendValueMatchesEncodingJSON(t *testing.T) {
+	for _, v := range []any{nil, "x<", true, false, 12, int64(-3), map[string]string{"b": "1", "a": "2"},
+		map[string]any{"fields": map[string]string{"z": "bad", "a": "worse"}, "offered_from": "1000", "n": nil, "l": []string{"a"}, "m": []any{1, "x"}}} {
+		want, _ := json.Marshal(v)
+		got, ok := AppendValue(nil, v)
+		if !ok || !bytes.Equal(got, want) {
+			t.Errorf("AppendValue(%#v) = %s, %v; want %s", v, got, ok, want)
+		}
+	}
+	if got, ok := AppendValue([]byte("x"), map[string]any{"a": 1.5}); ok || string(got) != "x" {
+		t.Errorf("a float was written: %s", got)
+	}
+}

@@ -2,6 +2,7 @@ package jsontext
 
 import (
 	"sort"
+	"strconv"
 	"unicode/utf8"
 )
 
@@ -88,4 +89,67 @@ func AppendStringMap[M ~map[K]string, K ~string](b []byte, m M) []byte {
 		b = AppendString(b, m[K(k)])
 	}
 	return append(b, '}')
+}
+
+// AppendValue appends v as encoding/json writes it, for the values core's
+// error details hold: nil, strings, booleans, integers, Number, maps of
+// strings (keys sorted) and lists of them. It reports false, appending
+// nothing, for any other type.
+func AppendValue(b []byte, v any) ([]byte, bool) {
+	switch t := v.(type) {
+	case nil:
+		return append(b, "null"...), true
+	case string:
+		return AppendString(b, t), true
+	case bool:
+		if t {
+			return append(b, "true"...), true
+		}
+		return append(b, "false"...), true
+	case int:
+		return strconv.AppendInt(b, int64(t), 10), true
+	case int64:
+		return strconv.AppendInt(b, t, 10), true
+	case Number:
+		return append(b, t...), true
+	case map[string]string:
+		return AppendStringMap(b, t), true
+	case map[string]any:
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		out := append(b, '{')
+		for i, k := range keys {
+			out = AppendField(out, i == 0, k)
+			var ok bool
+			if out, ok = AppendValue(out, t[k]); !ok {
+				return b, false
+			}
+		}
+		return append(out, '}'), true
+	case []string:
+		out := append(b, '[')
+		for i, s := range t {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			out = AppendString(out, s)
+		}
+		return append(out, ']'), true
+	case []any:
+		out := append(b, '[')
+		for i, e := range t {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			var ok bool
+			if out, ok = AppendValue(out, e); !ok {
+				return b, false
+			}
+		}
+		return append(out, ']'), true
+	}
+	return b, false
 }

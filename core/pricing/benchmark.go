@@ -1,8 +1,9 @@
 package pricing
 
 import (
-	"encoding/json"
 	"fmt"
+
+	"cloudcredits/core/jsontext"
 
 	"github.com/shopspring/decimal"
 )
@@ -82,29 +83,32 @@ func (b *Book) benchmark(volume, cost, credits, unit decimal.Decimal) *Benchmark
 	return nil
 }
 
-type benchmarkReportJSON struct {
-	Band          string    `json:"band"`
-	ChannelRange  rangeJSON `json:"channel_range"`
-	MarketRange   rangeJSON `json:"market_range"`
-	AdvisoryRange rangeJSON `json:"advisory_range"`
-	Position      Position  `json:"position"`
-	Message       string    `json:"message"`
-}
-
-func (r Range) wire() rangeJSON { return rangeJSON{Low: FormatRate(r.Low), High: FormatRate(r.High)} }
-
-func (r *BenchmarkReport) wire() *benchmarkReportJSON {
-	return &benchmarkReportJSON{
-		Band:          r.Band,
-		ChannelRange:  r.Channel.wire(),
-		MarketRange:   r.Market.wire(),
-		AdvisoryRange: r.Advisory.wire(),
-		Position:      r.Position,
-		Message:       r.Message,
-	}
-}
-
-// MarshalJSON writes the public API shape of a benchmark report.
+// MarshalJSON writes the public API shape of a benchmark report:
+// AppendJSON's bytes.
 func (r *BenchmarkReport) MarshalJSON() ([]byte, error) {
-	return json.Marshal(r.wire())
+	return r.AppendJSON(make([]byte, 0, 512)), nil
+}
+
+// AppendJSON appends the report's JSON to b, the bytes encoding/json writes
+// for benchmarkReportJSON, written by hand.
+func (r *BenchmarkReport) AppendJSON(b []byte) []byte {
+	rng := func(b []byte, key string, g Range) []byte {
+		b = append(b, ',')
+		b = jsontext.AppendString(b, key)
+		b = append(b, `:{"low":`...)
+		b = jsontext.AppendString(b, FormatRate(g.Low))
+		b = append(b, `,"high":`...)
+		b = jsontext.AppendString(b, FormatRate(g.High))
+		return append(b, '}')
+	}
+	b = append(b, `{"band":`...)
+	b = jsontext.AppendString(b, r.Band)
+	b = rng(b, "channel_range", r.Channel)
+	b = rng(b, "market_range", r.Market)
+	b = rng(b, "advisory_range", r.Advisory)
+	b = append(b, `,"position":`...)
+	b = jsontext.AppendString(b, string(r.Position))
+	b = append(b, `,"message":`...)
+	b = jsontext.AppendString(b, r.Message)
+	return append(b, '}')
 }

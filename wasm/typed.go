@@ -31,7 +31,9 @@ const statusUseJSON = 0
 // estimatePacked answers a packed request: the single form ({service,
 // params}) unless batch, the items form otherwise. Its answers are those of
 // estimate for the same request as JSON without holdings.
-func (e *engine) estimatePacked(packed string, batch bool, at time.Time) (int, []byte) {
+//
+// The answer is appended to buf, which may be reused between calls.
+func (e *engine) estimatePacked(packed string, batch bool, at time.Time, buf []byte) (int, []byte) {
 	if len(packed) > rates.RequestBytesMax/2 {
 		return statusUseJSON, nil
 	}
@@ -58,7 +60,6 @@ func (e *engine) estimatePacked(packed string, batch bool, at time.Time) (int, [
 	if err != nil {
 		return errorAnswer(err)
 	}
-	buf := make([]byte, 0, 512*n)
 	if batch {
 		b, err := card.EstimateMany(items, nil)
 		if err != nil {

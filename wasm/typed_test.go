@@ -127,7 +127,7 @@ func TestPackedAnswersAreTheJSONAnswers(t *testing.T) {
 		}
 		packed++
 		wantStatus, want := e.estimate(body, at)
-		status, got := e.estimatePacked(p, batch, at)
+		status, got := e.estimatePacked(p, batch, at, nil)
 		if status != wantStatus || !bytes.Equal(got, want) {
 			t.Errorf("%s: packed answer %d\n%s\nJSON answer %d\n%s", name, status, got, wantStatus, want)
 		}
@@ -152,7 +152,7 @@ func TestPackedFallsBackToJSON(t *testing.T) {
 		"name twice":             {strings.Join([]string{"rendering", "q", "1", "q", "2"}, sepField), false},
 		"too many items":         {strings.Repeat("lighting-analysis"+sepItem, 1000) + "lighting-analysis", true},
 	} {
-		if status, _ := e.estimatePacked(tc.packed, tc.batch, at); status != statusUseJSON {
+		if status, _ := e.estimatePacked(tc.packed, tc.batch, at, nil); status != statusUseJSON {
 			t.Errorf("%s: status %d, want %d (use JSON)", name, status, statusUseJSON)
 		}
 	}

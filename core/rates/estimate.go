@@ -234,7 +234,7 @@ func (s *Service) resolve(p *core.Problems, params Params) []value {
 			continue
 		}
 		if pr.Type == ParamNumber {
-			text = d.String()
+			text = core.FormatDecimal(d)
 		}
 		vals[i] = value{num: d, text: text}
 	}

@@ -35,7 +35,19 @@ func RoundMoney(d decimal.Decimal) decimal.Decimal {
 
 // FormatMoney renders money with exactly two fractional digits ("6250.00").
 func FormatMoney(d decimal.Decimal) string {
-	return RoundMoney(d).StringFixed(MoneyScale)
+	if d.Exponent() < -MoneyScale {
+		return RoundMoney(d).StringFixed(MoneyScale)
+	}
+	// Already in cents: the shortest text padded to two digits is
+	// StringFixed's, without its rescaling.
+	s := FormatDecimal(d)
+	switch dot := strings.IndexByte(s, '.'); {
+	case dot < 0:
+		return s + ".00"
+	case len(s)-dot-1 < MoneyScale:
+		return s + "0"
+	}
+	return s
 }
 
 // FormatCredits renders credits without trailing zeros ("300", "12.5").

@@ -140,3 +140,14 @@ func FuzzFormatDecimal(f *testing.F) {
 		}
 	})
 }
+
+func TestFormatMoneyIsRoundedStringFixed(t *testing.T) {
+	for _, s := range []string{"0", "-0.001", "1", "1.5", "1.25", "1.005", "-1.005", "6250", "0.1", "1234567.8", "99.999", "-3", "-0.5", "12.30"} {
+		d := decimal.RequireFromString(s)
+		for _, x := range []decimal.Decimal{d, d.Mul(decimal.New(1, 3)), d.Div(decimal.NewFromInt(7))} {
+			if got, want := core.FormatMoney(x), core.RoundMoney(x).StringFixed(core.MoneyScale); got != want {
+				t.Errorf("FormatMoney(%s) = %q, want %q", x, got, want)
+			}
+		}
+	}
+}

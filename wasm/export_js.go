@@ -57,6 +57,32 @@ func estimateTyped(n int32, batch int32, atMilli float64) int32 {
 	return -2
 }
 
+// answerJSON answers a JSON request body written into the same input as
+// the typed call, like cloudCredits.estimate (kind 1) and
+// cloudCredits.price (kind 2) do but without their event round trip. It
+// returns the answer's length, its status being answerStatusCode's, or -1
+// when it cannot answer (the engine is not ready, an unknown kind): then
+// the loader calls the js.FuncOf function instead.
+//
+//go:wasmexport answerJSON
+func answerJSON(kind int32, n int32, atMilli float64) int32 {
+	if ready == nil || n < 0 || n > packedBytesMax {
+		return -1
+	}
+	var answer func([]byte, time.Time) (int, []byte)
+	switch kind {
+	case 1:
+		answer = ready.estimate
+	case 2:
+		answer = ready.price
+	default:
+		return -1
+	}
+	status, body := answer(packedIn[:n:n], time.UnixMilli(int64(atMilli)))
+	answerOut, answerStatus = body, int32(status)
+	return int32(len(body))
+}
+
 //go:wasmexport answerBytes
 func answerBytes() unsafe.Pointer {
 	if len(answerOut) == 0 {

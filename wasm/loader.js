@@ -8,8 +8,10 @@
 //   cc.price("cloud", "300", "list");                                  // {subtotal: "375.00", ...}
 //
 // The build (scripts/site) copies this file next to cloudcredits.wasm and the
-// compiler's wasm_exec.js. Every answer function is synchronous after load():
-// a call into Go costs about 11 µs, so batch with estimateMany(). An answer
+// compiler's wasm_exec.js. Every answer function is synchronous after load().
+// Requests and answers cross as UTF-8 in the module's memory, through its
+// WebAssembly exports (a few µs a call); estimateMany() still saves a call
+// per job. An answer
 // that is not 200 throws a CloudCreditsError carrying the API's status and
 // error object ({code, message, details}).
 //
@@ -113,11 +115,17 @@ function engine() {
 export function answer(kind, body) {
   const text = typeof body === "string" ? body : JSON.stringify(body);
   const cc = engine();
-  switch (kind) {
-    case "estimates": return cc.estimate(text);
-    case "prices": return cc.price(text);
+  const code = kind === "estimates" ? 1 : kind === "prices" ? 2 : 0;
+  if (code === 0) throw new Error(`cloud credits: unknown kind ${kind}: use estimates or prices`);
+  const ex = exported;
+  if (ex && typeof ex.answerJSON === "function") {
+    const written = writeInput(ex, text);
+    if (written >= 0) {
+      const n = ex.answerJSON(code, written, Date.now());
+      if (n >= 0) return { status: ex.answerStatusCode(), body: decoder.decode(new Uint8Array(ex.mem.buffer, ex.answerBytes(), n)) };
+    }
   }
-  throw new Error(`cloud credits: unknown kind ${kind}: use estimates or prices`);
+  return code === 1 ? cc.estimate(text) : cc.price(text);
 }
 
 function parsed(kind, body) {
@@ -180,6 +188,16 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 let input = null; // the module's input buffer of the exported typed call
 
+// writeInput writes text as UTF-8 into the module's input buffer and
+// returns its length in bytes, or -1 when it does not fit.
+function writeInput(ex, text) {
+  if (!input || input.buffer !== ex.mem.buffer) {
+    input = new Uint8Array(ex.mem.buffer, ex.estimateInput(), ex.estimateInputSize()); // again once memory grows
+  }
+  const { read, written } = encoder.encodeInto(text, input);
+  return read < text.length ? -1 : written;
+}
+
 // callTyped makes the typed call: through the module's exports when it has
 // them (no JavaScript value crosses: the request is written into the
 // module's memory, the answer read from it), else through
@@ -188,11 +206,8 @@ let input = null; // the module's input buffer of the exported typed call
 function callTyped(packed, batch) {
   const ex = exported;
   if (!ex || !globalThis.cloudCredits) return engine().estimatePacked(packed, batch);
-  if (!input || input.buffer !== ex.mem.buffer) {
-    input = new Uint8Array(ex.mem.buffer, ex.estimateInput(), ex.estimateInputSize()); // again once memory grows
-  }
-  const { read, written } = encoder.encodeInto(packed, input);
-  if (read < packed.length) return null; // longer than the typed call takes
+  const written = writeInput(ex, packed);
+  if (written < 0) return null; // longer than the typed call takes
   const n = ex.estimateTyped(written, batch ? 1 : 0, Date.now());
   if (n === -1) return null;
   const text = decoder.decode(new Uint8Array(ex.mem.buffer, ex.answerBytes(), n >= 0 ? n : ex.answerLength()));

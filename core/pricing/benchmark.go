@@ -1,8 +1,6 @@
 package pricing
 
 import (
-	"fmt"
-
 	"cloudcredits/core/jsontext"
 
 	"github.com/shopspring/decimal"
@@ -51,7 +49,9 @@ func (b *Book) benchmark(volume, cost, credits, unit decimal.Decimal) *Benchmark
 		if !inBand(volume, m.From, m.To) {
 			continue
 		}
-		// price > x ⟺ cost > x × credits: no division, no rounding.
+		// price > x ⟺ cost > x × credits: no division, no rounding. The
+		// messages are concatenated, not formatted: prices are asked for
+		// on every keystroke in the browser.
 		above := func(x decimal.Decimal) bool { return cost.GreaterThan(x.Mul(credits)) }
 		r := &BenchmarkReport{Band: m.Label(), Channel: m.Channel, Market: m.Market, Advisory: m.Advisory}
 		price := FormatRate(unit) + " per credit"
@@ -59,24 +59,19 @@ func (b *Book) benchmark(volume, cost, credits, unit decimal.Decimal) *Benchmark
 		switch {
 		case above(m.Channel.High):
 			r.Position = PositionAboveChannel
-			r.Message = fmt.Sprintf("%s is above the standard channel rate (%s) %s; the market rate is %s and the advisory best rate %s.",
-				price, m.Channel, band, m.Market, m.Advisory)
+			r.Message = price + " is above the standard channel rate (" + m.Channel.String() + ") " + band + "; the market rate is " + m.Market.String() + " and the advisory best rate " + m.Advisory.String() + "."
 		case above(m.Market.High):
 			r.Position = PositionWithinChannel
-			r.Message = fmt.Sprintf("%s is within the standard channel rate (%s) %s, above the market rate of %s; the advisory best rate is %s.",
-				price, m.Channel, band, m.Market, m.Advisory)
+			r.Message = price + " is within the standard channel rate (" + m.Channel.String() + ") " + band + ", above the market rate of " + m.Market.String() + "; the advisory best rate is " + m.Advisory.String() + "."
 		case above(m.Advisory.High):
 			r.Position = PositionWithinMarket
-			r.Message = fmt.Sprintf("%s is within the market rate (%s) %s; the standard channel rate is %s and the advisory best rate %s.",
-				price, m.Market, band, m.Channel, m.Advisory)
+			r.Message = price + " is within the market rate (" + m.Market.String() + ") " + band + "; the standard channel rate is " + m.Channel.String() + " and the advisory best rate " + m.Advisory.String() + "."
 		case !cost.LessThan(m.Advisory.Low.Mul(credits)):
 			r.Position = PositionWithinAdvisory
-			r.Message = fmt.Sprintf("%s is within the advisory best rate (%s) %s; the standard channel rate is %s and the market rate %s.",
-				price, m.Advisory, band, m.Channel, m.Market)
+			r.Message = price + " is within the advisory best rate (" + m.Advisory.String() + ") " + band + "; the standard channel rate is " + m.Channel.String() + " and the market rate " + m.Market.String() + "."
 		default:
 			r.Position = PositionBelowAdvisory
-			r.Message = fmt.Sprintf("%s is below the advisory best rate (%s) %s; the standard channel rate is %s and the market rate %s.",
-				price, m.Advisory, band, m.Channel, m.Market)
+			r.Message = price + " is below the advisory best rate (" + m.Advisory.String() + ") " + band + "; the standard channel rate is " + m.Channel.String() + " and the market rate " + m.Market.String() + "."
 		}
 		return r
 	}

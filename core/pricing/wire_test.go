@@ -3,7 +3,10 @@ package pricing
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
+
+	"github.com/shopspring/decimal"
 
 	"cloudcredits/core"
 )
@@ -133,5 +136,31 @@ func TestPriceJSONIsEncodingJSONs(t *testing.T) {
 	}
 	if checked < 50 {
 		t.Fatalf("only %d prices checked", checked)
+	}
+}
+
+// TestFormatRateIsStringFixedTrimmed: FormatRate writes what it always
+// wrote, StringFixed(RateScaleMax) with zeros beyond the second digit
+// dropped.
+func TestFormatRateIsStringFixedTrimmed(t *testing.T) {
+	old := func(d decimal.Decimal) string {
+		s := d.StringFixed(RateScaleMax)
+		dot := strings.IndexByte(s, '.')
+		if dot < 0 {
+			return s
+		}
+		end := len(s)
+		for end > dot+1+rateScaleMin && s[end-1] == '0' {
+			end--
+		}
+		return s[:end]
+	}
+	for _, s := range []string{"0", "1", "1.1", "1.10", "1.25", "0.98", "1.18333", "1.18335", "0.00004", "0.00005", "-0.00004", "-1.5", "12345.6789", "99999.99995", "7", "0.7", "1000000"} {
+		d := dec(s)
+		for _, x := range []decimal.Decimal{d, d.Div(dec("3")), d.Mul(dec("1.0001"))} {
+			if got, want := FormatRate(x), old(x); got != want {
+				t.Errorf("FormatRate(%s) = %q, want %q", x, got, want)
+			}
+		}
 	}
 }

@@ -9,17 +9,15 @@
 //
 // The build (scripts/site) copies this file next to cloudcredits.wasm and the
 // compiler's wasm_exec.js. Every answer function is synchronous after load().
-// Requests and answers cross as UTF-8 in the module's memory, through its
-// WebAssembly exports (a few µs a call); estimateMany() still saves a call
-// per job. An answer
-// that is not 200 throws a CloudCreditsError carrying the API's status and
-// error object ({code, message, details}).
+// Requests and answers cross as UTF-8 in the module's memory through its
+// WebAssembly exports: no JavaScript value crosses, and a call costs a few
+// microseconds (estimateMany() still saves one per job). An answer that is
+// not 200 throws a CloudCreditsError carrying the API's status and error
+// object ({code, message, details}).
 //
 // estimate() and estimateMany() make one call into Go with the request
 // packed in one string (no JSON to parse in Go; Go writes the answer's JSON
-// by hand, the same bytes as the API's). The call is a WebAssembly export:
-// the request is written into the module's memory and the answer read from
-// it, so no JavaScript value crosses and a call costs a few microseconds. The last answers of estimate(),
+// by hand, the same bytes as the API's). The last answers of estimate(),
 // estimateMany() and price() are kept and given again for the same request
 // (keystrokes that come back to a value, an input's "input" then "change"
 // event) for as long as the engine says they hold: until the next rate card

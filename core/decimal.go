@@ -1,6 +1,7 @@
 package core
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/shopspring/decimal"
@@ -34,12 +35,84 @@ func RoundMoney(d decimal.Decimal) decimal.Decimal {
 
 // FormatMoney renders money with exactly two fractional digits ("6250.00").
 func FormatMoney(d decimal.Decimal) string {
-	return RoundMoney(d).StringFixed(MoneyScale)
+	if d.Exponent() < -MoneyScale {
+		return RoundMoney(d).StringFixed(MoneyScale)
+	}
+	// Already in cents: the shortest text padded to two digits is
+	// StringFixed's, without its rescaling.
+	s := FormatDecimal(d)
+	switch dot := strings.IndexByte(s, '.'); {
+	case dot < 0:
+		return s + ".00"
+	case len(s)-dot-1 < MoneyScale:
+		return s + "0"
+	}
+	return s
 }
 
 // FormatCredits renders credits without trailing zeros ("300", "12.5").
 func FormatCredits(d decimal.Decimal) string {
-	return d.String()
+	return FormatDecimal(d)
+}
+
+// pow10 holds 10^0 to 10^18.
+var pow10 = func() (p [19]uint64) {
+	p[0] = 1
+	for i := 1; i < len(p); i++ {
+		p[i] = p[i-1] * 10
+	}
+	return p
+}()
+
+// FormatDecimal is d.String() (trailing zeros trimmed, never scientific
+// notation): the text every decimal of the API is written as. Decimals
+// whose digits fit in 64 bits, which are all the quantities, rates and
+// credits of an estimate, are written without the big-number conversion
+// String makes; the others, and any change to the decimal package's
+// formatting defaults, go through String.
+func FormatDecimal(d decimal.Decimal) string {
+	exp := d.Exponent()
+	if exp < -18 || exp > 18 || !decimal.TrimTrailingZeros || decimal.UseScientificNotation || d.NumDigits() > 18 {
+		return d.String()
+	}
+	c := d.CoefficientInt64()
+	u := uint64(c)
+	if c < 0 {
+		u = -u
+	}
+	var buf [48]byte
+	b := buf[:0]
+	if c < 0 {
+		b = append(b, '-')
+	}
+	if exp >= 0 {
+		if exp > 0 && u > (1<<63)/pow10[exp] {
+			return d.String()
+		}
+		return string(strconv.AppendUint(b, u*pow10[exp], 10))
+	}
+	var digitsBuf [20]byte
+	digits := strconv.AppendUint(digitsBuf[:0], u, 10)
+	scale := int(-exp)
+	var intPart, frac []byte
+	zeros := 0
+	if len(digits) > scale {
+		intPart, frac = digits[:len(digits)-scale], digits[len(digits)-scale:]
+	} else {
+		intPart, frac, zeros = []byte{'0'}, digits, scale-len(digits)
+	}
+	for len(frac) > 0 && frac[len(frac)-1] == '0' {
+		frac = frac[:len(frac)-1]
+	}
+	b = append(b, intPart...)
+	if len(frac) > 0 {
+		b = append(b, '.')
+		for ; zeros > 0; zeros-- {
+			b = append(b, '0')
+		}
+		b = append(b, frac...)
+	}
+	return string(b)
 }
 
 // ParseDecimal parses a plain decimal numeral: an optional minus sign, digits,

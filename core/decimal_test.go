@@ -104,3 +104,50 @@ func TestCurrencies(t *testing.T) {
 		t.Errorf("Forma.Name() = %q", core.Forma.Name())
 	}
 }
+
+// TestFormatDecimalIsString: FormatDecimal writes what String writes, on
+// both sides of its fast path's limits.
+func TestFormatDecimalIsString(t *testing.T) {
+	texts := []string{"0", "-0", "0.00", "1", "-1", "12.50", "12.5", "0.000001", "-0.0000010", "1000", "123456789012345678",
+		"1234567890123456789", "999999999999999999", "9223372036854775807", "9223372036854775808", "-9223372036854775808",
+		"0.123456789012345678", "0.1234567890123456789", "100.000", "5", "7.20000000", "1.8", "300"}
+	var ds []decimal.Decimal
+	for _, s := range texts {
+		ds = append(ds, decimal.RequireFromString(s))
+	}
+	for exp := int32(-20); exp <= 20; exp++ {
+		for _, c := range []int64{0, 1, -1, 7, 10, 120, -3500, 999999999999999999, 123456789} {
+			ds = append(ds, decimal.New(c, exp))
+		}
+	}
+	for _, d := range ds {
+		if got, want := core.FormatDecimal(d), d.String(); got != want {
+			t.Errorf("FormatDecimal(%s e%d) = %q, want %q", d.Coefficient(), d.Exponent(), got, want)
+		}
+	}
+}
+
+func FuzzFormatDecimal(f *testing.F) {
+	f.Add(int64(1250), int32(-2))
+	f.Add(int64(-7), int32(3))
+	f.Fuzz(func(t *testing.T, c int64, exp int32) {
+		if exp < -40 || exp > 40 {
+			return
+		}
+		d := decimal.New(c, exp)
+		if got, want := core.FormatDecimal(d), d.String(); got != want {
+			t.Errorf("FormatDecimal(%d e%d) = %q, want %q", c, exp, got, want)
+		}
+	})
+}
+
+func TestFormatMoneyIsRoundedStringFixed(t *testing.T) {
+	for _, s := range []string{"0", "-0.001", "1", "1.5", "1.25", "1.005", "-1.005", "6250", "0.1", "1234567.8", "99.999", "-3", "-0.5", "12.30"} {
+		d := decimal.RequireFromString(s)
+		for _, x := range []decimal.Decimal{d, d.Mul(decimal.New(1, 3)), d.Div(decimal.NewFromInt(7))} {
+			if got, want := core.FormatMoney(x), core.RoundMoney(x).StringFixed(core.MoneyScale); got != want {
+				t.Errorf("FormatMoney(%s) = %q, want %q", x, got, want)
+			}
+		}
+	}
+}

@@ -6,6 +6,8 @@
 //   - core/pricing: price books and prices (what credits cost in money).
 //   - core/ledger: lots, the spend planner, holds, refunds and lot life.
 //   - core/quote: signed quote links (Ed25519 tokens: Sign, Verify).
+//   - core/jsontext: the strict JSON reader and the writers rates and
+//     pricing use for their wire forms, without reflection.
 //
 // Everything under core is pure. It must never do I/O, read the clock, touch
 // the network, the file system, a database, AWS or syscall/js: time and

@@ -1,12 +1,12 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"time"
 
 	"cloudcredits/core"
+	"cloudcredits/core/jsontext"
 	"cloudcredits/core/pricing"
 	"cloudcredits/core/rates"
 	"cloudcredits/testdata"
@@ -88,14 +88,7 @@ func (e *engine) price(body []byte, at time.Time) (int, []byte) {
 	if err != nil {
 		return errorAnswer(err)
 	}
-	// p.MarshalJSON's bytes are json.Marshal(p)'s: already compact and
-	// HTML-escaped by its own json.Marshal, so the second pass
-	// json.Marshal(p) would make over them changes nothing.
-	out, err := p.MarshalJSON()
-	if err != nil {
-		return errorAnswer(err)
-	}
-	return 200, out
+	return 200, p.AppendJSON(make([]byte, 0, 1024))
 }
 
 // errorAnswer encodes an error in the API's shape, with the API's status for
@@ -112,6 +105,21 @@ func errorAnswer(err error) (int, []byte) {
 	case core.CodeSalesClosed:
 		status = 422
 	}
-	out, _ := json.Marshal(map[string]any{"error": map[string]any{"code": e.Code, "message": e.Message, "details": e.Details}})
-	return status, out
+	// The envelope json.Marshal writes for the map {"error": {"code",
+	// "message", "details"}}: keys sorted.
+	b := append(make([]byte, 0, 256), `{"error":{"code":`...)
+	b = jsontext.AppendString(b, string(e.Code))
+	b = append(b, `,"details":`...)
+	var details any
+	if e.Details != nil {
+		details = e.Details
+	}
+	if out, ok := jsontext.AppendValue(b, details); ok {
+		b = out
+	} else {
+		b = append(b, "null"...) // core's details are strings and maps of them
+	}
+	b = append(b, `,"message":`...)
+	b = jsontext.AppendString(b, e.Message)
+	return status, append(b, "}}"...)
 }

@@ -7,9 +7,16 @@
 //
 // The page calls it on every keystroke, so the calls are cheap: estimates
 // go through a typed call (typed.go: one packed string in, the answer's
-// JSON written by hand out, the very bytes the route answers), and the
-// loader keeps recent answers for as long as stableUntil (stable.go) says
-// the card and book in force make them the answers.
+// JSON written by core's hand-written encoder out, the very bytes the route
+// answers), and the loader keeps recent answers for as long as stableUntil
+// (stable.go) says the card and book in force make them the answers. The
+// typed call and the JSON answers cross as WebAssembly exports
+// (export_js.go): the loader writes the request as UTF-8 into the module's
+// memory and reads the answer from it, so no JavaScript value is made per
+// call. The syscall/js functions on globalThis.cloudCredits answer the same.
+//
+// The module links no encoding/json: core reads and writes its JSON with
+// core/jsontext, which keeps the download small (site/tests/budgets.js).
 //
 // It may import core and the embedded sample data only: no network, no
 // storage, no server code.

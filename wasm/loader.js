@@ -8,10 +8,12 @@
 //   cc.price("cloud", "300", "list");                                  // {subtotal: "375.00", ...}
 //
 // The build (scripts/site) copies this file next to cloudcredits.wasm and the
-// compiler's wasm_exec.js. Every answer function is synchronous after load():
-// a call into Go costs about 11 µs, so batch with estimateMany(). An answer
-// that is not 200 throws a CloudCreditsError carrying the API's status and
-// error object ({code, message, details}).
+// compiler's wasm_exec.js. Every answer function is synchronous after load().
+// Requests and answers cross as UTF-8 in the module's memory through its
+// WebAssembly exports: no JavaScript value crosses, and a call costs a few
+// microseconds (estimateMany() still saves one per job). An answer that is
+// not 200 throws a CloudCreditsError carrying the API's status and error
+// object ({code, message, details}).
 //
 // estimate() and estimateMany() make one call into Go with the request
 // packed in one string (no JSON to parse in Go; Go writes the answer's JSON
@@ -26,6 +28,7 @@
 // wasm_exec.js, and nothing else.
 
 let loading = null; // the promise of load(), shared by every caller
+let exported = null; // the module's exports when it has the exported typed call
 
 /** An error answer of the engine: the API's status and error object. */
 export class CloudCreditsError extends Error {
@@ -63,6 +66,7 @@ async function start(url) {
   }
   const go = new globalThis.Go();
   const instance = await instantiate(url, go.importObject);
+  exported = typeof instance.exports.estimateTyped === "function" ? instance.exports : null;
   return new Promise((resolve, reject) => {
     const previous = globalThis.cloudCreditsReady;
     globalThis.cloudCreditsReady = () => {
@@ -109,11 +113,17 @@ function engine() {
 export function answer(kind, body) {
   const text = typeof body === "string" ? body : JSON.stringify(body);
   const cc = engine();
-  switch (kind) {
-    case "estimates": return cc.estimate(text);
-    case "prices": return cc.price(text);
+  const code = kind === "estimates" ? 1 : kind === "prices" ? 2 : 0;
+  if (code === 0) throw new Error(`cloud credits: unknown kind ${kind}: use estimates or prices`);
+  const ex = exported;
+  if (ex && typeof ex.answerJSON === "function") {
+    const written = writeInput(ex, text);
+    if (written >= 0) {
+      const n = ex.answerJSON(code, written, Date.now());
+      if (n >= 0) return { status: ex.answerStatusCode(), body: decoder.decode(new Uint8Array(ex.mem.buffer, ex.answerBytes(), n)) };
+    }
   }
-  throw new Error(`cloud credits: unknown kind ${kind}: use estimates or prices`);
+  return code === 1 ? cc.estimate(text) : cc.price(text);
 }
 
 function parsed(kind, body) {
@@ -172,12 +182,42 @@ function pack(service, params) {
   return out;
 }
 
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+let input = null; // the module's input buffer of the exported typed call
+
+// writeInput writes text as UTF-8 into the module's input buffer and
+// returns its length in bytes, or -1 when it does not fit.
+function writeInput(ex, text) {
+  if (!input || input.buffer !== ex.mem.buffer) {
+    input = new Uint8Array(ex.mem.buffer, ex.estimateInput(), ex.estimateInputSize()); // again once memory grows
+  }
+  const { read, written } = encoder.encodeInto(text, input);
+  return read < text.length ? -1 : written;
+}
+
+// callTyped makes the typed call: through the module's exports when it has
+// them (no JavaScript value crosses: the request is written into the
+// module's memory, the answer read from it), else through
+// cloudCredits.estimatePacked. It answers as estimatePacked does: the JSON
+// text, {status, body}, or null to send the request as JSON.
+function callTyped(packed, batch) {
+  const ex = exported;
+  if (!ex || !globalThis.cloudCredits) return engine().estimatePacked(packed, batch);
+  const written = writeInput(ex, packed);
+  if (written < 0) return null; // longer than the typed call takes
+  const n = ex.estimateTyped(written, batch ? 1 : 0, Date.now());
+  if (n === -1) return null;
+  const text = decoder.decode(new Uint8Array(ex.mem.buffer, ex.answerBytes(), n >= 0 ? n : ex.answerLength()));
+  return n >= 0 ? text : { status: ex.answerStatusCode(), body: text };
+}
+
 // typed answers a packed request, or undefined when it must go as JSON.
 function typed(packed, batch) {
   const key = (batch ? "m" : "s") + packed;
   const kept = remembered(key);
   if (kept !== undefined) return JSON.parse(kept);
-  const r = engine().estimatePacked(packed, batch);
+  const r = callTyped(packed, batch);
   if (r === null || r === undefined) return undefined;
   if (typeof r === "string") {
     remember(key, r);

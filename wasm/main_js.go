@@ -37,7 +37,7 @@ func main() {
 		if len(args) != 2 || args[0].Type() != js.TypeString {
 			return nil
 		}
-		status, body := e.estimatePacked(args[0].String(), args[1].Truthy(), time.Now())
+		status, body := e.estimatePacked(args[0].String(), args[1].Truthy(), time.Now(), nil)
 		switch status {
 		case statusUseJSON:
 			return nil
@@ -70,6 +70,7 @@ func main() {
 		return nil
 	}))
 	js.Global().Set("cloudCredits", api)
+	ready = e // the exported typed call (export_js.go) answers from now on
 	if ready := js.Global().Get("cloudCreditsReady"); ready.Type() == js.TypeFunction {
 		ready.Invoke()
 	}

@@ -127,7 +127,7 @@ func TestPackedAnswersAreTheJSONAnswers(t *testing.T) {
 		}
 		packed++
 		wantStatus, want := e.estimate(body, at)
-		status, got := e.estimatePacked(p, batch, at)
+		status, got := e.estimatePacked(p, batch, at, nil)
 		if status != wantStatus || !bytes.Equal(got, want) {
 			t.Errorf("%s: packed answer %d\n%s\nJSON answer %d\n%s", name, status, got, wantStatus, want)
 		}
@@ -152,17 +152,8 @@ func TestPackedFallsBackToJSON(t *testing.T) {
 		"name twice":             {strings.Join([]string{"rendering", "q", "1", "q", "2"}, sepField), false},
 		"too many items":         {strings.Repeat("lighting-analysis"+sepItem, 1000) + "lighting-analysis", true},
 	} {
-		if status, _ := e.estimatePacked(tc.packed, tc.batch, at); status != statusUseJSON {
+		if status, _ := e.estimatePacked(tc.packed, tc.batch, at, nil); status != statusUseJSON {
 			t.Errorf("%s: status %d, want %d (use JSON)", name, status, statusUseJSON)
-		}
-	}
-}
-
-func TestAppendStringIsEncodingJSON(t *testing.T) {
-	for _, s := range []string{"", "plain", `q"uo\te`, "<a href='x'>&amp;</a>", "\x00\x01\x1f\b\f\n\r\t", "é ✓ 𝄞", "\u2028\u2029", "bad \xff\xfe utf-8", "\x7f"} {
-		want, _ := json.Marshal(s)
-		if got := appendString(nil, s); !bytes.Equal(got, want) {
-			t.Errorf("appendString(%q) = %s, want %s", s, got, want)
 		}
 	}
 }

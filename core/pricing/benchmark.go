@@ -1,8 +1,7 @@
 package pricing
 
 import (
-	"encoding/json"
-	"fmt"
+	"cloudcredits/core/jsontext"
 
 	"github.com/shopspring/decimal"
 )
@@ -50,7 +49,9 @@ func (b *Book) benchmark(volume, cost, credits, unit decimal.Decimal) *Benchmark
 		if !inBand(volume, m.From, m.To) {
 			continue
 		}
-		// price > x ⟺ cost > x × credits: no division, no rounding.
+		// price > x ⟺ cost > x × credits: no division, no rounding. The
+		// messages are concatenated, not formatted: prices are asked for
+		// on every keystroke in the browser.
 		above := func(x decimal.Decimal) bool { return cost.GreaterThan(x.Mul(credits)) }
 		r := &BenchmarkReport{Band: m.Label(), Channel: m.Channel, Market: m.Market, Advisory: m.Advisory}
 		price := FormatRate(unit) + " per credit"
@@ -58,53 +59,51 @@ func (b *Book) benchmark(volume, cost, credits, unit decimal.Decimal) *Benchmark
 		switch {
 		case above(m.Channel.High):
 			r.Position = PositionAboveChannel
-			r.Message = fmt.Sprintf("%s is above the standard channel rate (%s) %s; the market rate is %s and the advisory best rate %s.",
-				price, m.Channel, band, m.Market, m.Advisory)
+			r.Message = price + " is above the standard channel rate (" + m.Channel.String() + ") " + band + "; the market rate is " + m.Market.String() + " and the advisory best rate " + m.Advisory.String() + "."
 		case above(m.Market.High):
 			r.Position = PositionWithinChannel
-			r.Message = fmt.Sprintf("%s is within the standard channel rate (%s) %s, above the market rate of %s; the advisory best rate is %s.",
-				price, m.Channel, band, m.Market, m.Advisory)
+			r.Message = price + " is within the standard channel rate (" + m.Channel.String() + ") " + band + ", above the market rate of " + m.Market.String() + "; the advisory best rate is " + m.Advisory.String() + "."
 		case above(m.Advisory.High):
 			r.Position = PositionWithinMarket
-			r.Message = fmt.Sprintf("%s is within the market rate (%s) %s; the standard channel rate is %s and the advisory best rate %s.",
-				price, m.Market, band, m.Channel, m.Advisory)
+			r.Message = price + " is within the market rate (" + m.Market.String() + ") " + band + "; the standard channel rate is " + m.Channel.String() + " and the advisory best rate " + m.Advisory.String() + "."
 		case !cost.LessThan(m.Advisory.Low.Mul(credits)):
 			r.Position = PositionWithinAdvisory
-			r.Message = fmt.Sprintf("%s is within the advisory best rate (%s) %s; the standard channel rate is %s and the market rate %s.",
-				price, m.Advisory, band, m.Channel, m.Market)
+			r.Message = price + " is within the advisory best rate (" + m.Advisory.String() + ") " + band + "; the standard channel rate is " + m.Channel.String() + " and the market rate " + m.Market.String() + "."
 		default:
 			r.Position = PositionBelowAdvisory
-			r.Message = fmt.Sprintf("%s is below the advisory best rate (%s) %s; the standard channel rate is %s and the market rate %s.",
-				price, m.Advisory, band, m.Channel, m.Market)
+			r.Message = price + " is below the advisory best rate (" + m.Advisory.String() + ") " + band + "; the standard channel rate is " + m.Channel.String() + " and the market rate " + m.Market.String() + "."
 		}
 		return r
 	}
 	return nil
 }
 
-type benchmarkReportJSON struct {
-	Band          string    `json:"band"`
-	ChannelRange  rangeJSON `json:"channel_range"`
-	MarketRange   rangeJSON `json:"market_range"`
-	AdvisoryRange rangeJSON `json:"advisory_range"`
-	Position      Position  `json:"position"`
-	Message       string    `json:"message"`
-}
-
-func (r Range) wire() rangeJSON { return rangeJSON{Low: FormatRate(r.Low), High: FormatRate(r.High)} }
-
-func (r *BenchmarkReport) wire() *benchmarkReportJSON {
-	return &benchmarkReportJSON{
-		Band:          r.Band,
-		ChannelRange:  r.Channel.wire(),
-		MarketRange:   r.Market.wire(),
-		AdvisoryRange: r.Advisory.wire(),
-		Position:      r.Position,
-		Message:       r.Message,
-	}
-}
-
-// MarshalJSON writes the public API shape of a benchmark report.
+// MarshalJSON writes the public API shape of a benchmark report:
+// AppendJSON's bytes.
 func (r *BenchmarkReport) MarshalJSON() ([]byte, error) {
-	return json.Marshal(r.wire())
+	return r.AppendJSON(make([]byte, 0, 512)), nil
+}
+
+// AppendJSON appends the report's JSON to b, the bytes encoding/json writes
+// for benchmarkReportJSON, written by hand.
+func (r *BenchmarkReport) AppendJSON(b []byte) []byte {
+	rng := func(b []byte, key string, g Range) []byte {
+		b = append(b, ',')
+		b = jsontext.AppendString(b, key)
+		b = append(b, `:{"low":`...)
+		b = jsontext.AppendString(b, FormatRate(g.Low))
+		b = append(b, `,"high":`...)
+		b = jsontext.AppendString(b, FormatRate(g.High))
+		return append(b, '}')
+	}
+	b = append(b, `{"band":`...)
+	b = jsontext.AppendString(b, r.Band)
+	b = rng(b, "channel_range", r.Channel)
+	b = rng(b, "market_range", r.Market)
+	b = rng(b, "advisory_range", r.Advisory)
+	b = append(b, `,"position":`...)
+	b = jsontext.AppendString(b, string(r.Position))
+	b = append(b, `,"message":`...)
+	b = jsontext.AppendString(b, r.Message)
+	return append(b, '}')
 }

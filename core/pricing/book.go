@@ -1,16 +1,15 @@
 package pricing
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"cloudcredits/core"
+	"cloudcredits/core/jsontext"
 
 	"github.com/shopspring/decimal"
 )
@@ -196,11 +195,11 @@ func ParseBook(data []byte) (*Book, error) {
 	if len(data) > BookBytesMax {
 		return nil, core.Errorf(core.CodeTooLarge, "a price book may be at most %d bytes; this one is %d", BookBytesMax, len(data))
 	}
-	var w bookJSON
-	if err := decodeStrict(data, &w); err != nil {
+	var p core.Problems
+	w, err := readBook(&p, data)
+	if err != nil {
 		return nil, err
 	}
-	var p core.Problems
 	b := &Book{Version: w.Version, Currency: core.Currency(w.Currency), Notes: w.Notes, Mode: Mode(w.Mode)}
 	if w.Mode == "" {
 		b.Mode = ModeVolume
@@ -316,6 +315,8 @@ func (b *Book) MarshalJSON() ([]byte, error) {
 	}
 	return json.Marshal(w)
 }
+
+func (r Range) wire() rangeJSON { return rangeJSON{Low: FormatRate(r.Low), High: FormatRate(r.High)} }
 
 func nullString(d decimal.NullDecimal) *string {
 	if !d.Valid {
@@ -570,54 +571,230 @@ func versionChars(s string) bool {
 	return true
 }
 
-// decodeStrict decodes one JSON value into v: unknown fields and trailing
-// data are refused, and decoding failures become invalid_request errors
-// naming the field.
-func decodeStrict(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return jsonProblem(err)
+// bookDepthMax bounds the nesting of a price book document.
+const bookDepthMax = 16
+
+// readBook reads a price book document strictly: unknown fields and
+// trailing data are refused, and a member of the wrong JSON type is an
+// invalid_request problem naming the field the way a struct decoder names
+// it ("tiers.rates"). A document that cannot be read at all is returned as
+// an error; what can be read is returned with the problems in p.
+func readBook(p *core.Problems, data []byte) (bookJSON, error) {
+	var w bookJSON
+	v, err := jsontext.Parse(data, bookDepthMax)
+	if err != nil {
+		return w, jsonProblem(err)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return core.Invalid("body", "has data after the JSON object")
+	top, ok := v.(jsontext.Object)
+	if !ok {
+		return w, core.Invalid("body", "must be a JSON object, not %s", jsonValueKind(v))
 	}
-	return nil
+	r := bookReader{p: p}
+	r.object("", top, func(key, field string, v any) bool {
+		switch key {
+		case "version":
+			w.Version = r.str(field, v)
+		case "currency":
+			w.Currency = r.str(field, v)
+		case "effective_from":
+			w.EffectiveFrom = r.str(field, v)
+		case "pack_size":
+			w.PackSize = r.str(field, v)
+		case "mode":
+			w.Mode = r.str(field, v)
+		case "notes":
+			w.Notes = r.str(field, v)
+		case "tiers":
+			for _, e := range r.array(field, v) {
+				var t tierJSON
+				r.object(field, e, func(key, field string, v any) bool {
+					switch key {
+					case "from":
+						t.From = r.str(field, v)
+					case "to":
+						t.To = r.optional(field, v)
+					case "name":
+						t.Name = r.str(field, v)
+					case "rates":
+						t.Rates = r.strings(field, v)
+					default:
+						return false
+					}
+					return true
+				})
+				w.Tiers = append(w.Tiers, t)
+			}
+		case "benchmarks":
+			for _, e := range r.array(field, v) {
+				var m benchmarkJSON
+				r.object(field, e, func(key, field string, v any) bool {
+					switch key {
+					case "from":
+						m.From = r.str(field, v)
+					case "to":
+						m.To = r.optional(field, v)
+					case "name":
+						m.Name = r.str(field, v)
+					case "channel":
+						m.Channel = r.rng(field, v)
+					case "market":
+						m.Market = r.rng(field, v)
+					case "advisory":
+						m.Advisory = r.rng(field, v)
+					default:
+						return false
+					}
+					return true
+				})
+				w.Benchmarks = append(w.Benchmarks, m)
+			}
+		default:
+			return false
+		}
+		return true
+	})
+	if r.err != nil {
+		return w, r.err
+	}
+	return w, nil
 }
 
+// bookReader converts a parsed book into its wire struct. The first
+// unknown field or wrong type stops the reading (err), as a struct decoder
+// stops at it; a null member is left at its zero value.
+type bookReader struct {
+	p   *core.Problems
+	err error
+}
+
+func (r *bookReader) fail(field, want string, v any) {
+	if r.err != nil {
+		return
+	}
+	if field == "" {
+		field = "body"
+	}
+	if want == "string" {
+		r.err = core.Invalid(field, "must be a JSON string such as \"1.25\" (send numbers as strings), not %s", jsonValueKind(v))
+		return
+	}
+	r.err = core.Invalid(field, "must be a JSON %s, not %s", want, jsonValueKind(v))
+}
+
+// object calls member for each member of v (an object); member returns
+// false for a key it does not know.
+func (r *bookReader) object(field string, v any, member func(key, field string, v any) bool) {
+	obj, ok := v.(jsontext.Object)
+	if !ok {
+		if v != nil {
+			r.fail(field, "object", v)
+		}
+		return
+	}
+	for _, m := range obj {
+		if r.err != nil {
+			return
+		}
+		if !member(m.Key, joinField(field, m.Key), m.Value) && r.err == nil {
+			r.err = core.Invalid("body", "has an unknown field %s", strconv.Quote(m.Key))
+		}
+	}
+}
+
+func (r *bookReader) array(field string, v any) []any {
+	arr, ok := v.([]any)
+	if !ok && v != nil {
+		r.fail(field, "array", v)
+	}
+	return arr
+}
+
+func (r *bookReader) str(field string, v any) string {
+	s, ok := v.(string)
+	if !ok && v != nil {
+		r.fail(field, "string", v)
+	}
+	return s
+}
+
+func (r *bookReader) optional(field string, v any) *string {
+	if v == nil {
+		return nil
+	}
+	s := r.str(field, v)
+	return &s
+}
+
+func (r *bookReader) strings(field string, v any) map[string]string {
+	obj, ok := v.(jsontext.Object)
+	if !ok {
+		if v != nil {
+			r.fail(field, "object", v)
+		}
+		return nil
+	}
+	out := make(map[string]string, len(obj))
+	for _, m := range obj {
+		out[m.Key] = r.str(field, m.Value)
+	}
+	return out
+}
+
+func (r *bookReader) rng(field string, v any) rangeJSON {
+	var g rangeJSON
+	r.object(field, v, func(key, field string, v any) bool {
+		switch key {
+		case "low":
+			g.Low = r.str(field, v)
+		case "high":
+			g.High = r.str(field, v)
+		default:
+			return false
+		}
+		return true
+	})
+	return g
+}
+
+// joinField names a member as a struct decoder does: object keys joined by
+// dots, array indices left out.
+func joinField(field, key string) string {
+	if field == "" {
+		return key
+	}
+	return field + "." + key
+}
+
+// jsonValueKind names a parsed value's JSON type, with its article.
+func jsonValueKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a bool"
+	case jsontext.Number:
+		return "a number"
+	case string:
+		return "a string"
+	case []any:
+		return "an array"
+	}
+	return "an object"
+}
+
+// jsonProblem turns a document that cannot be read into the error the
+// caller reports.
 func jsonProblem(err error) error {
-	var typeErr *json.UnmarshalTypeError
-	var syntaxErr *json.SyntaxError
-	switch {
-	case errors.Is(err, io.EOF):
+	e := err.(*jsontext.Error)
+	switch e.Kind {
+	case jsontext.Empty:
 		return core.Invalid("body", "is empty; send a JSON object")
-	case errors.As(err, &typeErr):
-		field := typeErr.Field
-		if field == "" {
-			field = "body"
-		}
-		want := jsonKind(typeErr.Type.String())
-		if want == "string" {
-			return core.Invalid(field, "must be a JSON string such as \"1.25\" (send numbers as strings), not a %s", typeErr.Value)
-		}
-		return core.Invalid(field, "must be a JSON %s, not a %s", want, typeErr.Value)
-	case errors.As(err, &syntaxErr):
-		return core.Invalid("body", "is not valid JSON at byte %d: %s", syntaxErr.Offset, strings.TrimPrefix(syntaxErr.Error(), "json: "))
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return core.Invalid("body", "has an unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
-	case errors.Is(err, io.ErrUnexpectedEOF):
+	case jsontext.Incomplete:
 		return core.Invalid("body", "ends before the JSON is complete")
+	case jsontext.Trailing:
+		return core.Invalid("body", "has data after the JSON object")
+	case jsontext.TooDeep:
+		return core.Invalid("body", "nests deeper than %d levels", bookDepthMax)
 	}
-	return core.Invalid("body", "is not valid: %s", strings.TrimPrefix(err.Error(), "json: "))
-}
-
-func jsonKind(goType string) string {
-	switch {
-	case goType == "string" || goType == "*string":
-		return "string"
-	case strings.HasPrefix(goType, "[]"):
-		return "array"
-	default:
-		return "object"
-	}
+	return core.Invalid("body", "is not valid JSON at byte %d: %s", e.Offset, e.Message)
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/shopspring/decimal"
+
+	"cloudcredits/core"
 )
 
 // RateScaleMax is the most fractional digits a rate (money per credit) may
@@ -22,16 +24,19 @@ const echoMax = 40
 // rounded half-up to RateScaleMax digits, then trailing zeros beyond the
 // second dropped ("1.10", "1.1833", "0.70").
 func FormatRate(d decimal.Decimal) string {
-	s := d.StringFixed(RateScaleMax)
-	dot := strings.IndexByte(s, '.')
-	if dot < 0 {
-		return s
+	// d.StringFixed(RateScaleMax) with the zeros beyond the second digit
+	// dropped is the rounded value's shortest text padded to two digits.
+	if d.Exponent() < -RateScaleMax {
+		d = d.Round(RateScaleMax) // else rounding changes nothing
 	}
-	end := len(s)
-	for end > dot+1+rateScaleMin && s[end-1] == '0' {
-		end--
+	s := core.FormatDecimal(d)
+	switch dot := strings.IndexByte(s, '.'); {
+	case dot < 0:
+		return s + ".00"
+	case len(s)-dot-1 < rateScaleMin:
+		return s + "0"
 	}
-	return s[:end]
+	return s
 }
 
 // roundRate rounds a unit price the way FormatRate displays it.
@@ -39,7 +44,7 @@ func roundRate(d decimal.Decimal) decimal.Decimal { return d.Round(RateScaleMax)
 
 // groupThousands renders a quantity for people: "100,000", "1,234.5".
 func groupThousands(d decimal.Decimal) string {
-	s := d.String()
+	s := core.FormatDecimal(d)
 	sign := ""
 	if strings.HasPrefix(s, "-") {
 		sign, s = "-", s[1:]

@@ -1,10 +1,10 @@
 package pricing
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"cloudcredits/core"
+	"cloudcredits/core/jsontext"
 
 	"github.com/shopspring/decimal"
 )
@@ -218,74 +218,68 @@ func (b *Book) channelRefused(channel Channel, at decimal.Decimal, graduated boo
 	return e
 }
 
-// The wire form of a price: every number a decimal string, money with two
-// fractional digits, rates with two to four.
-type priceJSON struct {
-	Credits           string               `json:"credits"`
-	RequestedCredits  string               `json:"requested_credits"`
-	Packs             string               `json:"packs"`
-	PackSize          string               `json:"pack_size"`
-	Tier              tierRefJSON          `json:"tier"`
-	UnitPrice         string               `json:"unit_price"`
-	Subtotal          string               `json:"subtotal"`
-	ListTotal         string               `json:"list_total"`
-	Savings           string               `json:"savings"`
-	PriceBookVersion  string               `json:"price_book_version"`
-	Currency          string               `json:"currency"`
-	Channel           string               `json:"channel"`
-	Mode              string               `json:"mode"`
-	PurchasedThisYear string               `json:"purchased_this_year"`
-	AnnualVolume      string               `json:"annual_volume"`
-	Lines             []lineJSON           `json:"lines,omitempty"`
-	Benchmark         *benchmarkReportJSON `json:"benchmark,omitempty"`
-}
-
-type tierRefJSON struct {
-	From string  `json:"from"`
-	To   *string `json:"to,omitempty"`
-	Name string  `json:"name"`
-}
-
-type lineJSON struct {
-	Tier      tierRefJSON `json:"tier"`
-	Credits   string      `json:"credits"`
-	UnitPrice string      `json:"unit_price"`
-	Amount    string      `json:"amount"`
-}
-
-func (t TierRef) wire() tierRefJSON {
-	return tierRefJSON{From: t.From.String(), To: nullString(t.To), Name: t.Name}
-}
-
-// MarshalJSON writes the public API shape of a price.
+// MarshalJSON writes the public API shape of a price: AppendJSON's bytes.
 func (p Price) MarshalJSON() ([]byte, error) {
-	w := priceJSON{
-		Credits:           core.FormatCredits(p.Credits),
-		RequestedCredits:  core.FormatCredits(p.RequestedCredits),
-		Packs:             p.Packs.String(),
-		PackSize:          p.PackSize.String(),
-		Tier:              p.Tier.wire(),
-		UnitPrice:         FormatRate(p.UnitPrice),
-		Subtotal:          core.FormatMoney(p.Subtotal),
-		ListTotal:         core.FormatMoney(p.ListTotal),
-		Savings:           core.FormatMoney(p.Savings),
-		PriceBookVersion:  p.PriceBookVersion,
-		Currency:          string(p.Currency),
-		Channel:           string(p.Channel),
-		Mode:              string(p.Mode),
-		PurchasedThisYear: core.FormatCredits(p.PurchasedThisYear),
-		AnnualVolume:      core.FormatCredits(p.AnnualVolume),
+	return p.AppendJSON(make([]byte, 0, 1024)), nil
+}
+
+// AppendJSON appends the price's JSON to b, written by hand (no
+// reflection) to exactly the bytes encoding/json writes for priceJSON:
+// compact, HTML-safe, lines and benchmark left out when there are none.
+func (p *Price) AppendJSON(b []byte) []byte {
+	str := func(b []byte, key, v string) []byte {
+		b = append(b, ',')
+		b = jsontext.AppendString(b, key)
+		b = append(b, ':')
+		return jsontext.AppendString(b, v)
 	}
-	for _, l := range p.Lines {
-		w.Lines = append(w.Lines, lineJSON{
-			Tier:      l.Tier.wire(),
-			Credits:   core.FormatCredits(l.Credits),
-			UnitPrice: FormatRate(l.UnitPrice),
-			Amount:    core.FormatMoney(l.Amount),
-		})
+	b = append(b, `{"credits":`...)
+	b = jsontext.AppendString(b, core.FormatCredits(p.Credits))
+	b = str(b, "requested_credits", core.FormatCredits(p.RequestedCredits))
+	b = str(b, "packs", p.Packs.String())
+	b = str(b, "pack_size", p.PackSize.String())
+	b = append(b, `,"tier":`...)
+	b = p.Tier.appendJSON(b)
+	b = str(b, "unit_price", FormatRate(p.UnitPrice))
+	b = str(b, "subtotal", core.FormatMoney(p.Subtotal))
+	b = str(b, "list_total", core.FormatMoney(p.ListTotal))
+	b = str(b, "savings", core.FormatMoney(p.Savings))
+	b = str(b, "price_book_version", p.PriceBookVersion)
+	b = str(b, "currency", string(p.Currency))
+	b = str(b, "channel", string(p.Channel))
+	b = str(b, "mode", string(p.Mode))
+	b = str(b, "purchased_this_year", core.FormatCredits(p.PurchasedThisYear))
+	b = str(b, "annual_volume", core.FormatCredits(p.AnnualVolume))
+	if len(p.Lines) > 0 {
+		b = append(b, `,"lines":[`...)
+		for i, l := range p.Lines {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"tier":`...)
+			b = l.Tier.appendJSON(b)
+			b = str(b, "credits", core.FormatCredits(l.Credits))
+			b = str(b, "unit_price", FormatRate(l.UnitPrice))
+			b = str(b, "amount", core.FormatMoney(l.Amount))
+			b = append(b, '}')
+		}
+		b = append(b, ']')
 	}
 	if p.Benchmark != nil {
-		w.Benchmark = p.Benchmark.wire()
+		b = append(b, `,"benchmark":`...)
+		b = p.Benchmark.AppendJSON(b)
 	}
-	return json.Marshal(w)
+	return append(b, '}')
+}
+
+func (t TierRef) appendJSON(b []byte) []byte {
+	b = append(b, `{"from":`...)
+	b = jsontext.AppendString(b, t.From.String())
+	if t.To.Valid {
+		b = append(b, `,"to":`...)
+		b = jsontext.AppendString(b, t.To.Decimal.String())
+	}
+	b = append(b, `,"name":`...)
+	b = jsontext.AppendString(b, t.Name)
+	return append(b, '}')
 }

@@ -1,13 +1,10 @@
 package pricing
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"io"
 	"strings"
 
 	"cloudcredits/core"
+	"cloudcredits/core/jsontext"
 
 	"github.com/shopspring/decimal"
 )
@@ -183,53 +180,32 @@ func checkPurchased(p *core.Problems, d decimal.Decimal) {
 }
 
 // readObject reads a body that must be one JSON object of known fields and
-// returns each field's raw value. Unknown and repeated fields are recorded
-// in p; a body that is not one well-formed object is returned as an error.
-func readObject(p *core.Problems, body []byte) (map[string]json.RawMessage, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	tok, err := dec.Token()
+// returns each field's value. Unknown and repeated fields are recorded in
+// p; a body that is not one well-formed object is returned as an error.
+func readObject(p *core.Problems, body []byte) (map[string]any, error) {
+	v, err := jsontext.Parse(body, bookDepthMax)
 	if err != nil {
 		return nil, jsonProblem(err)
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
+	obj, ok := v.(jsontext.Object)
+	if !ok {
 		return nil, core.Invalid("body", "must be a JSON object such as {\"currency\": \"cloud\", \"credits\": \"5000\"}")
 	}
-	// Past the opening brace, running out of input means a cut-off object.
-	midObject := func(err error) error {
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
-		return jsonProblem(err)
-	}
-	out := make(map[string]json.RawMessage, len(requestFields))
+	out := make(map[string]any, len(requestFields))
 	unknown := 0
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, midObject(err)
-		}
-		key, _ := tok.(string) // inside an object the decoder yields only string keys
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, midObject(err)
-		}
+	for _, m := range obj {
+		_, seen := out[m.Key]
 		switch {
-		case !isRequestField(key):
+		case !isRequestField(m.Key):
 			unknown++
 			if unknown <= unknownFieldsReportedMax {
-				p.Add(fieldKey(key), "is not a field of this request; the fields are %s", strings.Join(requestFields, ", "))
+				p.Add(fieldKey(m.Key), "is not a field of this request; the fields are %s", strings.Join(requestFields, ", "))
 			}
-		case out[key] != nil:
-			p.Add(key, "appears more than once")
+		case seen:
+			p.Add(m.Key, "appears more than once")
 		default:
-			out[key] = v
+			out[m.Key] = m.Value
 		}
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, midObject(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, core.Invalid("body", "has data after the JSON object")
 	}
 	if unknown > unknownFieldsReportedMax {
 		p.Add("body", "has %d more unknown fields", unknown-unknownFieldsReportedMax)
@@ -249,21 +225,17 @@ func isRequestField(k string) bool {
 // stringField returns field's value when it is present and a JSON string.
 // Any other JSON type is recorded as a problem; a number gets a message
 // saying to send it as a string.
-func stringField(p *core.Problems, raw map[string]json.RawMessage, field, example string) (string, bool) {
+func stringField(p *core.Problems, raw map[string]any, field, example string) (string, bool) {
 	v, ok := raw[field]
 	if !ok {
 		return "", false
 	}
-	if len(v) > 0 && v[0] == '"' {
-		var s string
-		if err := json.Unmarshal(v, &s); err == nil {
-			return s, true
-		}
-	}
-	switch {
-	case len(v) > 0 && (v[0] == '-' || '0' <= v[0] && v[0] <= '9'):
+	switch t := v.(type) {
+	case string:
+		return t, true
+	case jsontext.Number:
 		p.Add(field, "must be a string such as %q, not a JSON number: send decimals as strings so no digit is lost", example)
-	case string(v) == "null":
+	case nil:
 		p.Add(field, "must be a string such as %q, not null (leave an optional field out instead)", example)
 	default:
 		p.Add(field, "must be a string such as %q", example)

@@ -81,3 +81,23 @@ func BenchmarkAnswerJSON1000(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEstimateAppendJSON is what the browser's typed call does for
+// each keystroke: one estimate without holdings, written as JSON into a
+// reused buffer.
+func BenchmarkEstimateAppendJSON(b *testing.B) {
+	c := card2018(b)
+	for _, it := range benchItems {
+		b.Run(it.Service, func(b *testing.B) {
+			b.ReportAllocs()
+			var buf []byte
+			for b.Loop() {
+				est, err := c.Estimate(it.Service, it.Params, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				buf = est.AppendJSON(buf[:0])
+			}
+		})
+	}
+}

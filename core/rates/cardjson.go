@@ -1,16 +1,16 @@
 package rates
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"strings"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/shopspring/decimal"
 
 	"cloudcredits/core"
+	"cloudcredits/core/jsontext"
 )
 
 // The JSON form of a card. Decimals are strings ("2", "1.8"), never JSON
@@ -24,9 +24,9 @@ import (
 //	   "params": [{"name", "label", "type", "unit"?, "min"?, "max"?,
 //	               "integer"?, "decimals"?, "values"?, "default"?}]}]}
 type cardJSON struct {
-	Version       string            `json:"version"`
-	EffectiveFrom string            `json:"effective_from"`
-	Services      []json.RawMessage `json:"services"`
+	Version       string `json:"version"`
+	EffectiveFrom string `json:"effective_from"`
+	Services      []any  `json:"services"`
 }
 
 type serviceJSON struct {
@@ -41,12 +41,12 @@ type serviceJSON struct {
 // serviceIn reads each parameter on its own, so that a problem names its
 // index ("services[4].params[0].decimals").
 type serviceIn struct {
-	ID          string            `json:"id"`
-	Name        string            `json:"name"`
-	Description string            `json:"description"`
-	Currency    string            `json:"currency"`
-	Rule        ruleJSON          `json:"rule"`
-	Params      []json.RawMessage `json:"params"`
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	Currency    string   `json:"currency"`
+	Rule        ruleJSON `json:"rule"`
+	Params      []any    `json:"params"`
 }
 
 type ruleJSON struct {
@@ -86,18 +86,17 @@ func ParseCard(data []byte) (*Card, error) {
 	}
 	v, err := decodeStrict(data, jsonDepthMax)
 	if err != nil {
-		var je *jsonError
-		errors.As(err, &je)
+		je := err.(*jsonError)
 		return nil, core.Invalid(orName(je.path, "card"), "%s", je.msg)
 	}
-	if _, ok := v.(map[string]any); !ok {
+	top, ok := v.(map[string]any)
+	if !ok {
 		return nil, core.Invalid("card", "must be a JSON object; got %s", jsonType(v))
 	}
-	// encoding/json fills every field it can before reporting the first
-	// bad one, so conversion goes on after a failure and finds the rest.
+	// Conversion goes on after a problem, so one pass finds them all.
 	var p core.Problems
 	var head cardJSON
-	decodeInto(&p, "", data, &head)
+	head.read(&p, top)
 	c := &Card{Version: head.Version}
 	if head.EffectiveFrom == "" {
 		p.Add("effective_from", "is required")
@@ -112,9 +111,11 @@ func ParseCard(data []byte) (*Card, error) {
 	}
 	c.Services = make([]Service, len(head.Services))
 	for i, raw := range head.Services {
-		prefix := fmt.Sprintf("services[%d]", i)
+		prefix := "services[" + strconv.Itoa(i) + "]"
 		var sj serviceIn
-		decodeInto(&p, prefix, raw, &sj)
+		if obj := object(&p, prefix, raw); obj != nil {
+			sj.read(&p, prefix, obj)
+		}
 		c.Services[i] = sj.service(&p, prefix)
 	}
 	c.validate(&p)
@@ -124,53 +125,156 @@ func ParseCard(data []byte) (*Card, error) {
 	return c, nil
 }
 
-// decodeInto decodes data into v, refusing unknown fields, and records the
-// first failure under prefix.
-func decodeInto(p *core.Problems, prefix string, data []byte, v any) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil {
-		return
+// fieldReader reads the members of one decoded object into Go values,
+// recording a wrong type under prefix.field and an unknown member under
+// prefix. A null member is left at its zero value.
+type fieldReader struct {
+	p      *core.Problems
+	prefix string
+	obj    map[string]any
+}
+
+// object returns v as an object, or records that it is not one (null is
+// an absent object).
+func object(p *core.Problems, prefix string, v any) map[string]any {
+	switch t := v.(type) {
+	case map[string]any:
+		return t
+	case nil:
+		return nil
 	}
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &te):
-		field := strings.TrimPrefix(te.Field, ".")
-		if field == "" {
-			p.Add(orName(prefix, "card"), "must be a JSON object; got %s", withArticle(te.Value))
-		} else {
-			p.Add(joinPath(prefix, field), "must be %s; got %s", goTypeName(te.Type.Kind().String()), withArticle(te.Value))
+	p.Add(orName(prefix, "card"), "must be a JSON object; got %s", jsonType(v))
+	return nil
+}
+
+// known records every member not in names as unknown.
+func (r fieldReader) known(names ...string) {
+	for _, k := range sortedKeys(r.obj) {
+		if !slices.Contains(names, k) {
+			r.p.Add(orName(r.prefix, "card"), "has an unknown field %s", clip(strconv.Quote(k)))
 		}
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.TrimPrefix(err.Error(), "json: unknown field ")
-		p.Add(orName(prefix, "card"), "has an unknown field %s", clip(name))
+	}
+}
+
+func (r fieldReader) wrong(field, want string, v any) {
+	r.p.Add(joinPath(r.prefix, field), "must be %s; got %s", want, jsonType(v))
+}
+
+const wantString = "a string (decimals are written as strings, such as \"2.5\")"
+
+func (r fieldReader) str(field string, into *string) {
+	switch t := r.obj[field].(type) {
+	case nil:
+	case string:
+		*into = t
 	default:
-		p.Add(orName(prefix, "card"), "is not valid: %v", err)
+		r.wrong(field, wantString, t)
 	}
 }
 
-func goTypeName(kind string) string {
-	switch kind {
-	case "string":
-		return "a string (decimals are written as strings, such as \"2.5\")"
-	case "bool":
-		return "true or false"
-	case "int32":
-		return "a whole number"
-	case "slice":
-		return "an array"
-	case "map", "struct":
-		return "an object"
+func (r fieldReader) list(field string) []any {
+	switch t := r.obj[field].(type) {
+	case nil:
+	case []any:
+		return t
+	default:
+		r.wrong(field, "an array", t)
 	}
-	return "a " + kind
+	return nil
 }
 
-func withArticle(s string) string {
-	if s != "" && strings.ContainsRune("aeiou", rune(s[0])) {
-		return "an " + s
+func (cj *cardJSON) read(p *core.Problems, obj map[string]any) {
+	r := fieldReader{p, "", obj}
+	r.known("version", "effective_from", "services")
+	r.str("version", &cj.Version)
+	r.str("effective_from", &cj.EffectiveFrom)
+	cj.Services = r.list("services")
+}
+
+func (sj *serviceIn) read(p *core.Problems, prefix string, obj map[string]any) {
+	r := fieldReader{p, prefix, obj}
+	r.known("id", "name", "description", "currency", "rule", "params")
+	r.str("id", &sj.ID)
+	r.str("name", &sj.Name)
+	r.str("description", &sj.Description)
+	r.str("currency", &sj.Currency)
+	sj.Params = r.list("params")
+	switch rule := obj["rule"].(type) {
+	case nil:
+	case map[string]any:
+		rr := fieldReader{p, prefix, rule}
+		// Unknown rule fields are reported on the service, as a decoder
+		// of the whole service reports them.
+		rr.known("kind", "rounding", "param", "rate", "block", "base", "reference", "exponent", "quality_param", "multipliers")
+		rr = fieldReader{p, joinPath(prefix, "rule"), rule}
+		rj := &sj.Rule
+		for _, f := range []struct {
+			name string
+			into *string
+		}{{"kind", &rj.Kind}, {"rounding", &rj.Rounding}, {"param", &rj.Param}, {"rate", &rj.Rate}, {"block", &rj.Block},
+			{"base", &rj.Base}, {"reference", &rj.Reference}, {"exponent", &rj.Exponent}, {"quality_param", &rj.QualityParam}} {
+			rr.str(f.name, f.into)
+		}
+		switch m := rule["multipliers"].(type) {
+		case nil:
+		case map[string]any:
+			rj.Multipliers = make(map[string]string, len(m))
+			mr := fieldReader{p, joinPath(rr.prefix, "multipliers"), m}
+			for k := range m {
+				var s string
+				mr.str(k, &s)
+				rj.Multipliers[k] = s
+			}
+		default:
+			rr.wrong("multipliers", "an object", m)
+		}
+	default:
+		r.wrong("rule", "an object", rule)
 	}
-	return "a " + s
+}
+
+func (pj *paramJSON) read(p *core.Problems, prefix string, obj map[string]any) {
+	r := fieldReader{p, prefix, obj}
+	r.known("name", "label", "type", "unit", "min", "max", "integer", "decimals", "values", "default")
+	r.str("name", &pj.Name)
+	r.str("label", &pj.Label)
+	r.str("type", &pj.Type)
+	r.str("unit", &pj.Unit)
+	r.str("min", &pj.Min)
+	r.str("max", &pj.Max)
+	r.str("default", &pj.Default)
+	switch t := obj["integer"].(type) {
+	case nil:
+	case bool:
+		pj.Integer = &t
+	default:
+		r.wrong("integer", "true or false", t)
+	}
+	switch t := obj["decimals"].(type) {
+	case nil:
+	case jsontext.Number:
+		if n, err := strconv.ParseInt(string(t), 10, 32); err == nil {
+			d := int32(n)
+			pj.Decimals = &d
+		} else {
+			p.Add(joinPath(prefix, "decimals"), "must be a whole number; got a number %s", clip(string(t)))
+		}
+	default:
+		r.wrong("decimals", "a whole number", t)
+	}
+	if vals := r.list("values"); vals != nil {
+		pj.Values = make([]string, 0, len(vals))
+		for _, v := range vals {
+			switch s := v.(type) {
+			case string:
+				pj.Values = append(pj.Values, s)
+			case nil:
+				pj.Values = append(pj.Values, "")
+			default:
+				r.wrong("values", wantString, s)
+			}
+		}
+	}
 }
 
 func orName(path, name string) string {
@@ -236,7 +340,9 @@ func (sj *serviceIn) service(p *core.Problems, prefix string) Service {
 	for j, raw := range sj.Params {
 		field := fmt.Sprintf("%s.params[%d]", prefix, j)
 		var pj paramJSON
-		decodeInto(p, field, raw, &pj)
+		if obj := object(p, field, raw); obj != nil {
+			pj.read(p, field, obj)
+		}
 		s.Params[j] = pj.param(p, field)
 	}
 	return s

@@ -1,13 +1,13 @@
 package rates
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/shopspring/decimal"
 
 	"cloudcredits/core"
+	"cloudcredits/core/jsontext"
 )
 
 // Warning codes. New codes are appended only; clients match on them.
@@ -234,7 +234,7 @@ func (s *Service) resolve(p *core.Problems, params Params) []value {
 			continue
 		}
 		if pr.Type == ParamNumber {
-			text = d.String()
+			text = core.FormatDecimal(d)
 		}
 		vals[i] = value{num: d, text: text}
 	}
@@ -346,94 +346,108 @@ func (c *Card) AnswerJSON(body []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The same bytes as json.Marshal(ans), without compacting the output of
-	// MarshalJSON a second time.
 	switch a := ans.(type) {
 	case Estimate:
-		return json.Marshal(a.toJSON())
+		return a.AppendJSON(make([]byte, 0, 512)), nil
 	case Batch:
-		return json.Marshal(a.toJSON())
+		return a.AppendJSON(make([]byte, 0, 512*len(a.Items))), nil
 	}
-	return json.Marshal(ans)
-}
-
-// The JSON shapes of the public API. Decimals are strings; lists are never
-// null.
-type estimateJSON struct {
-	Service         string        `json:"service"`
-	Credits         string        `json:"credits"`
-	Currency        core.Currency `json:"currency"`
-	RatecardVersion string        `json:"ratecard_version"`
-	Params          Params        `json:"params"`
-	Breakdown       []lineJSON    `json:"breakdown"`
-	Warnings        []Warning     `json:"warnings"`
-}
-
-type lineJSON struct {
-	Label    string `json:"label"`
-	Quantity string `json:"quantity,omitempty"`
-	Unit     string `json:"unit,omitempty"`
-	Rate     string `json:"rate,omitempty"`
-	Credits  string `json:"credits"`
-}
-
-type batchJSON struct {
-	Items           []estimateJSON    `json:"items"`
-	Total           map[string]string `json:"total"`
-	RatecardVersion string            `json:"ratecard_version"`
-	Warnings        []Warning         `json:"warnings"`
-}
-
-func (e *Estimate) toJSON() estimateJSON {
-	o := estimateJSON{
-		Service:         e.Service,
-		Credits:         core.FormatCredits(e.Credits),
-		Currency:        e.Currency,
-		RatecardVersion: e.RatecardVersion,
-		Params:          e.Params,
-		Breakdown:       make([]lineJSON, len(e.Breakdown)),
-		Warnings:        e.Warnings,
-	}
-	if o.Params == nil {
-		o.Params = Params{}
-	}
-	if o.Warnings == nil {
-		o.Warnings = []Warning{}
-	}
-	for i, l := range e.Breakdown {
-		o.Breakdown[i] = lineJSON{Label: l.Label, Quantity: l.Quantity, Unit: l.Unit, Rate: l.Rate, Credits: core.FormatCredits(l.Credits)}
-	}
-	return o
+	return nil, core.Errorf(core.CodeInternal, "estimate answer of an unknown kind")
 }
 
 // MarshalJSON writes {"service", "credits", "currency", "ratecard_version",
-// "params", "breakdown": [{"label", "quantity"?, "unit"?, "rate"?,
-// "credits"}], "warnings": [{"code", "message"}]}.
+// "params" (keys sorted), "breakdown": [{"label", "quantity"?, "unit"?,
+// "rate"?, "credits"}], "warnings": [{"code", "message"}]}: lists are never
+// null, decimals are strings. The bytes are AppendJSON's.
 func (e Estimate) MarshalJSON() ([]byte, error) {
-	return json.Marshal(e.toJSON())
+	return e.AppendJSON(make([]byte, 0, 512)), nil
 }
 
 // MarshalJSON writes {"items": [<estimate>...], "total": {"cloud": "...",
-// "forma": "..."}, "ratecard_version", "warnings": [...]}.
+// "forma": "..."} (currencies sorted), "ratecard_version", "warnings":
+// [...]}. The bytes are AppendJSON's.
 func (b Batch) MarshalJSON() ([]byte, error) {
-	return json.Marshal(b.toJSON())
+	return b.AppendJSON(make([]byte, 0, 512*len(b.Items))), nil
 }
 
-func (b *Batch) toJSON() batchJSON {
-	o := batchJSON{
-		Items:           make([]estimateJSON, len(b.Items)),
-		Total:           make(map[string]string, len(b.Total)),
-		RatecardVersion: b.RatecardVersion,
-		Warnings:        b.Warnings,
+// AppendJSON appends the estimate's JSON to b, written by hand (no
+// reflection) to exactly the bytes encoding/json would write for the
+// struct of the documented shape: compact, HTML-safe, optional breakdown
+// fields left out when empty.
+func (e *Estimate) AppendJSON(b []byte) []byte {
+	b = append(b, `{"service":`...)
+	b = jsontext.AppendString(b, e.Service)
+	b = append(b, `,"credits":`...)
+	b = jsontext.AppendString(b, core.FormatCredits(e.Credits))
+	b = append(b, `,"currency":`...)
+	b = jsontext.AppendString(b, string(e.Currency))
+	b = append(b, `,"ratecard_version":`...)
+	b = jsontext.AppendString(b, e.RatecardVersion)
+	b = append(b, `,"params":`...)
+	b = jsontext.AppendStringMap(b, e.Params)
+	b = append(b, `,"breakdown":[`...)
+	for i := range e.Breakdown {
+		l := &e.Breakdown[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"label":`...)
+		b = jsontext.AppendString(b, l.Label)
+		if l.Quantity != "" {
+			b = append(b, `,"quantity":`...)
+			b = jsontext.AppendString(b, l.Quantity)
+		}
+		if l.Unit != "" {
+			b = append(b, `,"unit":`...)
+			b = jsontext.AppendString(b, l.Unit)
+		}
+		if l.Rate != "" {
+			b = append(b, `,"rate":`...)
+			b = jsontext.AppendString(b, l.Rate)
+		}
+		b = append(b, `,"credits":`...)
+		b = jsontext.AppendString(b, core.FormatCredits(l.Credits))
+		b = append(b, '}')
 	}
-	if o.Warnings == nil {
-		o.Warnings = []Warning{}
-	}
+	b = append(b, `],"warnings":`...)
+	b = appendWarnings(b, e.Warnings)
+	return append(b, '}')
+}
+
+// AppendJSON appends the batch's JSON to dst (see Estimate.AppendJSON).
+func (b *Batch) AppendJSON(dst []byte) []byte {
+	dst = append(dst, `{"items":[`...)
 	for i := range b.Items {
-		o.Items[i] = b.Items[i].toJSON()
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = b.Items[i].AppendJSON(dst)
 	}
+	dst = append(dst, `],"total":`...)
+	total := make(map[core.Currency]string, len(b.Total))
 	for c, d := range b.Total {
-		o.Total[string(c)] = core.FormatCredits(d)
+		total[c] = core.FormatCredits(d)
 	}
-	return o
+	dst = jsontext.AppendStringMap(dst, total)
+	dst = append(dst, `,"ratecard_version":`...)
+	dst = jsontext.AppendString(dst, b.RatecardVersion)
+	dst = append(dst, `,"warnings":`...)
+	dst = appendWarnings(dst, b.Warnings)
+	return append(dst, '}')
+}
+
+// appendWarnings writes a list of warnings; nil as [].
+func appendWarnings(b []byte, ws []Warning) []byte {
+	b = append(b, '[')
+	for i, w := range ws {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"code":`...)
+		b = jsontext.AppendString(b, w.Code)
+		b = append(b, `,"message":`...)
+		b = jsontext.AppendString(b, w.Message)
+		b = append(b, '}')
+	}
+	return append(b, ']')
 }

@@ -1,13 +1,12 @@
 package rates
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/shopspring/decimal"
 
 	"cloudcredits/core"
+	"cloudcredits/core/jsontext"
 )
 
 // Params are a job's parameters by name: decimal text ("12.5") for a number,
@@ -70,8 +69,7 @@ func parseRequest(body []byte) (EstimateRequest, *core.Problems, error) {
 	}
 	v, err := decodeStrict(body, jsonDepthMax)
 	if err != nil {
-		var je *jsonError
-		errors.As(err, &je)
+		je := err.(*jsonError)
 		return req, p, core.Invalid(orName(je.path, "body"), "%s", je.msg)
 	}
 	top, ok := v.(map[string]any)
@@ -200,8 +198,8 @@ func scalarText(v any) (string, bool) {
 	switch t := v.(type) {
 	case string:
 		return t, true
-	case json.Number:
-		return t.String(), true
+	case jsontext.Number:
+		return string(t), true
 	}
 	return "", false
 }

@@ -264,7 +264,7 @@ func (s *Service) price(vals []value) (priced, error) {
 	switch r.Kind {
 	case KindFixed:
 		if r.Param == "" {
-			out.lines = append(out.lines, Line{Label: s.Name, Quantity: "1", Unit: "job", Rate: r.Rate.String(), Credits: ceilLine(r.Rate)})
+			out.lines = append(out.lines, Line{Label: s.Name, Quantity: "1", Unit: "job", Rate: core.FormatDecimal(r.Rate), Credits: ceilLine(r.Rate)})
 			break
 		}
 		q, pr, err := num(r.Param)
@@ -290,7 +290,9 @@ func (s *Service) price(vals []value) (priced, error) {
 		if rem.Sign() > 0 {
 			blocks = blocks.Add(decimal.NewFromInt(1))
 		}
-		label := fmt.Sprintf("%s %s%s, in started blocks of %s%s", pr.Label, q, spaced(pr.Unit), r.Block, spaced(pr.Unit))
+		// Labels are concatenated, not formatted: this runs on every
+		// keystroke in the browser.
+		label := pr.Label + " " + core.FormatDecimal(q) + spaced(pr.Unit) + ", in started blocks of " + core.FormatDecimal(r.Block) + spaced(pr.Unit)
 		out.lines = append(out.lines, unitLine(label, blocks, "blocks", r.Rate))
 
 	case KindBasePlusPerUnit:
@@ -318,8 +320,9 @@ func (s *Service) price(vals []value) (priced, error) {
 		if err != nil {
 			return out, fmt.Errorf("power law: %w", err)
 		}
-		label := fmt.Sprintf("%s × (%s / %s %s)^%s", r.Base, q, r.Reference, pr.Unit, r.Exponent)
-		out.lines = append(out.lines, Line{Label: label, Quantity: q.String(), Unit: pr.Unit, Credits: ceilLine(r.Base.Mul(factor))})
+		qText := core.FormatDecimal(q)
+		label := core.FormatDecimal(r.Base) + " × (" + qText + " / " + core.FormatDecimal(r.Reference) + " " + pr.Unit + ")^" + core.FormatDecimal(r.Exponent)
+		out.lines = append(out.lines, Line{Label: label, Quantity: qText, Unit: pr.Unit, Credits: ceilLine(r.Base.Mul(factor))})
 		if q.GreaterThan(r.Reference) {
 			warn = func() Warning { return r.meshScaleUp(q, pr.Unit, factor, out.credits) }
 		}
@@ -338,7 +341,7 @@ func (s *Service) price(vals []value) (priced, error) {
 		if !ok {
 			return out, fmt.Errorf("no multiplier for quality %q", quality)
 		}
-		label := fmt.Sprintf("%s at %s quality (× %s)", pr.Label, quality, m)
+		label := pr.Label + " at " + quality + " quality (× " + core.FormatDecimal(m) + ")"
 		out.lines = append(out.lines, unitLine(label, q, pr.Unit, r.Rate.Mul(m)))
 
 	case KindIncluded:
@@ -379,7 +382,7 @@ func ceilLine(d decimal.Decimal) decimal.Decimal {
 }
 
 func unitLine(label string, q decimal.Decimal, unit string, rate decimal.Decimal) Line {
-	return Line{Label: label, Quantity: q.String(), Unit: unit, Rate: rate.String(), Credits: ceilLine(q.Mul(rate))}
+	return Line{Label: label, Quantity: core.FormatDecimal(q), Unit: unit, Rate: core.FormatDecimal(rate), Credits: ceilLine(q.Mul(rate))}
 }
 
 func spaced(unit string) string {

@@ -1,12 +1,9 @@
 package rates
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"strconv"
+
+	"cloudcredits/core/jsontext"
 )
 
 // jsonError is a problem found while reading JSON, at a path in the document
@@ -18,85 +15,64 @@ type jsonError struct {
 func (e *jsonError) Error() string { return e.path + ": " + e.msg }
 
 // decodeStrict reads exactly one JSON value and returns it as map[string]any,
-// []any, json.Number, string, bool or nil. Unlike encoding/json it refuses a
-// key given twice in one object (a body two readers could understand
-// differently), nesting deeper than depthMax and anything after the value.
-// Numbers stay decimal text (json.Number); they never become binary
-// fractions.
+// []any, jsontext.Number, string, bool or nil. It refuses a key given twice
+// in one object (a body two readers could understand differently), nesting
+// deeper than depthMax and anything after the value. Numbers stay decimal
+// text; they never become binary fractions.
 func decodeStrict(data []byte, depthMax int) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	v, err := strictValue(dec, "", 0, depthMax)
+	v, err := jsontext.Parse(data, depthMax)
 	if err != nil {
-		return nil, err
+		e := err.(*jsontext.Error)
+		switch e.Kind {
+		case jsontext.Empty, jsontext.Incomplete:
+			return nil, &jsonError{"", "is incomplete JSON"}
+		case jsontext.TooDeep:
+			path := ""
+			for _, s := range e.Path {
+				if s.IsIndex {
+					path += "[" + strconv.Itoa(s.Index) + "]"
+				} else {
+					path = joinPath(path, s.Key)
+				}
+			}
+			return nil, &jsonError{path, "nests deeper than " + strconv.Itoa(depthMax) + " levels"}
+		case jsontext.Trailing:
+			return nil, &jsonError{"", "has data after the JSON value (at byte " + strconv.Itoa(e.Offset) + ")"}
+		}
+		return nil, &jsonError{"", "is not valid JSON: " + e.Message + " (at byte " + strconv.Itoa(e.Offset) + ")"}
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, &jsonError{"", fmt.Sprintf("has data after the JSON value (at byte %d)", dec.InputOffset())}
-	}
-	return v, nil
+	return asMaps(v, "")
 }
 
-func strictValue(dec *json.Decoder, path string, depth, depthMax int) (any, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, syntaxProblem(dec, err)
-	}
-	delim, ok := tok.(json.Delim)
-	if !ok {
-		return tok, nil
-	}
-	if depth >= depthMax {
-		return nil, &jsonError{path, fmt.Sprintf("nests deeper than %d levels", depthMax)}
-	}
-	switch delim {
-	case '{':
-		obj := map[string]any{}
-		for dec.More() {
-			tok, err := dec.Token()
-			if err != nil {
-				return nil, syntaxProblem(dec, err)
-			}
-			key, _ := tok.(string)
-			child := joinPath(path, key)
-			if _, dup := obj[key]; dup {
+// asMaps turns the parsed tree's objects into maps, refusing a key given
+// twice.
+func asMaps(v any, path string) (any, error) {
+	switch t := v.(type) {
+	case jsontext.Object:
+		obj := make(map[string]any, len(t))
+		for _, m := range t {
+			child := joinPath(path, m.Key)
+			if _, dup := obj[m.Key]; dup {
 				return nil, &jsonError{child, "is given twice"}
 			}
-			v, err := strictValue(dec, child, depth+1, depthMax)
+			cv, err := asMaps(m.Value, child)
 			if err != nil {
 				return nil, err
 			}
-			obj[key] = v
-		}
-		if _, err := dec.Token(); err != nil {
-			return nil, syntaxProblem(dec, err)
+			obj[m.Key] = cv
 		}
 		return obj, nil
-	case '[':
-		arr := []any{}
-		for dec.More() {
-			v, err := strictValue(dec, path+"["+strconv.Itoa(len(arr))+"]", depth+1, depthMax)
+	case []any:
+		for i := range t {
+			cv, err := asMaps(t[i], path+"["+strconv.Itoa(i)+"]")
 			if err != nil {
 				return nil, err
 			}
-			arr = append(arr, v)
+			t[i] = cv
 		}
-		if _, err := dec.Token(); err != nil {
-			return nil, syntaxProblem(dec, err)
-		}
-		return arr, nil
+		return t, nil
 	}
-	return nil, &jsonError{path, fmt.Sprintf("has an unexpected %q (at byte %d)", delim, dec.InputOffset())}
-}
-
-func syntaxProblem(dec *json.Decoder, err error) error {
-	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
-		return &jsonError{"", "is incomplete JSON"}
-	}
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return &jsonError{"", fmt.Sprintf("is not valid JSON: %s (at byte %d)", se.Error(), se.Offset)}
-	}
-	return &jsonError{"", fmt.Sprintf("is not valid JSON: %v (at byte %d)", err, dec.InputOffset())}
+	return v, nil
 }
 
 // joinPath appends an object key to a path, clipping a long key so that
@@ -116,7 +92,7 @@ func jsonType(v any) string {
 		return "null"
 	case bool:
 		return "a boolean"
-	case json.Number:
+	case jsontext.Number:
 		return "a number"
 	case string:
 		return "a string"

@@ -199,7 +199,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.tooLargeUpfront(rec, r) {
 		return
 	}
-	if !cleanPath(r.URL.Path) {
+	if !CleanPath(r.URL.Path) {
 		uncleanPath(rec, r)
 		return
 	}

@@ -182,7 +182,17 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		mux.Handle(testpay.PathPrefix, pay.pages)
 	}
 	mux.Handle("/", staticSite(cfg.site))
-	return &app{handler: mux, credits: svc, keys: keys, where: where, payments: pay.provider, close: st.Close}, nil
+	// The mux would redirect a path with an empty, "." or ".." segment to
+	// its clean form (an empty 307 for a POST); the API answers it instead,
+	// 404 not_found in its error shape, as it does when deployed.
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !api.CleanPath(r.URL.Path) {
+			h.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+	return &app{handler: handler, credits: svc, keys: keys, where: where, payments: pay.provider, close: st.Close}, nil
 }
 
 func openStore(ctx context.Context, kind, data, endpoint, table string) (ledger.Store, string, error) {

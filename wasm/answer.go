@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"time"
@@ -88,9 +87,8 @@ func (e *engine) price(body []byte, at time.Time) (int, []byte) {
 	if err != nil {
 		return errorAnswer(err)
 	}
-	// p.MarshalJSON's bytes are json.Marshal(p)'s: already compact and
-	// HTML-escaped by its own json.Marshal, so the second pass
-	// json.Marshal(p) would make over them changes nothing.
+	// p.MarshalJSON's bytes are the route's: compact and not HTML-escaped
+	// (core.EncodeJSON), so no second pass is needed.
 	out, err := p.MarshalJSON()
 	if err != nil {
 		return errorAnswer(err)
@@ -112,6 +110,6 @@ func errorAnswer(err error) (int, []byte) {
 	case core.CodeSalesClosed:
 		status = 422
 	}
-	out, _ := json.Marshal(map[string]any{"error": map[string]any{"code": e.Code, "message": e.Message, "details": e.Details}})
+	out, _ := core.EncodeJSON(map[string]any{"error": map[string]any{"code": e.Code, "message": e.Message, "details": e.Details}})
 	return status, out
 }

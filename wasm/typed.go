@@ -174,15 +174,15 @@ func appendSortedMap[M ~map[string]string](b []byte, m M) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendString quotes s as encoding/json does by default: HTML-safe (<, >
-// and & as \u escapes), control characters escaped, invalid UTF-8 as
+// appendString quotes s as core.EncodeJSON does: '<', '>' and '&' as they
+// are (no HTML escaping), control characters escaped, invalid UTF-8 as
 // \ufffd, U+2028 and U+2029 escaped.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if c >= 0x20 && c != '"' && c != '\\' {
 				i++
 				continue
 			}

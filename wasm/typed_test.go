@@ -158,9 +158,11 @@ func TestPackedFallsBackToJSON(t *testing.T) {
 	}
 }
 
-func TestAppendStringIsEncodingJSON(t *testing.T) {
+// TestAppendStringIsEncodeJSON: the typed call quotes strings as the
+// route's answers do (core.EncodeJSON, no HTML escaping).
+func TestAppendStringIsEncodeJSON(t *testing.T) {
 	for _, s := range []string{"", "plain", `q"uo\te`, "<a href='x'>&amp;</a>", "\x00\x01\x1f\b\f\n\r\t", "é ✓ 𝄞", "\u2028\u2029", "bad \xff\xfe utf-8", "\x7f"} {
-		want, _ := json.Marshal(s)
+		want, _ := core.EncodeJSON(s)
 		if got := appendString(nil, s); !bytes.Equal(got, want) {
 			t.Errorf("appendString(%q) = %s, want %s", s, got, want)
 		}

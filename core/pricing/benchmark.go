@@ -1,8 +1,9 @@
 package pricing
 
 import (
-	"encoding/json"
 	"fmt"
+
+	"cloudcredits/core"
 
 	"github.com/shopspring/decimal"
 )
@@ -106,5 +107,5 @@ func (r *BenchmarkReport) wire() *benchmarkReportJSON {
 
 // MarshalJSON writes the public API shape of a benchmark report.
 func (r *BenchmarkReport) MarshalJSON() ([]byte, error) {
-	return json.Marshal(r.wire())
+	return core.EncodeJSON(r.wire())
 }

@@ -314,7 +314,7 @@ func (b *Book) MarshalJSON() ([]byte, error) {
 			Advisory: m.Advisory.wire(),
 		})
 	}
-	return json.Marshal(w)
+	return core.EncodeJSON(w)
 }
 
 func nullString(d decimal.NullDecimal) *string {

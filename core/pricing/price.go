@@ -1,7 +1,6 @@
 package pricing
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"cloudcredits/core"
@@ -287,5 +286,5 @@ func (p Price) MarshalJSON() ([]byte, error) {
 	if p.Benchmark != nil {
 		w.Benchmark = p.Benchmark.wire()
 	}
-	return json.Marshal(w)
+	return core.EncodeJSON(w)
 }

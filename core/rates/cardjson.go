@@ -308,7 +308,7 @@ func (c Card) MarshalJSON() ([]byte, error) {
 	for i := range c.Services {
 		o.Services[i] = c.Services[i].toJSON()
 	}
-	return json.Marshal(o)
+	return core.EncodeJSON(o)
 }
 
 func (s *Service) toJSON() serviceJSON {

@@ -1,7 +1,6 @@
 package rates
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -346,15 +345,15 @@ func (c *Card) AnswerJSON(body []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The same bytes as json.Marshal(ans), without compacting the output of
-	// MarshalJSON a second time.
+	// The same bytes as core.EncodeJSON(ans), without compacting the output
+	// of MarshalJSON a second time.
 	switch a := ans.(type) {
 	case Estimate:
-		return json.Marshal(a.toJSON())
+		return core.EncodeJSON(a.toJSON())
 	case Batch:
-		return json.Marshal(a.toJSON())
+		return core.EncodeJSON(a.toJSON())
 	}
-	return json.Marshal(ans)
+	return core.EncodeJSON(ans)
 }
 
 // The JSON shapes of the public API. Decimals are strings; lists are never
@@ -410,13 +409,13 @@ func (e *Estimate) toJSON() estimateJSON {
 // "params", "breakdown": [{"label", "quantity"?, "unit"?, "rate"?,
 // "credits"}], "warnings": [{"code", "message"}]}.
 func (e Estimate) MarshalJSON() ([]byte, error) {
-	return json.Marshal(e.toJSON())
+	return core.EncodeJSON(e.toJSON())
 }
 
 // MarshalJSON writes {"items": [<estimate>...], "total": {"cloud": "...",
 // "forma": "..."}, "ratecard_version", "warnings": [...]}.
 func (b Batch) MarshalJSON() ([]byte, error) {
-	return json.Marshal(b.toJSON())
+	return core.EncodeJSON(b.toJSON())
 }
 
 func (b *Batch) toJSON() batchJSON {

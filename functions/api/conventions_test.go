@@ -276,4 +276,17 @@ func TestStoredAnswersDoNotEscapeHTML(t *testing.T) {
 	if again.Body.String() != first.Body.String() || again.Header().Get("Idempotent-Replayed") != "true" {
 		t.Errorf("replay = %s; want %s byte for byte", again.Body, first.Body)
 	}
+	// An order (encoded by a MarshalJSON of its own) names its contract
+	// unescaped too, when made and when read.
+	e.ok(t, e.do(t, "vendor", "POST", "/v1/contracts", "html-contract",
+		`{"id":"c<&>","customer":"C","entity":"c-hq","start":"2026-01-01T00:00:00Z","end":"2027-01-01T00:00:00Z","plan_active":true}`), 201)
+	order := e.do(t, "vendor", "POST", "/v1/contracts/c%3C%26%3E/orders", "html-order", `{"currency":"cloud","credits":"100","payment":"card"}`)
+	e.ok(t, order, 201)
+	read := e.do(t, "vendor", "GET", "/v1/contracts/c%3C%26%3E/orders/"+jsonField(t, order, "order_id"), "", "")
+	e.ok(t, read, 200)
+	for _, rec := range []*httptest.ResponseRecorder{order, read} {
+		if s := rec.Body.String(); !strings.Contains(s, `"contract":"c<&>"`) || strings.Contains(s, `\u00`) {
+			t.Errorf("order = %s; want its contract c<&> unescaped", s)
+		}
+	}
 }

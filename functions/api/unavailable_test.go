@@ -37,6 +37,8 @@ import (
 // sent again without faults: a key that was answered replays byte for byte,
 // a key that answered 503 replays or runs now, and the credits spent are
 // exactly the sum of the consumptions answered — none lost, none twice.
+// Half the users added may spend, so their adds grant credits: each grant
+// is made once, and every lot conserves its credits.
 func TestStoreFaultsAnswerUnavailable(t *testing.T) {
 	e, h, proxy := faultyEnv(t, faultproxy.Faults{ThrottlePerMille: 300, LosePerMille: 150, Seed: 7})
 
@@ -46,7 +48,7 @@ func TestStoreFaultsAnswerUnavailable(t *testing.T) {
 		retryAfter           string
 		answer               []byte
 	}
-	const spends, adds = 50, 3
+	const spends, adds = 50, 6
 	calls := make([]*call, 0, spends+adds)
 	for i := range spends {
 		calls = append(calls, &call{who: "service", path: "/v1/contracts/c1/consumptions", key: fmt.Sprintf("race-%d", i),
@@ -54,7 +56,7 @@ func TestStoreFaultsAnswerUnavailable(t *testing.T) {
 	}
 	for i := range adds {
 		calls = append(calls, &call{who: "admin", path: "/v1/contracts/c1/users", key: fmt.Sprintf("add-%d", i),
-			body: fmt.Sprintf(`{"user":"new-%d","kind":"employee","entity":"c1-hq","can_spend":false}`, i)})
+			body: fmt.Sprintf(`{"user":"new-%d","kind":"employee","entity":"c1-hq","can_spend":%t}`, i, i%2 == 0)})
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -123,12 +125,21 @@ func TestStoreFaultsAnswerUnavailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	debited := decimal.Zero
+	debited, granted := decimal.Zero, decimal.Zero
 	for _, l := range lots {
 		debited = debited.Add(l.Amount.Sub(l.Remaining))
+		granted = granted.Add(l.Amount)
+		if l.Remaining.Sign() < 0 || !l.Amount.Equal(l.Remaining.Add(l.Spent).Add(l.Held).Add(l.Expired).Add(l.Withdrawn).Sub(l.Refunded)) {
+			t.Errorf("lot %s does not conserve its credits: %+v", l.ID, l)
+		}
 	}
 	if !debited.Equal(spent) {
 		t.Errorf("the lots of c1 were debited %s credits; the consumptions answered sum to %s", debited, spent)
+	}
+	// The pool, ann's grant and one grant for each user added who may
+	// spend: a user add whose answer was lost granted once.
+	if want := decimal.NewFromInt(1000 + 100*(1+adds/2)); !granted.Equal(want) {
+		t.Errorf("the lots of c1 hold %s credits in all; want %s (each grant once)", granted, want)
 	}
 }
 

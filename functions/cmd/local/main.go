@@ -32,6 +32,8 @@ import (
 	"cloudcredits/functions/payments/testpay"
 	"cloudcredits/functions/quotekey"
 	"cloudcredits/functions/sampledata"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
 // Token issuer and audience of the local server.
@@ -209,7 +211,10 @@ func openStore(ctx context.Context, kind, data, endpoint, table string) (ledger.
 		if endpoint == "" {
 			return nil, "", errors.New("--store dynamodb needs --endpoint (e.g. DynamoDB Local's URL)")
 		}
-		client := ddblocal.Client(endpoint)
+		// The deployed functions' retry budget and attempt timeout
+		// (dynamo.Configure), so a throttled or unanswered call is retried
+		// here as it is in AWS before the API answers 503 unavailable.
+		client := dynamodb.New(ddblocal.Client(endpoint).Options(), dynamo.Configure)
 		if err := dynamo.CreateTable(ctx, client, table); err != nil {
 			return nil, "", fmt.Errorf("create table %s: %w", table, err)
 		}

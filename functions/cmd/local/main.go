@@ -36,6 +36,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
+// EnvCORSOrigins lists, comma-separated, the origins whose pages may call
+// the authenticated routes from a browser: the deployed functions' variable
+// of the same name (none by default; the public routes answer any origin).
+const EnvCORSOrigins = "CORS_ORIGINS"
+
 // Token issuer and audience of the local server.
 const (
 	Issuer   = "cloudcredits-local"
@@ -171,7 +176,10 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	}
 	h, err := api.New(api.Config{Rates: rc, Prices: pc, Credits: svc, Keys: keys, Logger: cfg.logger,
 		Payments: pay.provider, WebhookSecret: pay.webhookSecret, PublicURL: cfg.base,
-		QuoteKey: quoteKey, QuoteLinkURL: cfg.base})
+		QuoteKey: quoteKey, QuoteLinkURL: cfg.base,
+		// The origins whose pages may call the authenticated routes, as
+		// the deployed functions read them; the public routes answer any.
+		CORSOrigins: api.ParseCORSOrigins(cfg.getenv(EnvCORSOrigins))})
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -186,6 +186,7 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", h)
+	mux.Handle("/v1", h) // else the mux redirects it to /v1/
 	mux.Handle("/healthz", h)
 	mux.Handle("GET /q/{token}", quotePage(quoteKey.Public().(ed25519.PublicKey), time.Now))
 	if pay.pages != nil {

@@ -10,11 +10,12 @@ import (
 // TestLocalUncleanPathsAnswerJSON: the local server answers a path with an
 // empty, "." or ".." segment as the API does — 404 not_found in the error
 // shape — and never redirects it (its outer mux would answer an empty 307).
-// A known path with the wrong method still answers 405 with Allow.
+// "/v1" alone is the API's too (the mux would redirect it to "/v1/"). A
+// known path with the wrong method still answers 405 with Allow.
 func TestLocalUncleanPathsAnswerJSON(t *testing.T) {
 	base, _ := startLocal(t, t.TempDir())
 	for _, p := range []string{"//v1/ratecard", "/v1//ratecard", "/v1/contracts/demo//balance", "/v1/./ratecard",
-		"/v1/contracts/../ratecard", "//healthz", "//index.html", "/q//x"} {
+		"/v1/contracts/../ratecard", "//healthz", "//index.html", "/q//x", "/v1"} {
 		for _, method := range []string{"GET", "POST"} {
 			req, err := http.NewRequest(method, base+p, nil)
 			if err != nil {

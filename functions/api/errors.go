@@ -2,7 +2,9 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -72,6 +74,13 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 // as writeError logs it. A batch answers each item's error with it.
 func errorOf(r *http.Request, err error) errorJSON {
 	e, ok := core.AsError(err)
+	if !ok && errors.Is(err, context.DeadlineExceeded) {
+		// The request's time ran out waiting for the store (ServeHTTP's
+		// deadline): the store did not answer in time.
+		e, ok = core.Errorf(core.CodeUnavailable,
+			"the ledger's store did not answer in time; retry in %d s with the same Idempotency-Key", RetryAfterSeconds).
+			WithDetail("retry_after_seconds", RetryAfterSeconds), true
+	}
 	if !ok || e.Code == core.CodeInternal {
 		slog.ErrorContext(r.Context(), "internal error", "request_id", requestID(r.Context()), "error", err.Error())
 		e = core.Errorf(core.CodeInternal, "something went wrong on our side; the request id is %s", requestID(r.Context()))

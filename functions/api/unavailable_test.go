@@ -226,3 +226,41 @@ func TestLostWriteAnswersOnce(t *testing.T) {
 		t.Errorf("balance = %s; want 1090 (1000 shared + 100 individual, 10 spent once)", bal.Body)
 	}
 }
+
+// TestUnansweredStoreAnswers503InTime: a request comes with a deadline (a
+// Lambda function's timeout) and the store never answers — its reads, or
+// only its transaction. The handler answers 503 unavailable with
+// Retry-After before the deadline (AnswerMargin ahead of it), not a 500 and
+// not a function cut off mid-request, and nothing changes.
+func TestUnansweredStoreAnswers503InTime(t *testing.T) {
+	for name, only := range map[string][]string{"every call": nil, "the write": {"TransactWriteItems"}} {
+		t.Run(name, func(t *testing.T) {
+			e, h, proxy := faultyEnv(t, faultproxy.Faults{HangPerMille: 1000, Only: only})
+			before := e.dump(t)
+			const timeout = 4 * time.Second
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
+			req := httptest.NewRequestWithContext(ctx, "POST", "/v1/contracts/c1/consumptions",
+				strings.NewReader(`{"user":"ann","entity":"c1-hq","service":"rendering","credits":"10"}`))
+			req.Header.Set("Authorization", "Bearer "+e.tokens["service"])
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Idempotency-Key", "unanswered")
+			rec := httptest.NewRecorder()
+			start := time.Now()
+			h.ServeHTTP(rec, req)
+			elapsed := time.Since(start)
+			if proxy.Counts().Hung == 0 {
+				t.Fatal("no call hung: the test proves nothing")
+			}
+			if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" || !strings.Contains(rec.Body.String(), `"code":"unavailable"`) {
+				t.Errorf("answer = %d (Retry-After %q) %s; want 503 unavailable with Retry-After", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
+			}
+			if limit := timeout - api.AnswerMargin/2; elapsed > limit {
+				t.Errorf("answered after %v; want it within %v (the deadline less the margin to answer)", elapsed, limit)
+			}
+			if after := e.dump(t); !slices.Equal(before, after) {
+				t.Error("an unanswered store's 503 changed the ledger")
+			}
+		})
+	}
+}

@@ -16,10 +16,14 @@ const POLLS_MAX = 90; // give up after about 90 s and say so
 let quoteSeq = 0;
 let orderKey = null; // one Idempotency-Key per order: a double click pays once
 
+// request is the order's quantity as the API reads it: credits a decimal
+// string, packs a whole number sent as a JSON integer (anything else is sent
+// as typed, for the API to name what is wrong with it).
 function request() {
   const amount = $("amount").value.trim();
+  const unit = $("unit").value;
   const body = { currency: $("currency").value };
-  body[$("unit").value] = amount;
+  body[unit] = unit === "packs" && /^[0-9]{1,13}$/.test(amount) ? Number(amount) : amount;
   return body;
 }
 

@@ -194,7 +194,7 @@ func TestStableUntil(t *testing.T) {
 }
 
 // TestPriceBytesAreJSONMarshal: the engine's price answer is byte for byte
-// json.Marshal of the price, as the API encodes it.
+// core.EncodeJSON of the price, as the API encodes it.
 func TestPriceBytesAreJSONMarshal(t *testing.T) {
 	e, err := newEngine()
 	if err != nil {
@@ -214,7 +214,7 @@ func TestPriceBytesAreJSONMarshal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, _ := json.Marshal(p)
+		want, _ := core.EncodeJSON(p)
 		if status, got := e.price([]byte(body), at); status != 200 || !bytes.Equal(got, want) {
 			t.Errorf("%s: %d\n%s\nwant\n%s", body, status, got, want)
 		}

@@ -8,15 +8,16 @@ import (
 
 const hexDigits = "0123456789abcdef"
 
-// AppendString appends s as a JSON string, quoted as encoding/json quotes
-// by default: HTML-safe (<, > and & as \u escapes), control characters
-// escaped, invalid UTF-8 as \ufffd, U+2028 and U+2029 escaped.
+// AppendString appends s as a JSON string, quoted as core.EncodeJSON
+// quotes (encoding/json without HTML escaping: <, > and & as sent),
+// control characters escaped, invalid UTF-8 as \ufffd, U+2028 and U+2029
+// escaped.
 func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if c >= 0x20 && c != '"' && c != '\\' {
 				i++
 				continue
 			}

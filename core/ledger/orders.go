@@ -3,7 +3,6 @@ package ledger
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"strings"
 	"time"
 
@@ -90,7 +89,7 @@ type Order struct {
 // as tagged.
 func (o Order) MarshalJSON() ([]byte, error) {
 	type plain Order
-	return json.Marshal(struct {
+	return core.EncodeJSON(struct {
 		plain
 		UnitPrice string `json:"unit_price"`
 		Total     string `json:"total"`

@@ -1,7 +1,6 @@
 package pricing
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -313,7 +312,7 @@ func (b *Book) MarshalJSON() ([]byte, error) {
 			Advisory: m.Advisory.wire(),
 		})
 	}
-	return json.Marshal(w)
+	return core.EncodeJSON(w)
 }
 
 func (r Range) wire() rangeJSON { return rangeJSON{Low: FormatRate(r.Low), High: FormatRate(r.High)} }

@@ -49,7 +49,10 @@
 // annual volume: asking for 4,999 credits buys 50 packs, 5,000 credits, and
 // so reaches the 5,000–19,999 tier, while 99 bought + 4,900 ordered (an
 // annual volume of 4,999) stay in 1,000–4,999. A request may name packs
-// instead of credits (exactly one of the two).
+// instead of credits (exactly one of the two); packs is a whole number and,
+// like every whole-number field of the API, is sent as a JSON integer
+// (credits and money are decimal strings). Answers show packs as a decimal
+// string beside the credits.
 //
 // Amounts: subtotal = credits × rate (per tier line in graduated mode),
 // rounded half-up to cents. list_total is the same order on the list

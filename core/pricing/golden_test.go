@@ -47,7 +47,7 @@ var goldenCases = []goldenCase{
 	{Name: "cloud-reseller-5000", Book: cloudCurrentPath, At: atCurrent,
 		Request: raw(`{"currency": "cloud", "credits": "5000", "channel": "reseller", "purchased_this_year": "0"}`), Subtotal: "5500.00"},
 	{Name: "cloud-reseller-50-packs", Book: cloudCurrentPath, At: atCurrent,
-		Request: raw(`{"currency": "cloud", "packs": "50", "channel": "reseller"}`), Subtotal: "5500.00"},
+		Request: raw(`{"currency": "cloud", "packs": 50, "channel": "reseller"}`), Subtotal: "5500.00"},
 	// An annual volume of 4,999 sits in the 1,000–4,999 tier ...
 	{Name: "cloud-reseller-volume-4999", Book: cloudCurrentPath, At: atCurrent,
 		Request: raw(`{"currency": "cloud", "credits": "4900", "channel": "reseller", "purchased_this_year": "99"}`), Subtotal: "5880.00"},

@@ -44,9 +44,9 @@ var requestFields = []string{"currency", "credits", "packs", "channel", "purchas
 //
 //	{"currency": "cloud", "credits": "5000", "channel": "list", "purchased_this_year": "0"}
 //
-// credits (or packs, a whole number; exactly one of the two) and
-// purchased_this_year are decimal strings: a JSON number is refused, so no
-// client's float ever reaches a price. channel defaults to list and
+// credits (exactly one of credits and packs) and purchased_this_year are
+// decimal strings: a JSON number is refused, so no client's float ever
+// reaches a price. packs is a whole number, sent as a JSON integer only. channel defaults to list and
 // purchased_this_year to 0. The body is read strictly: unknown or repeated
 // fields, trailing data and wrong types are refused, and every problem is
 // reported at once in one invalid_request error naming each field. A body
@@ -83,8 +83,8 @@ func ParseRequest(body []byte) (Request, error) {
 		p.Merge("", err)
 		req.Credits = d
 	}
-	if s, ok := stringField(&p, raw, "packs", "50"); ok {
-		req.Packs = parsePacks(&p, s)
+	if v, ok := raw["packs"]; ok {
+		req.Packs = parsePacks(&p, v)
 	}
 	if s, ok := stringField(&p, raw, "channel", "list"); ok {
 		if c, known := ParseChannel(s); known {
@@ -139,9 +139,19 @@ func (r Request) Validate() error {
 	return p.Err()
 }
 
-func parsePacks(p *core.Problems, s string) decimal.Decimal {
-	if s == "" || strings.Trim(s, "0123456789") != "" {
-		p.Add("packs", "must be a whole number of packs such as \"50\", got %s", echo(s))
+// parsePacks reads packs, a whole number sent as a JSON integer: a string
+// ("50"), a fraction (50.5, 50.0) or an exponent (5e1) is refused, as every
+// whole-number field of the API is (credits and money are the opposite:
+// decimal strings only).
+func parsePacks(p *core.Problems, v any) decimal.Decimal {
+	n, isNumber := v.(jsontext.Number)
+	s := string(n)
+	if !isNumber {
+		p.Add("packs", "must be a whole number of packs, a JSON integer such as 50, not %s", kindOf(v))
+		return decimal.Zero
+	}
+	if digits := strings.TrimPrefix(s, "-"); digits == "" || strings.Trim(digits, "0123456789") != "" {
+		p.Add("packs", "must be a whole number of packs, a JSON integer such as 50, not %s", echo(s))
 		return decimal.Zero
 	}
 	if len(strings.TrimLeft(s, "0")) > len("1000000000000") {
@@ -150,7 +160,7 @@ func parsePacks(p *core.Problems, s string) decimal.Decimal {
 	}
 	d, err := decimal.NewFromString(s)
 	if err != nil {
-		p.Add("packs", "must be a whole number of packs such as \"50\", got %s", echo(s))
+		p.Add("packs", "must be a whole number of packs, a JSON integer such as 50")
 		return decimal.Zero
 	}
 	checkPacks(p, d)
@@ -241,4 +251,24 @@ func stringField(p *core.Problems, raw map[string]any, field, example string) (s
 		p.Add(field, "must be a string such as %q", example)
 	}
 	return "", false
+}
+
+// valueKind names what a JSON value other than an integer is, for a message
+// about a field that must be one.
+// kindOf names the kind of a JSON value that is not a number, as a
+// refusal says it.
+func kindOf(v any) string {
+	switch v.(type) {
+	case string:
+		return "a string"
+	case jsontext.Object, map[string]any:
+		return "an object"
+	case []any:
+		return "a list"
+	case bool:
+		return "a boolean"
+	case nil:
+		return "null"
+	}
+	return "a value of another kind"
 }

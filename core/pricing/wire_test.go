@@ -2,7 +2,6 @@ package pricing
 
 import (
 	"bytes"
-	"encoding/json"
 	"strings"
 	"testing"
 
@@ -121,7 +120,7 @@ func TestPriceJSONIsEncodingJSONs(t *testing.T) {
 					if err != nil {
 						continue
 					}
-					want, err := json.Marshal(wireOf(p))
+					want, err := core.EncodeJSON(wireOf(p))
 					if err != nil {
 						t.Fatal(err)
 					}

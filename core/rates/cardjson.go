@@ -1,7 +1,6 @@
 package rates
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -414,7 +413,7 @@ func (c Card) MarshalJSON() ([]byte, error) {
 	for i := range c.Services {
 		o.Services[i] = c.Services[i].toJSON()
 	}
-	return json.Marshal(o)
+	return core.EncodeJSON(o)
 }
 
 func (s *Service) toJSON() serviceJSON {

@@ -2,7 +2,6 @@ package rates
 
 import (
 	"bytes"
-	"encoding/json"
 	"testing"
 
 	"cloudcredits/core"
@@ -72,7 +71,7 @@ func TestEstimateJSONIsEncodingJSONs(t *testing.T) {
 		switch a := ans.(type) {
 		case Estimate:
 			got = a.AppendJSON(nil)
-			want, _ = json.Marshal(a.reference())
+			want, _ = core.EncodeJSON(a.reference())
 		case Batch:
 			got = a.AppendJSON(nil)
 			ref := batchJSON{Items: make([]estimateJSON, len(a.Items)), Total: map[string]string{}, RatecardVersion: a.RatecardVersion, Warnings: a.Warnings}
@@ -85,7 +84,7 @@ func TestEstimateJSONIsEncodingJSONs(t *testing.T) {
 			for cur, d := range a.Total {
 				ref.Total[string(cur)] = core.FormatCredits(d)
 			}
-			want, _ = json.Marshal(ref)
+			want, _ = core.EncodeJSON(ref)
 		}
 		if !bytes.Equal(got, want) {
 			t.Errorf("%s:\n got: %s\nwant: %s", tc.Name, got, want)
@@ -94,7 +93,7 @@ func TestEstimateJSONIsEncodingJSONs(t *testing.T) {
 	}
 	odd := Estimate{Service: "a<b>&c", RatecardVersion: "v\u2028", Params: Params{"q\"": "\x01", "a": "é"},
 		Breakdown: []Line{{Label: "x\ty", Unit: "km"}, {Label: "z", Quantity: "1", Rate: "2"}}, Warnings: []Warning{{Code: "c", Message: "bad\xff"}}}
-	want, _ := json.Marshal(odd.reference())
+	want, _ := core.EncodeJSON(odd.reference())
 	if got := odd.AppendJSON(nil); !bytes.Equal(got, want) {
 		t.Errorf("escaping:\n got: %s\nwant: %s", got, want)
 	}

@@ -27,13 +27,18 @@ import (
 //   - The Stripe webhook is the exception: its body is Stripe's, verified by
 //     its signature, whatever its Content-Type (readRawBody).
 
-//   - A body declared larger than BodyMax (Content-Length) is answered 413
-//     before routing, without reading a byte of it: a client that sent
-//     Expect: 100-continue then never sends it, and the connection is
-//     closed cleanly (tooLargeUpfront). A body found larger while reading
-//     (sent chunked) is answered 413 with Connection: close after draining
-//     up to DrainMax more bytes for at most DrainTimeout, so the client has
-//     finished sending and reads the answer instead of a connection reset.
+//   - A body declared larger than its route takes (Content-Length) is
+//     answered 413 with Connection: close before routing, and the answer is
+//     sent before a byte of the body is read: a client that sent Expect:
+//     100-continue and waits is never told to go ahead, so it never sends
+//     the body (tooLargeUpfront). Many clients send it anyway (they do not
+//     wait, or stop waiting): what they send is then read and discarded, up
+//     to DrainMax bytes for at most DrainTimeout, before the connection
+//     closes, since closing a socket with unread data resets it and the
+//     client would see the reset instead of the answer.
+//   - A body found larger while reading (sent chunked) is answered 413 with
+//     Connection: close after draining the same bounded amount, for the
+//     same reason.
 
 // BodyMax is the largest request body accepted (API.md: over 64 KiB is 413),
 // unless a route is registered with a larger bound of its own (handleLarge).
@@ -58,7 +63,19 @@ func (h *Handler) tooLargeUpfront(w http.ResponseWriter, r *http.Request) bool {
 	}
 	w.Header().Set("Connection", "close")
 	writeError(w, r, tooLarge(limit))
+	// The answer goes out first: reading the body after it never sends
+	// 100 Continue, so a client that waits sends nothing and closes.
+	rc := http.NewResponseController(w)
+	_ = rc.Flush()
+	drain(rc, r.Body)
 	return true
+}
+
+// drain reads and discards what a client sends of a body that is refused,
+// within DrainMax and DrainTimeout (see the rules above).
+func drain(rc *http.ResponseController, body io.Reader) {
+	_ = rc.SetReadDeadline(time.Now().Add(DrainTimeout))
+	_, _ = io.CopyN(io.Discard, body, DrainMax)
 }
 
 // bodyMaxOf is the largest body r's route takes: BodyMax, or the route's
@@ -106,8 +123,7 @@ func readRawBodyMax(w http.ResponseWriter, r *http.Request, limit int64) ([]byte
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
 		w.Header().Set("Connection", "close")
-		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(DrainTimeout))
-		_, _ = io.CopyN(io.Discard, body, DrainMax)
+		drain(http.NewResponseController(w), body)
 		return nil, tooLarge(limit)
 	}
 	if err != nil {

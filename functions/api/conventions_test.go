@@ -109,9 +109,10 @@ func TestUncleanPathsAnswerJSON(t *testing.T) {
 	}
 }
 
-// TestWholeNumbersAreJSONIntegers: every whole-number field takes a JSON
-// integer only — not a string, a fraction or an exponent — and the error
-// names the field.
+// TestWholeNumbersAreJSONIntegers: every whole-number field of a request
+// (expires_in_seconds, valid_days, extension_months, packs) takes a JSON
+// integer only — not a string, a fraction or an exponent — on every route
+// that reads it, the error names the field, and nothing changes.
 func TestWholeNumbersAreJSONIntegers(t *testing.T) {
 	e := newEnv(t)
 	hold := func(v string) string {
@@ -123,8 +124,19 @@ func TestWholeNumbersAreJSONIntegers(t *testing.T) {
 	contract := func(v string) string {
 		return `{"id":"c9","customer":"C9","entity":"c9-hq","start":"2026-01-01T00:00:00Z","end":"2027-01-01T00:00:00Z","plan_active":true,"extension_months":` + v + `}`
 	}
+	packs := func(v string) string {
+		return `{"currency":"cloud","payment":"card","packs":` + v + `}`
+	}
+	quotedPacks := func(v string) string {
+		return `{"customer":"x","currency":"cloud","packs":` + v + `}`
+	}
 	before := e.dump(t)
 	for _, tc := range []struct{ who, path, field, body string }{
+		{"admin", "/v1/contracts/c1/orders", "packs", packs(`"3"`)},
+		{"admin", "/v1/contracts/c1/orders", "packs", packs(`3.0`)},
+		{"admin", "/v1/contracts/c1/orders", "packs", packs(`3e0`)},
+		{"reseller", "/v1/quotes", "packs", quotedPacks(`"3"`)},
+		{"reseller", "/v1/quotes", "packs", quotedPacks(`2.5`)},
 		{"service", "/v1/contracts/c1/holds", "expires_in_seconds", hold(`"60"`)},
 		{"service", "/v1/contracts/c1/holds", "expires_in_seconds", hold(`60.5`)},
 		{"service", "/v1/contracts/c1/holds", "expires_in_seconds", hold(`6e1`)},
@@ -143,8 +155,19 @@ func TestWholeNumbersAreJSONIntegers(t *testing.T) {
 	if after := e.dump(t); !slices.Equal(before, after) {
 		t.Error("a refused whole number changed the ledger")
 	}
+	// The public price route reads packs the same way.
+	for _, v := range []string{`"3"`, `3.0`, `3e0`, `true`} {
+		rec := e.do(t, "", "POST", "/v1/prices", "", `{"currency":"cloud","packs":`+v+`}`)
+		if rec.Code != 400 || !strings.Contains(rec.Body.String(), `"packs":"must be a whole number of packs, a JSON integer`) {
+			t.Errorf("price of packs %s = %d %s; want 400 naming packs as a whole number", v, rec.Code, rec.Body)
+		}
+	}
 	e.ok(t, e.do(t, "service", "POST", "/v1/contracts/c1/holds", "int-ok", hold(`60`)), 201)
 	e.ok(t, e.do(t, "reseller", "POST", "/v1/quotes", "int-ok", quote(`30`)), 201)
+	e.ok(t, e.do(t, "reseller", "POST", "/v1/quotes", "int-ok-packs", quotedPacks(`3`)), 201)
+	e.ok(t, e.do(t, "admin", "POST", "/v1/contracts/c1/orders", "int-ok-packs", packs(`3`)), 201)
+	e.ok(t, e.do(t, "", "POST", "/v1/prices", "", `{"currency":"cloud","packs":3}`), 200)
+	e.ok(t, e.do(t, "vendor", "POST", "/v1/contracts", "int-ok", contract(`6`)), 201)
 }
 
 // TestErrorsDoNotEscapeHTML: JSON answers carry '<', '>' and '&' as they
@@ -252,5 +275,18 @@ func TestStoredAnswersDoNotEscapeHTML(t *testing.T) {
 	again := e.do(t, "reseller", "POST", "/v1/quotes", "html-quote", body)
 	if again.Body.String() != first.Body.String() || again.Header().Get("Idempotent-Replayed") != "true" {
 		t.Errorf("replay = %s; want %s byte for byte", again.Body, first.Body)
+	}
+	// An order (encoded by a MarshalJSON of its own) names its contract
+	// unescaped too, when made and when read.
+	e.ok(t, e.do(t, "vendor", "POST", "/v1/contracts", "html-contract",
+		`{"id":"c<&>","customer":"C","entity":"c-hq","start":"2026-01-01T00:00:00Z","end":"2027-01-01T00:00:00Z","plan_active":true}`), 201)
+	order := e.do(t, "vendor", "POST", "/v1/contracts/c%3C%26%3E/orders", "html-order", `{"currency":"cloud","credits":"100","payment":"card"}`)
+	e.ok(t, order, 201)
+	read := e.do(t, "vendor", "GET", "/v1/contracts/c%3C%26%3E/orders/"+jsonField(t, order, "order_id"), "", "")
+	e.ok(t, read, 200)
+	for _, rec := range []*httptest.ResponseRecorder{order, read} {
+		if s := rec.Body.String(); !strings.Contains(s, `"contract":"c<&>"`) || strings.Contains(s, `\u00`) {
+			t.Errorf("order = %s; want its contract c<&> unescaped", s)
+		}
 	}
 }

@@ -13,6 +13,20 @@ import (
 // (OPTIONS with Access-Control-Request-Method) is answered here, 204, before
 // routing; a refused origin gets no CORS headers and the browser blocks it.
 
+// ParseCORSOrigins reads a deployment's list of origins (CORS_ORIGINS):
+// comma-separated, spaces around each and a trailing slash ignored, empty
+// entries dropped. An origin is matched exactly as a browser sends it
+// (scheme://host[:port]).
+func ParseCORSOrigins(list string) []string {
+	var out []string
+	for _, o := range strings.Split(list, ",") {
+		if o = strings.TrimSuffix(strings.TrimSpace(o), "/"); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
 // corsMaxAge is how long a browser may keep a preflight's answer (seconds).
 const corsMaxAge = "600"
 

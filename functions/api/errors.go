@@ -2,7 +2,9 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -72,6 +74,13 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 // as writeError logs it. A batch answers each item's error with it.
 func errorOf(r *http.Request, err error) errorJSON {
 	e, ok := core.AsError(err)
+	if !ok && errors.Is(err, context.DeadlineExceeded) {
+		// The request's time ran out waiting for the store (ServeHTTP's
+		// deadline): the store did not answer in time.
+		e, ok = core.Errorf(core.CodeUnavailable,
+			"the ledger's store did not answer in time; retry in %d s with the same Idempotency-Key", RetryAfterSeconds).
+			WithDetail("retry_after_seconds", RetryAfterSeconds), true
+	}
 	if !ok || e.Code == core.CodeInternal {
 		slog.ErrorContext(r.Context(), "internal error", "request_id", requestID(r.Context()), "error", err.Error())
 		e = core.Errorf(core.CodeInternal, "something went wrong on our side; the request id is %s", requestID(r.Context()))
@@ -100,9 +109,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	writeRaw(w, status, b)
 }
 
+// writeRaw answers body as JSON. The length is declared, so an answer that
+// is flushed before its handler ends (a 413 whose body is drained after it)
+// is complete as soon as it arrives.
 func writeRaw(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)+1))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 	_, _ = w.Write([]byte("\n"))

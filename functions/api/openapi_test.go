@@ -324,7 +324,7 @@ func TestOpenAPIMatchesTheHandler(t *testing.T) {
 	c.call(none, "POST", "/v1/estimates", "", `{"service":"infraworks-profile-optimization","params":{"road_km":"12"}}`, 200, false)
 	c.call(none, "POST", "/v1/estimates", "", `{"items":[{"service":"infraworks-profile-optimization","params":{"road_km":12}},{"service":"structural-analysis"}],"holdings":{"cloud":"100"}}`, 200, false)
 	c.call(none, "POST", "/v1/prices", "", `{"currency":"cloud","credits":"5000","channel":"reseller"}`, 200, false)
-	c.call(none, "POST", "/v1/prices", "", `{"currency":"forma","packs":"3","purchased_this_year":"250"}`, 200, false)
+	c.call(none, "POST", "/v1/prices", "", `{"currency":"forma","packs":3,"purchased_this_year":"250"}`, 200, false)
 	c.call(none, "POST", "/v1/estimates", "", `{"service":"teleportation","params":{}}`, 400, false)
 	c.call(none, "POST", "/v1/prices", "", `{"currency":"cloud","credits":5000}`, 400, refusedByDoc)
 	c.call(none, "POST", "/v1/estimates", "", `{"service":"structural-analysis","params":{"x":"`+strings.Repeat("1", api.BodyMax)+`"}}`, 413, refusedByDoc)
@@ -431,12 +431,12 @@ func TestOpenAPIMatchesTheHandler(t *testing.T) {
 	}
 	wantReplayed(t, c.call("admin", "POST", orders, "o-card", cardOrder, 201, false), true)
 	c.call("admin", "POST", orders, "o-card", `{"currency":"cloud","credits":"100","payment":"card"}`, 409, false)
-	c.call("vendor", "POST", orders, "o-packs", `{"currency":"forma","packs":"2","payment":"card"}`, 201, false)
+	c.call("vendor", "POST", orders, "o-packs", `{"currency":"forma","packs":2,"payment":"card"}`, 201, false)
 	c.call("admin", "POST", orders, "o-inv", `{"currency":"cloud","credits":"300","payment":"invoice"}`, 400, false)
 	c.call("admin", "POST", orders, "o-big", `{"currency":"cloud","credits":"1000000","payment":"card"}`, 400, false)
 	c.call("admin", "POST", orders, "o-quote", `{"currency":"cloud","credits":"100","payment":"card","quote_token":"abc"}`, 422, false)
-	c.call("admin", "POST", orders, "o-both", `{"currency":"cloud","credits":"100","packs":"1","payment":"card"}`, 400, refusedByDoc)
-	c.call("admin", "POST", orders, "o-zero", `{"currency":"cloud","packs":"0","payment":"card"}`, 400, refusedByDoc)
+	c.call("admin", "POST", orders, "o-both", `{"currency":"cloud","credits":"100","packs":1,"payment":"card"}`, 400, refusedByDoc)
+	c.call("admin", "POST", orders, "o-zero", `{"currency":"cloud","packs":0,"payment":"card"}`, 400, refusedByDoc)
 	c.call("admin", "POST", orders, "o-price", `{"currency":"cloud","credits":"100","payment":"card","total":"1.00"}`, 400, refusedByDoc)
 	c.call("admin", "POST", orders, "o-pay", `{"currency":"cloud","credits":"100","payment":"cash"}`, 400, refusedByDoc)
 	c.call("admin", "POST", orders, "", cardOrder, 400, refusedByDoc)
@@ -512,7 +512,7 @@ func TestOpenAPIMatchesTheHandler(t *testing.T) {
 	c.call("reseller", "POST", "/v1/quotes", "q-6", `{"customer":"`+strings.Repeat("x", api.BodyMax)+`","currency":"cloud","credits":"100"}`, 413, refusedByDoc)
 	c.call("admin", "POST", "/v1/quotes", "q-7", quoteBody, 403, refusedByDoc)
 	c.call(none, "POST", "/v1/quotes", "q-8", quoteBody, 401, refusedByDoc)
-	open := c.call("vendor", "POST", "/v1/quotes", "q-9", `{"customer":"Anyone","currency":"cloud","packs":"2","channel":"list","valid_days":7}`, 201, false)
+	open := c.call("vendor", "POST", "/v1/quotes", "q-9", `{"customer":"Anyone","currency":"cloud","packs":2,"channel":"list","valid_days":7}`, 201, false)
 	accept := "/v1/quotes/" + qtok + "/accept"
 	c.call("admin", "POST", accept, "qa-1", `{"payment":"invoice"}`, 404, false)
 	wantReplayed(t, c.call("admin-r1", "POST", accept, "qa-2", `{"payment":"invoice"}`, 201, false), false)
@@ -523,7 +523,7 @@ func TestOpenAPIMatchesTheHandler(t *testing.T) {
 	c.call("vendor", "POST", accept, "qa-6", "", 403, refusedByDoc)
 	c.call(none, "POST", accept, "qa-7", "", 401, refusedByDoc)
 	c.call("admin", "POST", orders, "o-open-quote", `{"payment":"card","quote_token":"`+jsonField(t, open, "token")+`"}`, 201, false)
-	c.call("admin", "POST", orders, "o-open-again", `{"payment":"card","currency":"cloud","packs":"2","quote_token":"`+jsonField(t, open, "token")+`"}`, 409, false)
+	c.call("admin", "POST", orders, "o-open-again", `{"payment":"card","currency":"cloud","packs":2,"quote_token":"`+jsonField(t, open, "token")+`"}`, 409, false)
 	c.call("admin", "POST", orders, "o-no-qty", `{"payment":"card","currency":"cloud"}`, 400, refusedByDoc)
 
 	// Lot withdrawal, removal and termination, as the vendor admin.
@@ -571,7 +571,7 @@ func TestOpenAPIMatchesTheHandler(t *testing.T) {
 	c.call("vendor", "PUT", sunsetURL, "ss-5", `{"sales_end":"2026-05-01T00:00:00Z","final_expiry":"2026-06-01T00:00:00Z","successor":"forma"}`, 400, false)
 	c.call("vendor", "PUT", sunsetURL, "ss-6", `{"sales_end":"2026-05-01T00:00:00Z","final_expiry":"2026-06-01T00:00:00Z","successor":"usd"}`, 400, refusedByDoc)
 	c.call("vendor", "PUT", sunsetURL, "", formaSunset, 400, refusedByDoc)
-	c.call("vendor", "POST", "/v1/contracts/c4/orders", "o-forma", `{"currency":"forma","packs":"1","payment":"card"}`, 422, false)
+	c.call("vendor", "POST", "/v1/contracts/c4/orders", "o-forma", `{"currency":"forma","packs":1,"payment":"card"}`, 422, false)
 
 	var missed []string
 	for _, r := range e.h.(*api.Handler).Routes() {

@@ -99,25 +99,23 @@ func parseCurrency(o *object, required bool) core.Currency {
 }
 
 // parseQuantity reads exactly one of credits (a decimal string) and packs (a
-// whole number as a string); at most one when not required.
+// whole number, a JSON integer); at most one when not required.
 func parseQuantity(o *object, required bool) (credits, packs decimal.Decimal) {
 	c, hasCredits := o.dec("credits", false, true, core.CreditsScaleMax)
 	_, creditsGiven := o.raw("credits")
-	ps := o.str("packs", false, 20)
+	_, packsGiven := o.raw("packs")
 	switch {
-	case creditsGiven && ps != "":
+	case creditsGiven && packsGiven:
 		o.p.Add("packs", "send either credits or packs, not both")
-	case !creditsGiven && ps == "":
+	case !creditsGiven && !packsGiven:
 		if required {
 			o.p.Add("credits", "is required (or send packs, a whole number of packs)")
 		}
 	case hasCredits:
 		credits = c
-	case ps != "":
-		if strings.Trim(ps, "0123456789") != "" || strings.TrimLeft(ps, "0") == "" {
-			o.p.Add("packs", "must be a whole number of packs greater than zero, such as \"50\"")
-		} else {
-			packs = decimal.RequireFromString(ps)
+	case packsGiven:
+		if n := o.integer("packs", false, 1, pricing.PacksMax); n > 0 {
+			packs = decimal.NewFromInt(n)
 		}
 	}
 	return credits, packs

@@ -443,8 +443,8 @@ func TestOrderInPacksOrCredits(t *testing.T) {
 	}{
 		{`{"currency":"cloud","credits":"150","payment":"card"}`, "200", "2", "250.00"},
 		{`{"currency":"cloud","credits":"0.5","payment":"card"}`, "100", "1", "125.00"},
-		{`{"currency":"cloud","packs":"3","payment":"card"}`, "300", "3", "375.00"},
-		{`{"currency":"forma","packs":"2","payment":"card"}`, "200", "2", "200.00"},
+		{`{"currency":"cloud","packs":3,"payment":"card"}`, "300", "3", "375.00"},
+		{`{"currency":"forma","packs":2,"payment":"card"}`, "200", "2", "200.00"},
 	} {
 		o := e.placeOrder(t, "admin", "c1", tc.body, tc.body)
 		if o.Credits != tc.credits || o.Packs != tc.packs || o.Total != tc.total {

@@ -209,14 +209,14 @@ func TestQuoteMakeViewAccept(t *testing.T) {
 func TestQuoteTokenOnOrders(t *testing.T) {
 	q := newQuoteEnv(t, nil)
 	// A vendor's quote with no contract: any contract may accept it, once.
-	v := q.makeQuote(t, "vendor", "q-open", `{"customer":"Anyone","currency":"cloud","packs":"3","channel":"reseller","valid_days":2}`)
+	v := q.makeQuote(t, "vendor", "q-open", `{"customer":"Anyone","currency":"cloud","packs":3,"channel":"reseller","valid_days":2}`)
 	if v.Contract != "" || v.Reseller != "vendor" || v.Credits != "300" {
 		t.Errorf("quote = %+v", v)
 	}
 	orders := "/v1/contracts/r2/orders"
 	wantError(t, q.do(t, "admin-r2", "POST", orders, "o-1", `{"payment":"invoice","currency":"forma","quote_token":"`+v.Token+`"}`), 400, "invalid_request")
 	wantError(t, q.do(t, "admin-r2", "POST", orders, "o-2", `{"payment":"invoice","credits":"500","quote_token":"`+v.Token+`"}`), 400, "invalid_request")
-	rec := q.do(t, "admin-r2", "POST", orders, "o-3", `{"payment":"invoice","currency":"cloud","packs":"3","quote_token":"`+v.Token+`"}`)
+	rec := q.do(t, "admin-r2", "POST", orders, "o-3", `{"payment":"invoice","currency":"cloud","packs":3,"quote_token":"`+v.Token+`"}`)
 	q.ok(t, rec, 201)
 	if o := decodeOrder(t, rec); o.Contract != "r2" || o.Total != "375.00" || o.Credits != "300" {
 		t.Errorf("order = %s", rec.Body)
@@ -382,9 +382,9 @@ func TestQuoteBadInput(t *testing.T) {
 		{"negative credits", `{"customer":"x","currency":"cloud","credits":"-5"}`, "credits"},
 		{"zero credits", `{"customer":"x","currency":"cloud","credits":"0"}`, "credits"},
 		{"huge credits", `{"customer":"x","currency":"cloud","credits":"1000000000001"}`, "credits"},
-		{"credits and packs", `{"customer":"x","currency":"cloud","credits":"100","packs":"1"}`, "packs"},
+		{"credits and packs", `{"customer":"x","currency":"cloud","credits":"100","packs":1}`, "packs"},
 		{"neither credits nor packs", `{"customer":"x","currency":"cloud"}`, "credits"},
-		{"zero packs", `{"customer":"x","currency":"cloud","packs":"0"}`, "packs"},
+		{"zero packs", `{"customer":"x","currency":"cloud","packs":0}`, "packs"},
 		{"unknown currency", `{"customer":"x","currency":"gold","credits":"100"}`, "currency"},
 		{"unknown channel", `{"customer":"x","currency":"cloud","credits":"100","channel":"friends"}`, "channel"},
 		{"a reseller on the eba channel", `{"customer":"x","currency":"cloud","credits":"100","channel":"eba"}`, "channel"},

@@ -36,8 +36,11 @@ func (h *Handler) allowedMethods(r *http.Request) []string {
 	return allow
 }
 
-// cleanPath reports whether p has no empty, "." or ".." segment.
-func cleanPath(p string) bool {
+// CleanPath reports whether p has no empty, "." or ".." segment. A server
+// that mounts the handler behind a mux of its own sends the paths that are
+// not clean to the handler, which answers them (see the rules above), since
+// http.ServeMux would redirect them before any handler ran.
+func CleanPath(p string) bool {
 	if p == "" || p[0] != '/' {
 		return false
 	}

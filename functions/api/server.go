@@ -85,6 +85,10 @@ type Route struct {
 	Pattern string // "METHOD /path/{param}"
 }
 
+// AnswerMargin is the time kept, before a request's deadline, to answer it:
+// the store's work stops this much earlier (see ServeHTTP).
+const AnswerMargin = time.Second
+
 // Handler serves the API.
 type Handler struct {
 	cfg    Config
@@ -179,6 +183,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The clock is read once per request: the rate card chosen, the token's
 	// expiry and the ledger's write all see this instant.
 	ctx := credits.WithTime(context.WithValue(r.Context(), requestIDKey{}, id), h.cfg.Now().UTC())
+	// A request with a deadline (a Lambda function's timeout) stops its
+	// store work AnswerMargin before it, so a store that does not answer
+	// is reported 503 unavailable instead of the function being cut off.
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-AnswerMargin))
+		defer cancel()
+	}
 	r = r.WithContext(ctx)
 	w.Header().Set("X-Request-Id", id)
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
@@ -199,7 +211,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.tooLargeUpfront(rec, r) {
 		return
 	}
-	if !cleanPath(r.URL.Path) {
+	if !CleanPath(r.URL.Path) {
 		uncleanPath(rec, r)
 		return
 	}

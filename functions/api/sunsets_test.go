@@ -92,7 +92,7 @@ func TestSunsetClosesSalesAndEndsLots(t *testing.T) {
 	}
 	e.ok(t, e.do(t, "admin", "POST", "/v1/contracts/c1/orders", "o-open", cardOrder), 201)
 	e.ok(t, e.do(t, "reseller", "POST", "/v1/quotes", "q-open", `{"customer":"x","currency":"cloud","credits":"100"}`), 201)
-	quoted := jsonField(t, e.do(t, "vendor", "POST", "/v1/quotes", "q-before", `{"customer":"x","currency":"cloud","packs":"1","channel":"list"}`), "token")
+	quoted := jsonField(t, e.do(t, "vendor", "POST", "/v1/quotes", "q-before", `{"customer":"x","currency":"cloud","packs":1,"channel":"list"}`), "token")
 
 	// Sales end now (moved earlier while still in the future).
 	e.ok(t, e.do(t, "vendor", "PUT", url, "s-2", `{"sales_end":"2026-03-10T09:00:00Z","final_expiry":"2026-12-01T00:00:00Z","successor":"flex"}`), 200)

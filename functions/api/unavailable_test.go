@@ -37,6 +37,8 @@ import (
 // sent again without faults: a key that was answered replays byte for byte,
 // a key that answered 503 replays or runs now, and the credits spent are
 // exactly the sum of the consumptions answered — none lost, none twice.
+// Half the users added may spend, so their adds grant credits: each grant
+// is made once, and every lot conserves its credits.
 func TestStoreFaultsAnswerUnavailable(t *testing.T) {
 	e, h, proxy := faultyEnv(t, faultproxy.Faults{ThrottlePerMille: 300, LosePerMille: 150, Seed: 7})
 
@@ -46,7 +48,7 @@ func TestStoreFaultsAnswerUnavailable(t *testing.T) {
 		retryAfter           string
 		answer               []byte
 	}
-	const spends, adds = 50, 3
+	const spends, adds = 50, 6
 	calls := make([]*call, 0, spends+adds)
 	for i := range spends {
 		calls = append(calls, &call{who: "service", path: "/v1/contracts/c1/consumptions", key: fmt.Sprintf("race-%d", i),
@@ -54,7 +56,7 @@ func TestStoreFaultsAnswerUnavailable(t *testing.T) {
 	}
 	for i := range adds {
 		calls = append(calls, &call{who: "admin", path: "/v1/contracts/c1/users", key: fmt.Sprintf("add-%d", i),
-			body: fmt.Sprintf(`{"user":"new-%d","kind":"employee","entity":"c1-hq","can_spend":false}`, i)})
+			body: fmt.Sprintf(`{"user":"new-%d","kind":"employee","entity":"c1-hq","can_spend":%t}`, i, i%2 == 0)})
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -123,12 +125,21 @@ func TestStoreFaultsAnswerUnavailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	debited := decimal.Zero
+	debited, granted := decimal.Zero, decimal.Zero
 	for _, l := range lots {
 		debited = debited.Add(l.Amount.Sub(l.Remaining))
+		granted = granted.Add(l.Amount)
+		if l.Remaining.Sign() < 0 || !l.Amount.Equal(l.Remaining.Add(l.Spent).Add(l.Held).Add(l.Expired).Add(l.Withdrawn).Sub(l.Refunded)) {
+			t.Errorf("lot %s does not conserve its credits: %+v", l.ID, l)
+		}
 	}
 	if !debited.Equal(spent) {
 		t.Errorf("the lots of c1 were debited %s credits; the consumptions answered sum to %s", debited, spent)
+	}
+	// The pool, ann's grant and one grant for each user added who may
+	// spend: a user add whose answer was lost granted once.
+	if want := decimal.NewFromInt(1000 + 100*(1+adds/2)); !granted.Equal(want) {
+		t.Errorf("the lots of c1 hold %s credits in all; want %s (each grant once)", granted, want)
 	}
 }
 
@@ -213,5 +224,43 @@ func TestLostWriteAnswersOnce(t *testing.T) {
 	bal := e.do(t, "admin", "GET", "/v1/contracts/c1/balance", "", "")
 	if !strings.Contains(bal.Body.String(), `"cloud":{"total":"1090"`) {
 		t.Errorf("balance = %s; want 1090 (1000 shared + 100 individual, 10 spent once)", bal.Body)
+	}
+}
+
+// TestUnansweredStoreAnswers503InTime: a request comes with a deadline (a
+// Lambda function's timeout) and the store never answers — its reads, or
+// only its transaction. The handler answers 503 unavailable with
+// Retry-After before the deadline (AnswerMargin ahead of it), not a 500 and
+// not a function cut off mid-request, and nothing changes.
+func TestUnansweredStoreAnswers503InTime(t *testing.T) {
+	for name, only := range map[string][]string{"every call": nil, "the write": {"TransactWriteItems"}} {
+		t.Run(name, func(t *testing.T) {
+			e, h, proxy := faultyEnv(t, faultproxy.Faults{HangPerMille: 1000, Only: only})
+			before := e.dump(t)
+			const timeout = 4 * time.Second
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
+			req := httptest.NewRequestWithContext(ctx, "POST", "/v1/contracts/c1/consumptions",
+				strings.NewReader(`{"user":"ann","entity":"c1-hq","service":"rendering","credits":"10"}`))
+			req.Header.Set("Authorization", "Bearer "+e.tokens["service"])
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Idempotency-Key", "unanswered")
+			rec := httptest.NewRecorder()
+			start := time.Now()
+			h.ServeHTTP(rec, req)
+			elapsed := time.Since(start)
+			if proxy.Counts().Hung == 0 {
+				t.Fatal("no call hung: the test proves nothing")
+			}
+			if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" || !strings.Contains(rec.Body.String(), `"code":"unavailable"`) {
+				t.Errorf("answer = %d (Retry-After %q) %s; want 503 unavailable with Retry-After", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
+			}
+			if limit := timeout - api.AnswerMargin/2; elapsed > limit {
+				t.Errorf("answered after %v; want it within %v (the deadline less the margin to answer)", elapsed, limit)
+			}
+			if after := e.dump(t); !slices.Equal(before, after) {
+				t.Error("an unanswered store's 503 changed the ledger")
+			}
+		})
 	}
 }

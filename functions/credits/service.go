@@ -175,7 +175,7 @@ func (s *Service) loop(ctx context.Context, contract string, idem ledger.Idem, l
 			}
 		}
 		d, err := plan(env, prior)
-		if err != nil && idem.Key != "" && skipped {
+		if err != nil && idem.Key != "" && skipped && core.ErrorCode(err) != core.CodeUnavailable {
 			if rerr := readPrior(); rerr != nil {
 				return Outcome{}, rerr
 			}

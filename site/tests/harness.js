@@ -33,14 +33,15 @@ function freePort() {
 /**
  * Builds and starts functions/cmd/local. Resolves with {base, tokens, stop}
  * once /healthz answers; tokens are the ones it prints (ADMIN, VENDOR, …).
+ * opts.env adds to the server's environment (e.g. CORS_ORIGINS).
  */
-export async function startServer() {
+export async function startServer(opts = {}) {
   const dir = mkdtempSync(join(tmpdir(), "cc-site-"));
   const bin = join(dir, "cloudcredits-local");
   execFileSync("go", ["build", "-o", bin, "./functions/cmd/local"], { cwd: ROOT, stdio: "inherit" });
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const proc = spawn(bin, ["--addr", `127.0.0.1:${port}`, "--data", join(dir, "data"), "--site", join(ROOT, "site")], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(bin, ["--addr", `127.0.0.1:${port}`, "--data", join(dir, "data"), "--site", join(ROOT, "site")], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...(opts.env || {}) } });
   let out = "", err = "";
   proc.stdout.on("data", (d) => { out += d; });
   proc.stderr.on("data", (d) => { err += d; if (err.length > 1e6) err = err.slice(-5e5); });

@@ -32,7 +32,14 @@ import (
 	"cloudcredits/functions/payments/testpay"
 	"cloudcredits/functions/quotekey"
 	"cloudcredits/functions/sampledata"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
+
+// EnvCORSOrigins lists, comma-separated, the origins whose pages may call
+// the authenticated routes from a browser: the deployed functions' variable
+// of the same name (none by default; the public routes answer any origin).
+const EnvCORSOrigins = "CORS_ORIGINS"
 
 // Token issuer and audience of the local server.
 const (
@@ -169,20 +176,34 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	}
 	h, err := api.New(api.Config{Rates: rc, Prices: pc, Credits: svc, Keys: keys, Logger: cfg.logger,
 		Payments: pay.provider, WebhookSecret: pay.webhookSecret, PublicURL: cfg.base,
-		QuoteKey: quoteKey, QuoteLinkURL: cfg.base})
+		QuoteKey: quoteKey, QuoteLinkURL: cfg.base,
+		// The origins whose pages may call the authenticated routes, as
+		// the deployed functions read them; the public routes answer any.
+		CORSOrigins: api.ParseCORSOrigins(cfg.getenv(EnvCORSOrigins))})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", h)
+	mux.Handle("/v1", h) // else the mux redirects it to /v1/
 	mux.Handle("/healthz", h)
 	mux.Handle("GET /q/{token}", quotePage(quoteKey.Public().(ed25519.PublicKey), time.Now))
 	if pay.pages != nil {
 		mux.Handle(testpay.PathPrefix, pay.pages)
 	}
 	mux.Handle("/", staticSite(cfg.site))
-	return &app{handler: mux, credits: svc, keys: keys, where: where, payments: pay.provider, close: st.Close}, nil
+	// The mux would redirect a path with an empty, "." or ".." segment to
+	// its clean form (an empty 307 for a POST); the API answers it instead,
+	// 404 not_found in its error shape, as it does when deployed.
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !api.CleanPath(r.URL.Path) {
+			h.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+	return &app{handler: handler, credits: svc, keys: keys, where: where, payments: pay.provider, close: st.Close}, nil
 }
 
 func openStore(ctx context.Context, kind, data, endpoint, table string) (ledger.Store, string, error) {
@@ -199,7 +220,10 @@ func openStore(ctx context.Context, kind, data, endpoint, table string) (ledger.
 		if endpoint == "" {
 			return nil, "", errors.New("--store dynamodb needs --endpoint (e.g. DynamoDB Local's URL)")
 		}
-		client := ddblocal.Client(endpoint)
+		// The deployed functions' retry budget and attempt timeout
+		// (dynamo.Configure), so a throttled or unanswered call is retried
+		// here as it is in AWS before the API answers 503 unavailable.
+		client := dynamodb.New(ddblocal.Client(endpoint).Options(), dynamo.Configure)
 		if err := dynamo.CreateTable(ctx, client, table); err != nil {
 			return nil, "", fmt.Errorf("create table %s: %w", table, err)
 		}

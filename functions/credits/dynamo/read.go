@@ -386,11 +386,16 @@ func (s *Store) BudgetUsed(ctx context.Context, contract, project string, curren
 // While legacy keys are honoured (WithLegacyKeysUntil) it reads where
 // records were kept before as well, in the same call.
 func (s *Store) Idempotency(ctx context.Context, contract, key string, at time.Time) (ledger.IdempotencyRecord, bool, error) {
-	keys := []item{keyOf(keyPK(contract, key), skIdem)}
+	var items []map[string]types.AttributeValue
+	var err error
 	if at.Before(s.legacyUntil) {
-		keys = append(keys, keyOf(legacyIdemPK(contract, key), skIdem))
+		items, err = s.batchGet(ctx, []item{keyOf(keyPK(contract, key), skIdem), keyOf(legacyIdemPK(contract, key), skIdem)})
+	} else {
+		var it map[string]types.AttributeValue
+		if it, err = s.get(ctx, keyPK(contract, key), skIdem); it != nil {
+			items = append(items, it)
+		}
 	}
-	items, err := s.batchGet(ctx, keys)
 	if err != nil {
 		return ledger.IdempotencyRecord{}, false, err
 	}

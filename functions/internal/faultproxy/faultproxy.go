@@ -4,7 +4,9 @@
 // with DynamoDB's ProvisionedThroughputExceededException or
 // ThrottlingException error shape, never forwarded); another share is
 // forwarded and applied, but its answer is lost (the connection is closed,
-// or a 500 with a garbled body is answered instead). The rest pass through.
+// or a 500 with a garbled body is answered instead); another share is never
+// answered at all (the call hangs until the client gives up). The rest pass
+// through.
 //
 // It is for tests only: it never starts DynamoDB, holds no credentials and
 // keeps no state beyond its counters.
@@ -21,6 +23,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // Faults says which share of calls fails and how. Shares are in per mille
@@ -32,6 +35,10 @@ type Faults struct {
 	// LosePerMille of calls are forwarded (and so applied), but their answer
 	// never reaches the client.
 	LosePerMille int
+	// HangPerMille of calls are neither forwarded nor answered: the proxy
+	// holds them until the client gives up (its attempt times out or its
+	// context ends).
+	HangPerMille int
 	// Seed makes the choice of calls repeatable for one order of calls.
 	Seed uint64
 	// Only limits the faults to calls of these operations (the action of
@@ -54,17 +61,22 @@ type Proxy struct {
 
 	throttled atomic.Int64
 	lost      atomic.Int64
+	hung      atomic.Int64
 	passed    atomic.Int64
 }
 
+// hangMax bounds how long a hung call is held when its client never gives
+// up, so the proxy can always be closed.
+const hangMax = 2 * time.Minute
+
 // Counts are the calls the proxy has seen, by what it did with them.
-type Counts struct{ Throttled, Lost, Passed int64 }
+type Counts struct{ Throttled, Lost, Hung, Passed int64 }
 
 // Start runs a proxy to target (DynamoDB Local's base URL) until tb ends.
 func Start(tb testing.TB, target string, f Faults) *Proxy {
 	tb.Helper()
-	if f.ThrottlePerMille < 0 || f.LosePerMille < 0 || f.ThrottlePerMille+f.LosePerMille > 1000 {
-		tb.Fatalf("faultproxy: shares %d and %d per mille are not a split of 1000", f.ThrottlePerMille, f.LosePerMille)
+	if f.ThrottlePerMille < 0 || f.LosePerMille < 0 || f.HangPerMille < 0 || f.ThrottlePerMille+f.LosePerMille+f.HangPerMille > 1000 {
+		tb.Fatalf("faultproxy: shares %d, %d and %d per mille are not a split of 1000", f.ThrottlePerMille, f.LosePerMille, f.HangPerMille)
 	}
 	p := &Proxy{target: target, faults: f, client: &http.Client{}, rnd: rand.New(rand.NewPCG(f.Seed, f.Seed^0x9e3779b97f4a7c15))}
 	srv := httptest.NewServer(p)
@@ -75,7 +87,7 @@ func Start(tb testing.TB, target string, f Faults) *Proxy {
 
 // Counts returns what the proxy has done so far.
 func (p *Proxy) Counts() Counts {
-	return Counts{Throttled: p.throttled.Load(), Lost: p.lost.Load(), Passed: p.passed.Load()}
+	return Counts{Throttled: p.throttled.Load(), Lost: p.lost.Load(), Hung: p.hung.Load(), Passed: p.passed.Load()}
 }
 
 // fault is what happens to one call.
@@ -85,6 +97,7 @@ const (
 	pass fault = iota
 	throttle
 	lose
+	hang
 )
 
 func (p *Proxy) pick() (fault, int) {
@@ -96,6 +109,8 @@ func (p *Proxy) pick() (fault, int) {
 		return throttle, variant
 	case n < p.faults.ThrottlePerMille+p.faults.LosePerMille:
 		return lose, variant
+	case n < p.faults.ThrottlePerMille+p.faults.LosePerMille+p.faults.HangPerMille:
+		return hang, variant
 	}
 	return pass, variant
 }
@@ -119,6 +134,14 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !slices.Contains(p.faults.Only, action) {
 			what = pass
 		}
+	}
+	if what == hang {
+		p.hung.Add(1)
+		select {
+		case <-r.Context().Done():
+		case <-time.After(hangMax):
+		}
+		return
 	}
 	if what == throttle {
 		p.throttled.Add(1)

@@ -368,11 +368,7 @@ func depsFromEnv(ctx context.Context, getenv func(string) string, cfg aws.Config
 		deps.LegacyKeysUntil = t
 	}
 	deps.DynamoDB = dynamoClient(cfg, getenv(EnvDynamoEndpoint))
-	for _, o := range strings.Split(getenv(EnvCORSOrigins), ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			deps.CORSOrigins = append(deps.CORSOrigins, o)
-		}
-	}
+	deps.CORSOrigins = api.ParseCORSOrigins(getenv(EnvCORSOrigins))
 	if keys {
 		pubs, err := publicKeysFrom(ctx, params, getenv(EnvPublicKeysParam))
 		if err != nil {

@@ -20,8 +20,8 @@ import (
 // A key's record lives at keyPK (KEY#<scope>#<digest>, sk IDEM). A spend
 // made under a key has a keyed id (ledger.KeyedID) that names the same
 // digest, so its consumption is kept in the key's record: one item that is
-// both, written by one Put (kept). A spend then writes its lot and that
-// item, not a lot, a consumption and a record. Reading the consumption by
+// both, written by one Put (kept): one item for the consumption and the
+// key's record, not two. Reading the consumption by
 // id goes to the key's record the id names (and to the consumption's own
 // item, where a consumption is kept when it is not kept with a key).
 //

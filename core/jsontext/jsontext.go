@@ -420,3 +420,22 @@ func (r *reader) hex4() (rune, error) {
 	}
 	return ru, nil
 }
+
+// KindOf names the JSON type of a parsed value (or of one converted to
+// maps and slices), with its article, as error messages say it: "null",
+// "a boolean", "a number", "a string", "an array", "an object".
+func KindOf(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	case Number:
+		return "a number"
+	case string:
+		return "a string"
+	case []any:
+		return "an array"
+	}
+	return "an object"
+}

@@ -586,7 +586,7 @@ func readBook(p *core.Problems, data []byte) (bookJSON, error) {
 	}
 	top, ok := v.(jsontext.Object)
 	if !ok {
-		return w, core.Invalid("body", "must be a JSON object, not %s", jsonValueKind(v))
+		return w, core.Invalid("body", "must be a JSON object, not %s", jsontext.KindOf(v))
 	}
 	r := bookReader{p: p}
 	r.object("", top, func(key, field string, v any) bool {
@@ -674,10 +674,10 @@ func (r *bookReader) fail(field, want string, v any) {
 		field = "body"
 	}
 	if want == "string" {
-		r.err = core.Invalid(field, "must be a JSON string such as \"1.25\" (send numbers as strings), not %s", jsonValueKind(v))
+		r.err = core.Invalid(field, "must be a JSON string such as \"1.25\" (send numbers as strings), not %s", jsontext.KindOf(v))
 		return
 	}
-	r.err = core.Invalid(field, "must be a JSON %s, not %s", want, jsonValueKind(v))
+	r.err = core.Invalid(field, "must be a JSON %s, not %s", want, jsontext.KindOf(v))
 }
 
 // object calls member for each member of v (an object); member returns
@@ -762,23 +762,6 @@ func joinField(field, key string) string {
 		return key
 	}
 	return field + "." + key
-}
-
-// jsonValueKind names a parsed value's JSON type, with its article.
-func jsonValueKind(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "a bool"
-	case jsontext.Number:
-		return "a number"
-	case string:
-		return "a string"
-	case []any:
-		return "an array"
-	}
-	return "an object"
 }
 
 // jsonProblem turns a document that cannot be read into the error the

@@ -147,7 +147,7 @@ func parsePacks(p *core.Problems, v any) decimal.Decimal {
 	n, isNumber := v.(jsontext.Number)
 	s := string(n)
 	if !isNumber {
-		p.Add("packs", "must be a whole number of packs, a JSON integer such as 50, not %s", kindOf(v))
+		p.Add("packs", "must be a whole number of packs, a JSON integer such as 50, not %s", jsontext.KindOf(v))
 		return decimal.Zero
 	}
 	if digits := strings.TrimPrefix(s, "-"); digits == "" || strings.Trim(digits, "0123456789") != "" {
@@ -251,24 +251,4 @@ func stringField(p *core.Problems, raw map[string]any, field, example string) (s
 		p.Add(field, "must be a string such as %q", example)
 	}
 	return "", false
-}
-
-// valueKind names what a JSON value other than an integer is, for a message
-// about a field that must be one.
-// kindOf names the kind of a JSON value that is not a number, as a
-// refusal says it.
-func kindOf(v any) string {
-	switch v.(type) {
-	case string:
-		return "a string"
-	case jsontext.Object, map[string]any:
-		return "an object"
-	case []any:
-		return "a list"
-	case bool:
-		return "a boolean"
-	case nil:
-		return "null"
-	}
-	return "a value of another kind"
 }

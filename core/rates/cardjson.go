@@ -90,7 +90,7 @@ func ParseCard(data []byte) (*Card, error) {
 	}
 	top, ok := v.(map[string]any)
 	if !ok {
-		return nil, core.Invalid("card", "must be a JSON object; got %s", jsonType(v))
+		return nil, core.Invalid("card", "must be a JSON object; got %s", jsontext.KindOf(v))
 	}
 	// Conversion goes on after a problem, so one pass finds them all.
 	var p core.Problems
@@ -142,7 +142,7 @@ func object(p *core.Problems, prefix string, v any) map[string]any {
 	case nil:
 		return nil
 	}
-	p.Add(orName(prefix, "card"), "must be a JSON object; got %s", jsonType(v))
+	p.Add(orName(prefix, "card"), "must be a JSON object; got %s", jsontext.KindOf(v))
 	return nil
 }
 
@@ -156,7 +156,7 @@ func (r fieldReader) known(names ...string) {
 }
 
 func (r fieldReader) wrong(field, want string, v any) {
-	r.p.Add(joinPath(r.prefix, field), "must be %s; got %s", want, jsonType(v))
+	r.p.Add(joinPath(r.prefix, field), "must be %s; got %s", want, jsontext.KindOf(v))
 }
 
 const wantString = "a string (decimals are written as strings, such as \"2.5\")"

@@ -74,7 +74,7 @@ func parseRequest(body []byte) (EstimateRequest, *core.Problems, error) {
 	}
 	top, ok := v.(map[string]any)
 	if !ok {
-		return req, p, core.Invalid("body", "must be a JSON object; got %s", jsonType(v))
+		return req, p, core.Invalid("body", "must be a JSON object; got %s", jsontext.KindOf(v))
 	}
 	for _, k := range sortedKeys(top) {
 		switch k {
@@ -107,7 +107,7 @@ func parseItems(p *core.Problems, raw any) []Item {
 	arr, ok := raw.([]any)
 	switch {
 	case !ok:
-		p.Add("items", "must be an array of {service, params}; got %s", jsonType(raw))
+		p.Add("items", "must be an array of {service, params}; got %s", jsontext.KindOf(raw))
 		return nil
 	case len(arr) == 0:
 		p.Add("items", "must list at least one item")
@@ -121,7 +121,7 @@ func parseItems(p *core.Problems, raw any) []Item {
 		prefix := fmt.Sprintf("items[%d]", i)
 		obj, ok := rawItem.(map[string]any)
 		if !ok {
-			p.Add(prefix, "must be an object {service, params}; got %s", jsonType(rawItem))
+			p.Add(prefix, "must be an object {service, params}; got %s", jsontext.KindOf(rawItem))
 			continue // leaves a zero Item, whose problems are already told
 		}
 		for _, k := range sortedKeys(obj) {
@@ -156,7 +156,7 @@ func parseItem(p *core.Problems, prefix string, obj map[string]any) Item {
 			p.Add(sf, "is required (or items, for a batch)")
 		}
 	default:
-		p.Add(sf, "must be a string; got %s", jsonType(s))
+		p.Add(sf, "must be a string; got %s", jsontext.KindOf(s))
 	}
 	pf := joinPath(prefix, "params")
 	raw, given := obj["params"]
@@ -166,7 +166,7 @@ func parseItem(p *core.Problems, prefix string, obj map[string]any) Item {
 	}
 	m, ok := raw.(map[string]any)
 	if !ok {
-		p.Add(pf, "must be an object of parameter names to values; got %s", jsonType(raw))
+		p.Add(pf, "must be an object of parameter names to values; got %s", jsontext.KindOf(raw))
 		return it
 	}
 	if len(m) > ParamsPerRequestMax {
@@ -183,7 +183,7 @@ func parseItem(p *core.Problems, prefix string, obj map[string]any) Item {
 		text, ok := scalarText(m[name])
 		switch {
 		case !ok:
-			p.Add(field, "must be a number or a string; got %s", jsonType(m[name]))
+			p.Add(field, "must be a number or a string; got %s", jsontext.KindOf(m[name]))
 		case len(text) > ParamValueLenMax:
 			p.Add(field, "is longer than %d characters", ParamValueLenMax)
 		default:
@@ -207,7 +207,7 @@ func scalarText(v any) (string, bool) {
 func parseHoldings(p *core.Problems, raw any) map[core.Currency]decimal.Decimal {
 	m, ok := raw.(map[string]any)
 	if !ok {
-		p.Add("holdings", "must be an object of currency to balance, such as {\"cloud\": \"500\"}; got %s", jsonType(raw))
+		p.Add("holdings", "must be an object of currency to balance, such as {\"cloud\": \"500\"}; got %s", jsontext.KindOf(raw))
 		return nil
 	}
 	out := make(map[core.Currency]decimal.Decimal, len(m))
@@ -220,7 +220,7 @@ func parseHoldings(p *core.Problems, raw any) map[core.Currency]decimal.Decimal 
 		}
 		text, ok := scalarText(m[k])
 		if !ok {
-			p.Add(field, "must be a decimal balance such as \"500\"; got %s", jsonType(m[k]))
+			p.Add(field, "must be a decimal balance such as \"500\"; got %s", jsontext.KindOf(m[k]))
 			continue
 		}
 		d, err := core.ParseDecimal(field, text, core.CreditsScaleMax)

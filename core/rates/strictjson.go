@@ -84,22 +84,3 @@ func joinPath(path, key string) string {
 	}
 	return path + "." + key
 }
-
-// jsonType names a decoded value's JSON type for messages.
-func jsonType(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "a boolean"
-	case jsontext.Number:
-		return "a number"
-	case string:
-		return "a string"
-	case []any:
-		return "an array"
-	case map[string]any:
-		return "an object"
-	}
-	return "an unknown value"
-}

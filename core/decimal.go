@@ -40,14 +40,23 @@ func FormatMoney(d decimal.Decimal) string {
 	}
 	// Already in cents: the shortest text padded to two digits is
 	// StringFixed's, without its rescaling.
+	return FormatDecimalPadded(d, MoneyScale)
+}
+
+// FormatDecimalPadded is FormatDecimal with at least minFrac fractional
+// digits, zeros added as needed ("1.1" with 2: "1.10"; "3": "3.00").
+func FormatDecimalPadded(d decimal.Decimal, minFrac int) string {
 	s := FormatDecimal(d)
-	switch dot := strings.IndexByte(s, '.'); {
-	case dot < 0:
-		return s + ".00"
-	case len(s)-dot-1 < MoneyScale:
-		return s + "0"
+	frac := 0
+	if dot := strings.IndexByte(s, '.'); dot >= 0 {
+		frac = len(s) - dot - 1
+	} else if minFrac > 0 {
+		s += "."
 	}
-	return s
+	if frac >= minFrac {
+		return s
+	}
+	return s + strings.Repeat("0", minFrac-frac)
 }
 
 // FormatCredits renders credits without trailing zeros ("300", "12.5").

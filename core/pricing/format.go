@@ -29,14 +29,7 @@ func FormatRate(d decimal.Decimal) string {
 	if d.Exponent() < -RateScaleMax {
 		d = d.Round(RateScaleMax) // else rounding changes nothing
 	}
-	s := core.FormatDecimal(d)
-	switch dot := strings.IndexByte(s, '.'); {
-	case dot < 0:
-		return s + ".00"
-	case len(s)-dot-1 < rateScaleMin:
-		return s + "0"
-	}
-	return s
+	return core.FormatDecimalPadded(d, rateScaleMin)
 }
 
 // roundRate rounds a unit price the way FormatRate displays it.

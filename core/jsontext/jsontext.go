@@ -204,26 +204,14 @@ func (r *reader) object(depth int) (any, error) {
 		}
 		r.i++
 		r.space()
-		r.path = append(r.path, Step{Key: key})
-		v, err := r.value(depth + 1)
-		r.path = r.path[:len(r.path)-1]
+		v, more, err := r.element(Step{Key: key}, depth, '}', "after object key:value pair")
 		if err != nil {
 			return nil, err
 		}
 		obj = append(obj, Member{Key: key, Value: v})
-		r.space()
-		if r.i >= len(r.data) {
-			return nil, &Error{Kind: Incomplete, Offset: len(r.data)}
-		}
-		switch r.data[r.i] {
-		case ',':
-			r.i++
-			continue
-		case '}':
-			r.i++
+		if !more {
 			return obj, nil
 		}
-		return nil, r.syntax("after object key:value pair")
 	}
 }
 
@@ -237,27 +225,39 @@ func (r *reader) array(depth int) (any, error) {
 	}
 	for {
 		r.space()
-		r.path = append(r.path, Step{Index: len(arr), IsIndex: true})
-		v, err := r.value(depth + 1)
-		r.path = r.path[:len(r.path)-1]
+		v, more, err := r.element(Step{Index: len(arr), IsIndex: true}, depth, ']', "after array element")
 		if err != nil {
 			return nil, err
 		}
 		arr = append(arr, v)
-		r.space()
-		if r.i >= len(r.data) {
-			return nil, &Error{Kind: Incomplete, Offset: len(r.data)}
-		}
-		switch r.data[r.i] {
-		case ',':
-			r.i++
-			continue
-		case ']':
-			r.i++
+		if !more {
 			return arr, nil
 		}
-		return nil, r.syntax("after array element")
 	}
+}
+
+// element reads the value of an object member or array element at step,
+// and the ',' or the closing byte after it: more is false after close.
+func (r *reader) element(step Step, depth int, close byte, after string) (v any, more bool, err error) {
+	r.path = append(r.path, step)
+	v, err = r.value(depth + 1)
+	r.path = r.path[:len(r.path)-1]
+	if err != nil {
+		return nil, false, err
+	}
+	r.space()
+	if r.i >= len(r.data) {
+		return nil, false, &Error{Kind: Incomplete, Offset: len(r.data)}
+	}
+	switch r.data[r.i] {
+	case ',':
+		r.i++
+		return v, true, nil
+	case close:
+		r.i++
+		return v, false, nil
+	}
+	return nil, false, r.syntax(after)
 }
 
 func (r *reader) number() (any, error) {

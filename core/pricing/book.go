@@ -652,10 +652,7 @@ func readBook(p *core.Problems, data []byte) (bookJSON, error) {
 		}
 		return true
 	})
-	if r.err != nil {
-		return w, r.err
-	}
-	return w, nil
+	return w, r.err
 }
 
 // bookReader converts a parsed book into its wire struct. The first

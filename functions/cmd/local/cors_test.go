@@ -1,39 +1,16 @@
 package main
 
 import (
-	"context"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"testing"
-	"time"
 )
 
 // TestLocalCORSOrigins: the local server answers the authenticated routes
 // to the origins CORS_ORIGINS lists (comma-separated), as the deployed
 // functions do, and to no other; the public routes answer any origin.
 func TestLocalCORSOrigins(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
 	env := map[string]string{"CORS_ORIGINS": " http://shop.example:8081, https://admin.example "}
-	a, err := newApp(context.Background(), config{
-		data: t.TempDir(), site: t.TempDir(), storeKind: "sqlite", base: base,
-		getenv: func(k string) string { return env[k] }, logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		ln.Close()
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	t.Cleanup(func() {
-		srv.Shutdown(context.Background())
-		a.close()
-	})
+	base, _ := serveLocal(t, config{data: t.TempDir(), storeKind: "sqlite", getenv: func(k string) string { return env[k] }})
 	for _, tc := range []struct{ origin, path, want string }{
 		{"http://shop.example:8081", "/v1/me/balance", "http://shop.example:8081"},
 		{"https://admin.example", "/v1/contracts/demo/balance", "https://admin.example"},

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -50,25 +47,8 @@ func faultyLocal(t *testing.T, f faultproxy.Faults) (base string, a *app, proxy 
 		rp.ServeHTTP(w, r)
 	}))
 	t.Cleanup(sw.Close)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base = "http://" + ln.Addr().String()
-	a, err = newApp(context.Background(), config{
-		data: t.TempDir(), site: t.TempDir(), storeKind: "dynamodb", endpoint: sw.URL, table: ddblocal.UniqueName("local-faults"),
-		base: base, getenv: func(string) string { return "" }, logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		ln.Close()
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	t.Cleanup(func() {
-		srv.Shutdown(context.Background())
-		a.close()
-	})
+	base, a = serveLocal(t, config{data: t.TempDir(), storeKind: "dynamodb", endpoint: sw.URL,
+		table: ddblocal.UniqueName("local-faults"), getenv: func(string) string { return "" }})
 	return base, a, proxy, func() { on.Store(true) }
 }
 
@@ -156,21 +136,9 @@ func TestLocalDynamoFaultsAnswerUnavailable(t *testing.T) {
 		wg.Go(func() { c.status, c.retryAfter, c.answer = send(c) })
 	}
 	wg.Wait()
-	counts := proxy.Counts()
-	if counts.Throttled == 0 || counts.Lost == 0 {
-		t.Fatalf("the proxy injected no faults (%+v): the test proves nothing", counts)
+	answers := make([]faultproxy.Answer, len(calls))
+	for i, c := range calls {
+		answers[i] = faultproxy.Answer{Key: c.key, Status: c.status, RetryAfter: c.retryAfter, Body: c.answer}
 	}
-	unavailable := 0
-	for _, c := range calls {
-		switch {
-		case c.status == 503:
-			unavailable++
-			if c.retryAfter == "" || !strings.Contains(c.answer, `"code":"unavailable"`) {
-				t.Errorf("%s answered 503 without Retry-After or the unavailable code: %s", c.key, c.answer)
-			}
-		case c.status < 200 || c.status >= 300 && c.status != 409:
-			t.Errorf("%s answered %d: %s", c.key, c.status, c.answer)
-		}
-	}
-	t.Logf("proxy: %+v; %d of %d requests answered 503", counts, unavailable, len(calls))
+	proxy.CheckAnswers(t, answers, func(status int) bool { return status >= 200 && status < 300 || status == http.StatusConflict })
 }

@@ -23,15 +23,22 @@ import (
 // port with a fresh data folder and no Stripe keys, and returns its address.
 func startLocal(t *testing.T, data string) (string, *app) {
 	t.Helper()
+	return serveLocal(t, config{data: data, storeKind: "sqlite", getenv: func(string) string { return "" }})
+}
+
+// serveLocal runs the local server with cfg on a free loopback port (cfg's
+// base, site folder and logger are set here) until the test ends, and
+// returns its address.
+func serveLocal(t *testing.T, cfg config) (string, *app) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := "http://" + ln.Addr().String()
-	a, err := newApp(context.Background(), config{
-		data: data, site: t.TempDir(), storeKind: "sqlite", base: base,
-		getenv: func(string) string { return "" }, logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
-	})
+	cfg.base = "http://" + ln.Addr().String()
+	cfg.site = t.TempDir()
+	cfg.logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	a, err := newApp(context.Background(), cfg)
 	if err != nil {
 		ln.Close()
 		t.Fatal(err)
@@ -42,7 +49,7 @@ func startLocal(t *testing.T, data string) (string, *app) {
 		srv.Shutdown(context.Background())
 		a.close()
 	})
-	return base, a
+	return cfg.base, a
 }
 
 // noRedirects is a client that shows redirects instead of following them.

@@ -192,3 +192,37 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(resp.StatusCode)
 	_, _ = w.Write(answer)
 }
+
+// Answer is what one request answered while the proxy injected faults.
+type Answer struct {
+	Key        string // the request's idempotency key, naming it in failures
+	Status     int
+	RetryAfter string
+	Body       string
+}
+
+// CheckAnswers fails tb unless the proxy injected both throttles and lost
+// answers (else the test proves nothing), every 503 is the API's
+// unavailable error with Retry-After, and every other answer is one that
+// may be allowed. It returns how many answered 503.
+func (p *Proxy) CheckAnswers(tb testing.TB, answers []Answer, allowed func(status int) bool) int {
+	tb.Helper()
+	counts := p.Counts()
+	if counts.Throttled == 0 || counts.Lost == 0 {
+		tb.Fatalf("the proxy injected no faults (%+v): the test proves nothing", counts)
+	}
+	unavailable := 0
+	for _, a := range answers {
+		switch {
+		case a.Status == http.StatusServiceUnavailable:
+			unavailable++
+			if a.RetryAfter == "" || !strings.Contains(a.Body, `"code":"unavailable"`) {
+				tb.Errorf("%s answered 503 without Retry-After or the unavailable code (Retry-After %q): %s", a.Key, a.RetryAfter, a.Body)
+			}
+		case !allowed(a.Status):
+			tb.Errorf("%s answered %d: %s", a.Key, a.Status, a.Body)
+		}
+	}
+	tb.Logf("proxy: %+v; %d of %d requests answered 503", counts, unavailable, len(answers))
+	return unavailable
+}

@@ -314,7 +314,7 @@ func (s *Store) plan(writes []ledger.Write, stamp int64, keptIDs map[string]bool
 			out = append(out, s.legacyKeyCheck(rec)...)
 			continue
 		}
-		if c, ok := wr.Rec.(ledger.Consumption); ok && keptIDs[c.ID] && (wr.Kind == ledger.WriteReplace || wr.Kind == ledger.WriteCheck) {
+		if c, ok := wr.Rec.(ledger.Consumption); ok && keptIDs[c.ID] && wr.Kind == ledger.WriteReplace {
 			out = append(out, s.keptReplace(wr, c))
 			continue
 		}

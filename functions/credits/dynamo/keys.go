@@ -149,15 +149,14 @@ func (s *Store) notKeptCheck(wr ledger.Write, c ledger.Consumption) []write {
 	return []write{s.check(wr.Op, wr.What, keyDigestPK(c.Contract, d), skIdem, cond, e)}
 }
 
-// keptConsumptions returns which consumptions that writes replace or check
-// are kept in their key's record (the rest have their own item): one
-// strongly consistent read each, and only for a refund's or settlement's
-// Tx, never a spend's.
+// keptConsumptions returns which consumptions that writes replace are kept
+// in their key's record (the rest have their own item): one strongly
+// consistent read each, and only for a refund's Tx, never a spend's.
 func (s *Store) keptConsumptions(ctx context.Context, writes []ledger.Write) (map[string]bool, error) {
 	var ids map[string]bool
 	for _, wr := range writes {
 		c, ok := wr.Rec.(ledger.Consumption)
-		if !ok || wr.Kind == ledger.WriteCreate {
+		if !ok || wr.Kind != ledger.WriteReplace {
 			continue
 		}
 		d, keyed := ledger.DigestOf(c.ID)
@@ -183,9 +182,9 @@ func (s *Store) keptConsumptions(ctx context.Context, writes []ledger.Write) (ma
 	return ids, nil
 }
 
-// keptReplace is a replace (or check) of a consumption kept in its key's
-// record: the consumption's attributes are set, the record's left as they
-// are, on the condition that the item still keeps this consumption at the
+// keptReplace is a replace of a consumption kept in its key's record: the
+// consumption's attributes are set, the record's left as they are, on the
+// condition that the item still keeps this consumption at the
 // version the planner read.
 func (s *Store) keptReplace(wr ledger.Write, c ledger.Consumption) write {
 	d, _ := ledger.DigestOf(c.ID)
@@ -194,9 +193,6 @@ func (s *Store) keptReplace(wr ledger.Write, c ledger.Consumption) write {
 	cond := e.n(AttrID) + " = " + e.v(str(c.ID))
 	if wr.Was != ledger.AnyVersion {
 		cond += " AND " + versionIs(e, wr.Was)
-	}
-	if wr.Kind == ledger.WriteCheck {
-		return s.check(wr.Op, wr.What, pk, skIdem, cond, e)
 	}
 	var sets []string
 	for name, v := range consumptionItem(c) {
